@@ -1,0 +1,202 @@
+"""Pure functions that build FFmpeg's argv (a list, never a shell string).
+
+Every backend is built with ffmpeg-python's graph (``ffmpeg.input(...)``,
+``.output(...)``, ``.global_args(...)``, ``.compile()``), so filters compose
+and the argv is the same on every machine: unit tests assert it exactly for
+backends that cannot run here (avfoundation, gdigrab, ddagrab).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+import ffmpeg  # type: ignore[import-untyped]
+
+from capture.errors import SettingError
+from capture.units import Region
+
+# The x264 preset moves memory and CPU far more than any queue does
+# (1280x720@30, peak RSS: ultrafast 88 MB, veryfast 233 MB, veryfast with
+# -tune zerolatency 87 MB). veryfast+zerolatency keeps up in real time on
+# 2 cores at a fraction of ultrafast's file size; zerolatency drops the
+# lookahead and B-frames that hold frames (memory) in the encoder.
+DEFAULT_CODEC = "libx264"
+DEFAULT_PRESET = "veryfast"
+DEFAULT_TUNE = "zerolatency"
+DEFAULT_CRF = 23
+DEFAULT_FPS = 30.0
+DEFAULT_TEST_SIZE = "1280x720"
+# A keyframe, hence a fragment, at least every second: a crash loses < 1 s.
+KEYFRAME_INTERVAL_S = 1.0
+STATS_PERIOD_S = 0.5
+FRAGMENTED_MP4_FLAGS = "+frag_keyframe+empty_moov+default_base_moof"
+PIXEL_FORMAT = "yuv420p"
+
+SOFTWARE_CODECS = frozenset({"libx264"})
+HARDWARE_CODECS = frozenset({"h264_videotoolbox", "h264_nvenc", "h264_qsv", "h264_amf"})
+SUPPORTED_CODECS = SOFTWARE_CODECS | HARDWARE_CODECS
+CRF_RANGE = (0, 51)
+
+
+class Backend(enum.StrEnum):
+    """FFmpeg's capture input for a platform, or the synthetic test pattern."""
+
+    X11GRAB = "x11grab"
+    AVFOUNDATION = "avfoundation"
+    GDIGRAB = "gdigrab"
+    DDAGRAB = "ddagrab"
+    LAVFI = "lavfi"
+
+
+@dataclass(frozen=True)
+class VideoSource:
+    """What to capture.
+
+    ``device`` is backend-specific: the X display (``:0.0``) for x11grab, the
+    screen device for avfoundation (``1`` or ``Capture screen 0``), the
+    window (``desktop`` or ``title=...``) for gdigrab, the output index for
+    ddagrab, the pattern size (``1280x720``) for lavfi.
+    """
+
+    backend: Backend
+    fps: float = DEFAULT_FPS
+    device: str = ""
+    region: Region | None = None
+    draw_mouse: bool = True
+    # lavfi runs as fast as it can unless paced; -re makes 5 s take 5 s.
+    realtime: bool = True
+    queue_size: int | None = None
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How to encode: codec, speed/quality knobs, and the recording's length."""
+
+    codec: str = DEFAULT_CODEC
+    preset: str | None = None
+    crf: int | None = None
+    duration: float | None = None
+
+
+def _fps(value: float) -> str:
+    return f"{value:g}"
+
+
+def _even_crop(stream: Any) -> Any:
+    """yuv420p needs even sizes: trim a stray pixel column/row of an odd screen."""
+    return stream.filter("crop", "trunc(iw/2)*2", "trunc(ih/2)*2")
+
+
+def source_stream(source: VideoSource) -> Any:
+    """The ffmpeg-python stream for ``source``: an input node plus filters."""
+    fps = _fps(source.fps)
+    queue: dict[str, Any] = {} if source.queue_size is None else {"thread_queue_size": source.queue_size}
+    region = source.region
+    if source.backend is Backend.LAVFI:
+        size = source.device or DEFAULT_TEST_SIZE
+        extra: dict[str, Any] = {"re": None} if source.realtime else {}
+        return ffmpeg.input(f"testsrc2=size={size}:rate={fps}", f="lavfi", **extra, **queue)
+    if source.backend is Backend.X11GRAB:
+        display = source.device or ":0.0"
+        opts: dict[str, Any] = {"framerate": fps, "draw_mouse": int(source.draw_mouse), **queue}
+        if region is None:
+            return _even_crop(ffmpeg.input(display, f="x11grab", **opts))
+        return ffmpeg.input(f"{display}+{region.x},{region.y}", f="x11grab",
+                            video_size=(region.width, region.height), **opts)
+    if source.backend is Backend.AVFOUNDATION:
+        # "<video>:<audio>"; audio is a separate input (none here). Screens
+        # are captured whole, so the region is a crop filter.
+        stream = ffmpeg.input(f"{source.device or '1'}:none", f="avfoundation", framerate=fps,
+                              capture_cursor=int(source.draw_mouse), capture_mouse_clicks=0,
+                              pixel_format="uyvy422", **queue)
+        if region is None:
+            return _even_crop(stream)
+        return stream.filter("crop", region.width, region.height, region.x, region.y)
+    if source.backend is Backend.GDIGRAB:
+        opts = {"framerate": fps, "draw_mouse": int(source.draw_mouse), **queue}
+        if region is not None:
+            opts.update(offset_x=region.x, offset_y=region.y, video_size=(region.width, region.height))
+        stream = ffmpeg.input(source.device or "desktop", f="gdigrab", **opts)
+        return stream if region is not None else _even_crop(stream)
+    if source.backend is Backend.DDAGRAB:
+        # ddagrab is a lavfi source that yields D3D11 frames: CPU encoders
+        # need them downloaded to system memory first.
+        args = [f"output_idx={source.device or '0'}", f"framerate={fps}",
+                f"draw_mouse={int(source.draw_mouse)}"]
+        if region is not None:
+            args += [f"video_size={region.size}", f"offset_x={region.x}", f"offset_y={region.y}"]
+        stream = ffmpeg.input("ddagrab=" + ":".join(args), f="lavfi", **queue)
+        return stream.filter("hwdownload").filter("format", "bgra")
+    raise AssertionError(f"unhandled backend {source.backend}")  # pragma: no cover
+
+
+def encoder_options(encoding: Encoding, *, fps: float) -> dict[str, Any]:
+    """Output options for the codec: quality knobs, keyframe interval, pixel format."""
+    codec = encoding.codec
+    if codec not in SUPPORTED_CODECS:
+        raise SettingError("--codec", f"{codec!r} is not supported; use one of {', '.join(sorted(SUPPORTED_CODECS))}")
+    opts: dict[str, Any] = {
+        "c:v": codec,
+        "pix_fmt": PIXEL_FORMAT,
+        "g": max(1, round(fps * KEYFRAME_INTERVAL_S)),
+    }
+    crf = encoding.crf
+    if codec == "libx264":
+        opts["preset"] = encoding.preset or DEFAULT_PRESET
+        opts["tune"] = DEFAULT_TUNE
+        opts["crf"] = DEFAULT_CRF if crf is None else crf
+        return opts
+    if encoding.preset is not None:
+        opts["preset"] = encoding.preset
+    if codec == "h264_videotoolbox":
+        opts["realtime"] = 1
+        if crf is not None:
+            raise SettingError("--crf", "h264_videotoolbox has no constant-quality scale like CRF; drop --crf")
+    elif crf is not None:
+        # The closest constant-quality knob of each hardware encoder (same 0-51 QP scale).
+        if codec == "h264_nvenc":
+            opts["cq"] = crf
+        elif codec == "h264_qsv":
+            opts["global_quality"] = crf
+        else:  # h264_amf
+            opts.update(rc="cqp", qp_i=crf, qp_p=crf)
+    return opts
+
+
+def build_record_argv(source: VideoSource, encoding: Encoding, *, ffmpeg_path: str,
+                      output: str = "pipe:1") -> list[str]:
+    """The full argv of a recording: capture, encode, fragmented MP4 to ``output``.
+
+    Progress blocks and log lines both go to stderr (``-progress pipe:2``):
+    one stream to read, and it works the same on Windows.
+    """
+    out_opts: dict[str, Any] = {
+        **encoder_options(encoding, fps=source.fps),
+        "f": "mp4",
+        "movflags": FRAGMENTED_MP4_FLAGS,
+    }
+    if encoding.duration is not None:
+        # FFmpeg's own timeline ends the recording: exact frame counts.
+        out_opts["t"] = f"{encoding.duration:g}"
+    stream = ffmpeg.output(source_stream(source), output, **out_opts).global_args(
+        "-hide_banner", "-nostats", "-loglevel", "level+info",
+        "-progress", "pipe:2", "-stats_period", f"{STATS_PERIOD_S:g}",
+    )
+    return list(ffmpeg.compile(stream, cmd=ffmpeg_path))
+
+
+def build_remux_argv(*, ffmpeg_path: str, source: str, destination: str) -> list[str]:
+    """Stream-copy a fragmented MP4 into a regular one with the index up front."""
+    stream = ffmpeg.output(ffmpeg.input(source), destination, c="copy", movflags="+faststart",
+                           f="mp4").global_args("-hide_banner", "-nostdin", "-loglevel", "error", "-y")
+    return list(ffmpeg.compile(stream, cmd=ffmpeg_path))
+
+
+def build_verify_argv(*, ffmpeg_path: str, path: str) -> list[str]:
+    """Read every video packet of ``path`` without decoding; progress on stdout."""
+    stream = ffmpeg.output(ffmpeg.input(path), "-", map="0:v:0", c="copy", f="null").global_args(
+        "-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+info", "-progress", "pipe:1"
+    )
+    return list(ffmpeg.compile(stream, cmd=ffmpeg_path))

@@ -1,0 +1,120 @@
+"""Output paths: checks before recording, remux and verification after."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from capture.command import build_remux_argv, build_verify_argv
+from capture.errors import OutputError
+from capture.process import run_tool
+
+DEFAULT_NAME_FORMAT = "caprec-%Y%m%d-%H%M%S.mp4"
+# Stream copy runs at disk speed; allow a floor plus 1 s per 20 MB.
+REMUX_TIMEOUT_FLOOR = 60.0
+REMUX_BYTES_PER_SECOND = 20 * 1024 * 1024
+_VERIFY_FRAME = re.compile(r"^frame=(\d+)$", re.MULTILINE)
+_VERIFY_TIME = re.compile(r"^out_time_us=(\d+)$", re.MULTILINE)
+_VERIFY_CODEC = re.compile(r"Stream #0:\d+.*?: Video: (\w+)")
+
+
+def default_output_name(now: datetime | None = None) -> str:
+    """``caprec-YYYYmmdd-HHMMSS.mp4`` for the local time ``now``."""
+    return (now or datetime.now()).strftime(DEFAULT_NAME_FORMAT)
+
+
+def ffmpeg_file_url(path: Path) -> str:
+    """An unambiguous FFmpeg URL for a local path.
+
+    The ``file:`` prefix and an absolute path stop FFmpeg from reading a
+    name like ``-x.mp4`` as an option or ``a:b.mp4`` as protocol ``a``.
+    """
+    return "file:" + str(path.absolute())
+
+
+def check_output_path(path: Path, *, overwrite: bool) -> None:
+    """Refuse an output that cannot be written, before anything starts.
+
+    Raises :class:`OutputError` for an existing file (without ``overwrite``),
+    a directory, a missing or unwritable parent directory.
+    """
+    if path.is_dir():
+        raise OutputError(f"{path} is a directory; give a file name such as {path / default_output_name()}")
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path} already exists; pass --overwrite or choose another name")
+    parent = path.absolute().parent
+    if not parent.is_dir():
+        raise OutputError(f"directory {parent} does not exist; create it first or choose another -o")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"directory {parent} is not writable; choose another -o")
+
+
+def sibling_temp(path: Path, tag: str) -> Path:
+    """A hidden temporary name beside ``path`` (same filesystem: rename is atomic)."""
+    return path.with_name(f".{path.name}.{tag}-{os.getpid()}{path.suffix}")
+
+
+@dataclass(frozen=True)
+class MediaCheck:
+    """What FFmpeg read back from a finished file."""
+
+    frames: int
+    duration_s: float
+    codec: str | None
+
+    @property
+    def playable(self) -> bool:
+        return self.frames > 0
+
+
+def verify_media(path: Path, *, ffmpeg_path: str) -> MediaCheck:
+    """Read every video packet of ``path`` back (stream copy, no decode).
+
+    This needs only ffmpeg, so it works with imageio-ffmpeg's binary, which
+    ships no ffprobe.
+    """
+    try:
+        result = run_tool(build_verify_argv(ffmpeg_path=ffmpeg_path, path=ffmpeg_file_url(path)))
+    except (OSError, subprocess.TimeoutExpired):
+        return MediaCheck(frames=0, duration_s=0.0, codec=None)
+    out = result.stdout.decode("utf-8", "replace")
+    err = result.stderr.decode("utf-8", "replace")
+    frames = [int(m) for m in _VERIFY_FRAME.findall(out)]
+    times = [int(m) for m in _VERIFY_TIME.findall(out)]
+    codec = _VERIFY_CODEC.search(err)
+    if result.returncode != 0:
+        return MediaCheck(frames=0, duration_s=0.0, codec=codec.group(1) if codec else None)
+    return MediaCheck(frames=frames[-1] if frames else 0, duration_s=(times[-1] / 1e6) if times else 0.0,
+                      codec=codec.group(1) if codec else None)
+
+
+def remux_faststart(path: Path, *, ffmpeg_path: str) -> str | None:
+    """Rewrite fragmented ``path`` as a regular MP4 with ``moov`` first.
+
+    Stream copy into a temporary sibling, then an atomic rename over
+    ``path``: at every moment ``path`` is a playable file. Returns None on
+    success, else why it failed (``path`` is left as it was).
+    """
+    temp = sibling_temp(path, "remux")
+    timeout = REMUX_TIMEOUT_FLOOR + path.stat().st_size / REMUX_BYTES_PER_SECOND
+    argv = build_remux_argv(ffmpeg_path=ffmpeg_path, source=ffmpeg_file_url(path),
+                            destination=ffmpeg_file_url(temp))
+    try:
+        result = run_tool(argv, timeout=timeout)
+        if result.returncode != 0:
+            lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
+            return lines[-1] if lines else f"ffmpeg exited with {result.returncode}"
+        os.replace(temp, path)
+    except subprocess.TimeoutExpired:
+        return f"remux took longer than {timeout:.0f} s"
+    except OSError as exc:
+        return str(exc)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+    return None

@@ -1,0 +1,341 @@
+"""One recording: FFmpeg, the pipe pump, the stderr reader and the sidecars.
+
+The :class:`Recorder` starts FFmpeg through :class:`ManagedProcess`, pumps its
+fragmented MP4 to the destination, watches for the end (duration, a stop
+request, FFmpeg exiting, a write error, no first frame), stops everything in
+order, then finishes the file: remux to a regular MP4 at a clean stop, and
+read it back before calling it a success.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from capture.command import Encoding, VideoSource, build_record_argv
+from capture.errors import (
+    CaptureError,
+    DeviceError,
+    DiskFullError,
+    DisplayError,
+    NoFirstFrameError,
+    RecordingFailedError,
+    WriteError,
+)
+from capture.ffmpeg_bin import FFmpegBinary
+from capture.output import MediaCheck, remux_faststart, verify_media
+from capture.process import ManagedProcess
+from capture.progress import WALLCLOCK_TOLERANCE_S, FFmpegProgress, LogLine, StderrReader
+from capture.pump import DEFAULT_PIPE_BUFFER, PipePump, Sink, is_disk_full, tune_pipe
+from capture.units import format_bytes
+
+# How often the watch loop wakes: the bound on how late caprec notices a
+# stop request, FFmpeg's exit or a write error.
+TICK_S = 0.1
+STATS_INTERVAL_S = 0.25
+# No frame by then: a wrong device, or (macOS) a missing Screen Recording
+# permission prompt that blocks FFmpeg.
+FIRST_FRAME_TIMEOUT_S = 15.0
+# FFmpeg ends a --duration recording itself (-t); this backstop covers a
+# device that stalls so that -t is never reached.
+DURATION_GRACE_S = 10.0
+THREAD_JOIN_TIMEOUT_S = 10.0
+ERROR_LINES = 3
+
+
+class Status(enum.StrEnum):
+    """How a recording ended."""
+
+    COMPLETE = "complete"
+    INTERRUPTED = "interrupted"  # stopped fast: the file plays, not remuxed
+    FAILED = "failed"
+
+
+class Sidecar(Protocol):
+    """Something recorded beside the video on the same timeline (the cursor log)."""
+
+    def start(self) -> None: ...
+    def set_origin(self, *, monotonic: float, wall: float) -> None: ...
+    def stop(self) -> Any: ...
+    def stats(self) -> Any: ...
+
+
+class StopControl:
+    """A stop request, shared between a signal handler and the recorder.
+
+    The first :meth:`request` asks for a clean stop; a second one (the
+    second Ctrl-C) asks for a fast one.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.requests = 0
+
+    def request(self) -> None:
+        self.requests += 1
+        self._event.set()
+
+    @property
+    def requested(self) -> bool:
+        return self._event.is_set()
+
+    @property
+    def fast(self) -> bool:
+        return self.requests > 1
+
+    def wait(self, timeout: float) -> bool:
+        return self._event.wait(timeout)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the video goes: a file (``path``) or an open descriptor (``fd``, for ``-o -``)."""
+
+    path: Path | None = None
+    fd: int | None = None
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class RecordingStats:
+    """A live snapshot of a recording, for displays and stats files."""
+
+    elapsed_s: float
+    target_fps: float
+    duration_s: float | None
+    progress: FFmpegProgress
+    bytes: int
+    pipe_size: int | None
+    pipe_high_water: int
+    chunk_size: int
+    warnings: int
+    last_warning: str | None
+    started: bool
+    cursor: Any = None
+
+
+@dataclass(frozen=True)
+class RecordingResult:
+    """What a recording left and how it ended."""
+
+    status: Status
+    stop_reason: str
+    path: Path | None
+    argv: list[str]
+    stats: RecordingStats
+    media: MediaCheck | None
+    remuxed: bool
+    notes: list[str] = field(default_factory=list)
+    error: CaptureError | None = None
+    cursor: Any = None
+    ffmpeg_returncode: int | None = None
+
+
+@dataclass
+class _Watch:
+    """Mutable state of one recording, touched by the pump and reader threads."""
+
+    first_output: float | None = None
+    pump_error: OSError | None = None
+    origin_set: bool = False
+    last_warning: str | None = None
+
+
+class Recorder:
+    """Runs recordings with one FFmpeg binary.
+
+    Collaborators are arguments (the process class, the clock, timeouts) so
+    that tests hand in a scripted FFmpeg or shorter deadlines.
+    """
+
+    def __init__(self, ffmpeg: FFmpegBinary, *,
+                 process_factory: Callable[[list[str]], ManagedProcess] = ManagedProcess,
+                 clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], float] = time.time,
+                 first_frame_timeout: float = FIRST_FRAME_TIMEOUT_S,
+                 pipe_buffer: int = DEFAULT_PIPE_BUFFER) -> None:
+        self.ffmpeg = ffmpeg
+        self._process_factory = process_factory
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._first_frame_timeout = first_frame_timeout
+        self._pipe_buffer = pipe_buffer
+
+    def argv(self, source: VideoSource, encoding: Encoding) -> list[str]:
+        """The FFmpeg command a recording of ``source`` runs."""
+        return build_record_argv(source, encoding, ffmpeg_path=self.ffmpeg.path)
+
+    def record(self, source: VideoSource, encoding: Encoding, target: Target, *,
+               stop: StopControl | None = None,
+               on_stats: Callable[[RecordingStats], None] | None = None,
+               on_warning: Callable[[str], None] | None = None,
+               sidecar: Sidecar | None = None) -> RecordingResult:
+        """Record until the duration, a stop request, or a failure.
+
+        Raises a :class:`CaptureError` when nothing was recorded (FFmpeg
+        would not start, no first frame); otherwise returns a result whose
+        ``error`` says what went wrong, with every file kept.
+        """
+        stop = stop or StopControl()
+        argv = self.argv(source, encoding)
+        proc = self._process_factory(argv)
+        watch = _Watch()
+        try:
+            proc.start()
+        except OSError as exc:
+            raise DeviceError(f"cannot start {self.ffmpeg.path}: {exc}") from exc
+        pipe_size = tune_pipe(proc.stdout.fileno(), self._pipe_buffer)
+        chunk = max(self._pipe_buffer, pipe_size or 0)
+
+        def mark_first_output() -> None:
+            watch.first_output = self._clock()
+
+        def pump_failed(exc: OSError) -> None:
+            watch.pump_error = exc
+            stop.request()  # wake the watch loop now, not at the next tick
+
+        def warned(line: LogLine) -> None:
+            watch.last_warning = line.text
+            if on_warning is not None:
+                on_warning(line.text)
+
+        sink = Sink(path=str(target.path), overwrite=target.overwrite) if target.path else Sink(fd=target.fd)
+        reader = StderrReader(proc.stderr, on_log=warned)
+        pump = PipePump(proc.stdout.fileno(), sink, chunk_size=chunk, pipe_size=pipe_size,
+                        on_error=pump_failed, on_first_bytes=mark_first_output)
+        started = self._clock()
+
+        def snapshot() -> RecordingStats:
+            pumped = pump.stats()
+            progress = reader.state.progress
+            origin = watch.first_output
+            return RecordingStats(
+                elapsed_s=0.0 if origin is None else self._clock() - origin,
+                target_fps=source.fps, duration_s=encoding.duration, progress=progress,
+                bytes=pumped.bytes, pipe_size=pipe_size, pipe_high_water=pumped.high_water,
+                chunk_size=chunk, warnings=reader.state.warnings, last_warning=watch.last_warning,
+                started=origin is not None, cursor=None if sidecar is None else sidecar.stats(),
+            )
+
+        if sidecar is not None:
+            sidecar.start()
+        reason = "ffmpeg-exit"
+        reader.start()
+        pump.start()
+        try:
+            reason = self._watch(proc, stop, watch, reader, snapshot, on_stats, sidecar,
+                                 started=started, duration=encoding.duration)
+        finally:
+            outcome = proc.stop(fast=stop.fast or reason in ("error", "no-first-frame"))
+            pump.join(THREAD_JOIN_TIMEOUT_S)
+            reader.join(THREAD_JOIN_TIMEOUT_S)
+            cursor_stats = sidecar.stop() if sidecar is not None else None
+        return self._finish(reason=reason, returncode=outcome.returncode, argv=argv, target=target,
+                            sink=sink, watch=watch, reader=reader, stats=snapshot(),
+                            cursor=cursor_stats, fast=stop.fast)
+
+    def _watch(self, proc: ManagedProcess, stop: StopControl, watch: _Watch, reader: StderrReader,
+               snapshot: Callable[[], RecordingStats],
+               on_stats: Callable[[RecordingStats], None] | None, sidecar: Sidecar | None,
+               *, started: float, duration: float | None) -> str:
+        next_stats = started
+        while True:
+            if stop.wait(TICK_S):
+                return "error" if watch.pump_error is not None else "user"
+            if proc.poll() is not None:
+                return "ffmpeg-exit"
+            now = self._clock()
+            first = watch.first_output
+            if first is None and now - started > self._first_frame_timeout:
+                return "no-first-frame"
+            if first is not None and sidecar is not None and not watch.origin_set:
+                sidecar.set_origin(**self._origin(reader, first))
+                watch.origin_set = True
+            if first is not None and duration is not None and now - first > duration + DURATION_GRACE_S:
+                return "duration-backstop"
+            if on_stats is not None and now >= next_stats:
+                on_stats(snapshot())
+                next_stats = now + STATS_INTERVAL_S
+
+    def _origin(self, reader: StderrReader, first_output: float) -> dict[str, float]:
+        """t = 0 of the video on caprec's monotonic clock, and as Unix time.
+
+        x11grab and gdigrab stamp frames with the wall clock, and FFmpeg
+        prints the first one as the input's ``start:``: that is exactly the
+        first frame. Other inputs (lavfi starts at 0) fall back to the
+        moment the first output reached caprec.
+        """
+        offset = self._wall_clock() - self._clock()
+        start = reader.state.input_start
+        if start is not None and abs(start - self._wall_clock()) < WALLCLOCK_TOLERANCE_S:
+            return {"monotonic": start - offset, "wall": start}
+        return {"monotonic": first_output, "wall": first_output + offset}
+
+    def _finish(self, *, reason: str, returncode: int, argv: list[str], target: Target, sink: Sink,
+                watch: _Watch, reader: StderrReader, stats: RecordingStats, cursor: Any,
+                fast: bool) -> RecordingResult:
+        lines = reader.last_lines(ERROR_LINES)
+        quoted = f": {lines[-1]}" if lines else ""
+        path = target.path if sink.created else None
+        error: CaptureError | None = None
+        if watch.pump_error is not None:
+            saved = format_bytes(stats.bytes)
+            if is_disk_full(watch.pump_error):
+                error = DiskFullError(f"the disk is full; stopped after saving {saved} to {target.path or 'stdout'}")
+            else:
+                error = WriteError(f"writing {target.path or 'stdout'} failed ({watch.pump_error.strerror}); "
+                                    f"{saved} saved")
+        elif reason == "no-first-frame" or (not sink.created and stats.bytes == 0):
+            if reason == "no-first-frame":
+                raise NoFirstFrameError(
+                    f"ffmpeg produced no frame within {self._first_frame_timeout:g} s{quoted}; "
+                    "on macOS grant Screen Recording permission to your terminal (System Settings > "
+                    "Privacy & Security) and try again", ffmpeg_lines=lines)
+            raise _startup_error(lines, returncode)
+        elif reason == "ffmpeg-exit" and returncode != 0:
+            error = RecordingFailedError(f"ffmpeg stopped with exit code {returncode}{quoted}",
+                                         ffmpeg_lines=lines)
+        elif reason == "duration-backstop":
+            error = RecordingFailedError(f"the capture device stalled; stopped{quoted}", ffmpeg_lines=lines)
+
+        notes: list[str] = []
+        media: MediaCheck | None = None
+        remuxed = False
+        if path is not None:
+            if error is None and not fast:
+                why = remux_faststart(path, ffmpeg_path=self.ffmpeg.path)
+                if why is None:
+                    remuxed = True
+                else:
+                    notes.append(f"kept the fragmented file, which plays: remux failed: {why}")
+            elif fast:
+                notes.append("stopped fast: kept the fragmented file, which plays (run without a second Ctrl-C to finalize)")
+            media = verify_media(path, ffmpeg_path=self.ffmpeg.path)
+            if not media.playable and error is None:
+                error = RecordingFailedError(f"{path} has no playable video frames{quoted}", ffmpeg_lines=lines)
+        if error is not None:
+            status = Status.FAILED
+        elif fast:
+            status = Status.INTERRUPTED
+        else:
+            status = Status.COMPLETE
+        stop_reason = {"ffmpeg-exit": "duration" if returncode == 0 else "ffmpeg-exit"}.get(reason, reason)
+        if fast and reason == "user":
+            stop_reason = "user-fast"
+        return RecordingResult(status=status, stop_reason=stop_reason, path=path, argv=argv, stats=stats,
+                               media=media, remuxed=remuxed, notes=notes, error=error, cursor=cursor,
+                               ffmpeg_returncode=returncode)
+
+
+def _startup_error(lines: tuple[str, ...], returncode: int) -> CaptureError:
+    """FFmpeg stopped before its first frame: say why, in the user's terms."""
+    last = lines[-1] if lines else f"ffmpeg exited with code {returncode} before the first frame"
+    text = " ".join(lines).lower()
+    if "cannot open display" in text or "can't open display" in text:
+        return DisplayError(f"cannot open the X display ({last}); start X or set DISPLAY / --display")
+    return DeviceError(f"the capture device failed: {last}", ffmpeg_lines=lines)

@@ -1,0 +1,1 @@
+"""caprec's command-line layer: the Typer app, the rich display, exit codes."""

@@ -1,0 +1,78 @@
+"""The Typer app: ``caprec record``, ``caprec cursor`` and friends.
+
+Engine errors become ``error: ...`` and an exit code here, once, at the
+boundary (see :func:`run_guarded`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from capture import __version__
+from capture.errors import CaptureError
+from cli.env import Environment
+from cli.exit import ExitStatus, exit_status_for
+
+app = typer.Typer(
+    name="caprec",
+    help="Record the screen from a shell: FFmpeg capture, crash-proof MP4, live stats, a cursor log.",
+    no_args_is_help=True,
+    add_completion=True,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def error_console(env: Environment) -> Console:
+    return Console(file=env.stderr, no_color=env.no_color, highlight=False,
+                   force_terminal=None if env.stderr_isatty else False)
+
+
+def run_guarded(env: Environment, body: Callable[[], int]) -> None:
+    """Run a command body; turn a :class:`CaptureError` into one line and an exit code."""
+    try:
+        code = body()
+    except CaptureError as exc:
+        error_console(env).print(f"error: {exc}", markup=False)
+        raise typer.Exit(int(exit_status_for(exc))) from None
+    raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"caprec {__version__}")
+        raise typer.Exit(int(ExitStatus.OK))
+
+
+@app.callback()
+def root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print caprec's version and exit.")] = False,
+) -> None:
+    """caprec records the screen with FFmpeg.
+
+    Examples:
+
+      caprec record --source test --duration 5 -o demo.mp4
+
+      caprec record --duration 1m30s --region 1280x720+0+0
+
+      caprec record -o - --source test --duration 3 | ffprobe -
+    """
+
+
+def _register() -> None:
+    # Commands live in their own modules; importing them registers them.
+    from cli import record  # noqa: F401
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+_register()
