@@ -17,7 +17,6 @@ whole pretty-printed file rewritten every 5 s):
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import math
@@ -75,6 +74,8 @@ LISTENER_JOIN_TIMEOUT = 2.0
 LISTENER_READY_TIMEOUT = 5.0
 # How often a bounded wait re-checks whether the listener thread died.
 _LISTENER_POLL_INTERVAL = 0.05
+# Extra time for a listener's stop() itself (one round trip to the X server).
+_LISTENER_STOP_MARGIN = 0.5
 
 _SUPPORTED_MAJOR = 1
 _T_DECIMALS = 1  # t is in ms rounded to 0.1 ms: below any frame interval and pynput's jitter
@@ -366,6 +367,15 @@ class CursorWriter:
             return self._flush_locked()
 
     def _flush_locked(self) -> bool:
+        errors_before = self._write_errors
+        wrote = self._flush_steps()
+        if wrote:
+            self._flushes_written += 1
+        elif self._write_errors == errors_before:
+            self._flushes_skipped += 1
+        return wrote
+
+    def _flush_steps(self) -> bool:
         wrote = False
         if self._outgoing is not None:
             # Finish the tail of a failed write before anything else; until it
@@ -374,34 +384,24 @@ class CursorWriter:
                 return False
             wrote = True
         if self._origin_monotonic is None:
-            if not wrote:
-                self._flushes_skipped += 1
             return wrote
         prefix = b""
         if self._sink is None:
             if not self._open():
                 return wrote
             prefix = self._header_line()
+        batch: deque[_RawEvent] | None = None
         with self._lock:
             if self._inbox:
-                batch: deque[_RawEvent] = self._inbox
-                self._inbox = deque(maxlen=self._max_pending)
-            else:
-                batch = deque()
-        if not batch and not prefix:
-            # Idle tick: no write, no syscall, no fsync.
-            if not wrote:
-                self._flushes_skipped += 1
-            return wrote
-        self._outgoing = self._format(batch, prefix)
-        if self._outgoing.data and self._write_outgoing():
-            return True
-        if not self._outgoing.data:
-            # Every event of the batch was before t = 0.
-            self._outgoing = None
-            if not wrote:
-                self._flushes_skipped += 1
-        return wrote
+                # O(1) swap: producers never wait for formatting.
+                batch, self._inbox = self._inbox, deque(maxlen=self._max_pending)
+        if batch is None and not prefix:
+            return wrote  # idle tick: no formatting, no syscall, no fsync
+        out = self._format(batch, prefix)
+        if not out.data:
+            return wrote  # every event of the batch was before t = 0
+        self._outgoing = out
+        return self._write_outgoing() or wrote
 
     def _open(self) -> bool:
         try:
@@ -432,7 +432,6 @@ class CursorWriter:
         self._moves += out.moves
         self._clicks += out.clicks
         self._scrolls += out.scrolls
-        self._flushes_written += 1
         self._outgoing = None
         self._failing = False
         return True
@@ -475,7 +474,7 @@ class CursorWriter:
         }
         return (json.dumps(header, separators=_JSON_SEPARATORS) + "\n").encode()
 
-    def _format(self, batch: deque[_RawEvent], prefix: bytes) -> _Outgoing:
+    def _format(self, batch: deque[_RawEvent] | None, prefix: bytes) -> _Outgoing:
         # Hand-built JSON: ~3x faster than json.dumps per event. Every value is
         # an int, a finite float (repr is valid JSON) or a json-quoted string.
         origin = self._origin_monotonic
@@ -486,7 +485,7 @@ class CursorWriter:
         parts: list[str] = []
         append = parts.append
         moves = clicks = scrolls = early = 0
-        for kind, clk, x, y, a, b in batch:
+        for kind, clk, x, y, a, b in batch or ():
             t = (clk - origin) * 1000.0
             if t < 0:
                 early += 1
@@ -723,8 +722,9 @@ def _parse_event(raw: bytes) -> tuple[dict[str, Any] | None, str]:
         return None, "no newline at the end"
     try:
         event = json.loads(raw)
-    except ValueError as exc:
-        return None, f"invalid JSON: {exc.msg}"
+    except ValueError as exc:  # JSONDecodeError, or UnicodeDecodeError for bytes that are not UTF-8
+        detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        return None, f"invalid JSON: {detail}"
     if not isinstance(event, dict):
         return None, "not a JSON object"
     t = event.get("t")
@@ -793,8 +793,9 @@ def summarize_cursor_log(path: Path) -> CursorSummary:
 
 # -- listening ----------------------------------------------------------------
 
+# pynput.mouse.Listener-compatible: called as (on_move=, on_click=, on_scroll=),
+# returns an object with start(), stop(), join(timeout) and optionally wait().
 ListenerFactory = Callable[..., Any]
-"""pynput.mouse.Listener-compatible: ``(on_move=, on_click=, on_scroll=)`` -> object with start(), stop(), join(timeout)."""
 
 
 def _default_listener_factory() -> ListenerFactory:
@@ -883,8 +884,12 @@ class CursorSidecar:
                 # pynput's stop() waits for readiness itself, so bound it too.
                 _bounded_call(listener.stop, LISTENER_JOIN_TIMEOUT, "caprec-cursor-listener-stop")
                 raise CursorUnavailableError(f"cursor capture unavailable: {problem}")
+            try:
+                self._writer.start()
+            except BaseException:
+                _bounded_call(listener.stop, LISTENER_JOIN_TIMEOUT, "caprec-cursor-listener-stop")
+                raise
             self._listener = listener
-            self._writer.start()
             self._started = True
 
     @staticmethod
@@ -934,7 +939,7 @@ class CursorSidecar:
                 # The helper's own timeout is a margin over join's: a join
                 # that ignores its timeout must not hang the recording's end.
                 finished, error = _bounded_call(
-                    stop_and_join, LISTENER_JOIN_TIMEOUT + _LISTENER_POLL_INTERVAL, "caprec-cursor-listener-stop"
+                    stop_and_join, LISTENER_JOIN_TIMEOUT + _LISTENER_STOP_MARGIN, "caprec-cursor-listener-stop"
                 )
                 alive = getattr(listener, "is_alive", None)
                 if not finished or (alive is not None and alive()):

@@ -222,8 +222,16 @@ class Recorder:
                 started=origin is not None, cursor=None if sidecar is None else sidecar.stats(),
             )
 
+        notes: list[str] = []
         if sidecar is not None:
-            sidecar.start()
+            try:
+                sidecar.start()
+            except CaptureError as exc:
+                # A missing cursor log must not cost the user the video.
+                notes.append(f"recorded without the cursor log: {exc}")
+                if on_warning is not None:
+                    on_warning(notes[-1])
+                sidecar = None
         reason = "ffmpeg-exit"
         reader.start()
         pump.start()
@@ -237,7 +245,7 @@ class Recorder:
             cursor_stats = sidecar.stop() if sidecar is not None else None
         return self._finish(reason=reason, returncode=outcome.returncode, argv=argv, target=target,
                             sink=sink, watch=watch, reader=reader, stats=snapshot(),
-                            cursor=cursor_stats, fast=stop.fast)
+                            cursor=cursor_stats, fast=stop.fast, notes=notes)
 
     def _watch(self, proc: ManagedProcess, stop: StopControl, watch: _Watch, reader: StderrReader,
                snapshot: Callable[[], RecordingStats],
@@ -278,7 +286,7 @@ class Recorder:
 
     def _finish(self, *, reason: str, returncode: int, argv: list[str], target: Target, sink: Sink,
                 watch: _Watch, reader: StderrReader, stats: RecordingStats, cursor: Any,
-                fast: bool) -> RecordingResult:
+                fast: bool, notes: list[str]) -> RecordingResult:
         lines = reader.last_lines(ERROR_LINES)
         quoted = f": {lines[-1]}" if lines else ""
         path = target.path if sink.created else None
@@ -303,7 +311,6 @@ class Recorder:
         elif reason == "duration-backstop":
             error = RecordingFailedError(f"the capture device stalled; stopped{quoted}", ffmpeg_lines=lines)
 
-        notes: list[str] = []
         media: MediaCheck | None = None
         remuxed = False
         if path is not None:

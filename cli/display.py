@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 from rich.console import Console
@@ -122,7 +123,7 @@ def make_display(console: Console, *, quiet: bool) -> Display:
     return PlainDisplay(console)
 
 
-def print_summary(console: Console, result: RecordingResult) -> None:
+def print_summary(console: Console, result: RecordingResult, *, cursor_path: Path | None = None) -> None:
     """The end-of-recording summary: where the file is and what is in it."""
     media = result.media
     stats = result.stats
@@ -138,6 +139,6 @@ def print_summary(console: Console, result: RecordingResult) -> None:
     if cursor is not None:
         console.print(
             f"  cursor: {cursor.events} events (moves {cursor.moves}, clicks {cursor.clicks}, "
-            f"scrolls {cursor.scrolls}) in {result.cursor_path}", highlight=False, markup=False)
+            f"scrolls {cursor.scrolls}) in {cursor_path}", highlight=False, markup=False)
     for note in result.notes:
         console.print(f"  note: {note}", highlight=False, markup=False)

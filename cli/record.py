@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shlex
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,9 +11,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from capture.command import CRF_RANGE, DEFAULT_FPS, DEFAULT_TEST_SIZE, SUPPORTED_CODECS, Backend, Encoding, VideoSource
-from capture.errors import SettingError
+from capture import __version__
+from capture.cursor import DEFAULT_FLUSH_INTERVAL, CursorContext, CursorSidecar, CursorWriter
+from capture.cursor import Region as CursorRegion
+from capture.errors import CaptureError, OutputError, SettingError
 from capture.ffmpeg_bin import FFmpegBinary, find_ffmpeg
 from capture.output import check_output_path, default_output_name
 from capture.pump import DEFAULT_PIPE_BUFFER
@@ -32,6 +37,9 @@ from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
 
 SOURCES = ("screen", "test")
+CURSOR_SUFFIX = ".cursor.ndjson"
+MIN_CURSOR_FLUSH_S = 0.05
+MAX_CURSOR_FLUSH_S = 60.0
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 EXAMPLES = """
@@ -46,6 +54,15 @@ Examples:
 
 
 @dataclass(frozen=True)
+class CursorPlan:
+    """Where and how the cursor log is written."""
+
+    path: Path
+    context: CursorContext
+    flush_interval: float
+
+
+@dataclass(frozen=True)
 class RecordPlan:
     """Everything a recording needs, resolved and validated before anything starts."""
 
@@ -54,12 +71,60 @@ class RecordPlan:
     encoding: Encoding
     target: Target
     pipe_buffer: int
+    cursor: CursorPlan | None
+
+
+def cursor_log_path(video: Path) -> Path:
+    """``talk.mp4`` -> ``talk.cursor.ndjson`` beside it."""
+    return video.with_name(video.stem + CURSOR_SUFFIX)
+
+
+def plan_cursor(*, video: VideoSource, path: Path | None, screen: tuple[int, int] | None,
+                flush: str | None, overwrite: bool) -> CursorPlan | None:
+    """The cursor log for a recording to ``path``, or None when it has none."""
+    interval = parse_flush_interval(flush) if flush is not None else DEFAULT_FLUSH_INTERVAL
+    if path is None:
+        return None
+    log = cursor_log_path(path)
+    if log.exists() and not overwrite:
+        raise OutputError(f"{log} already exists; pass --overwrite or choose another -o")
+    region = video.region
+    width, height = screen if screen is not None else (0, 0)
+    if region is not None:
+        area = CursorRegion(x=region.x, y=region.y, width=region.width, height=region.height)
+    elif screen is not None:
+        area = CursorRegion(x=0, y=0, width=width - width % 2, height=height - height % 2)
+    else:
+        return None  # the screen size is unknown: positions could not be mapped to the video
+    return CursorPlan(
+        path=log,
+        context=CursorContext(
+            caprec_version=__version__, source=str(video.backend), region=area,
+            screen_width=screen[0] if screen else None, screen_height=screen[1] if screen else None,
+            # pynput reports points on macOS, where the video is in pixels.
+            unit="points" if video.backend is Backend.AVFOUNDATION else "pixels",
+            fps=video.fps,
+        ),
+        flush_interval=interval,
+    )
+
+
+def parse_flush_interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingError("--cursor-flush", f"{text!r} is not a number of seconds; use e.g. 1 or 0.5") from None
+    if not MIN_CURSOR_FLUSH_S <= value <= MAX_CURSOR_FLUSH_S:
+        raise SettingError("--cursor-flush", f"{text!r} is out of range; use {MIN_CURSOR_FLUSH_S:g} to "
+                                             f"{MAX_CURSOR_FLUSH_S:g} seconds")
+    return value
 
 
 def resolve_plan(*, env: Environment, source: str, output: str | None, fps: str, region: str | None,
                  duration: str | None, codec: str, preset: str | None, crf: int | None,
                  display: str | None, ffmpeg_path: str | None, overwrite: bool,
-                 pipe_buffer: str | None) -> RecordPlan:
+                 pipe_buffer: str | None, cursor: bool | None = None,
+                 cursor_flush: str | None = None) -> RecordPlan:
     """Validate every option and find ffmpeg; raises a CaptureError naming the culprit."""
     if source not in SOURCES:
         raise SettingError("--source", f"{source!r} is not a source; use one of {', '.join(SOURCES)}")
@@ -83,9 +148,11 @@ def resolve_plan(*, env: Environment, source: str, output: str | None, fps: str,
         if region_value is not None:
             raise SettingError("--region", "the test source has no screen to crop; drop --region")
         video = VideoSource(backend=Backend.LAVFI, fps=fps_value, device=DEFAULT_TEST_SIZE)
+        size: tuple[int, int] | None = None
     else:
         backend = default_backend()
         device = ""
+        size = None
         if backend is Backend.X11GRAB:
             device = resolve_x11_display(display, env.environ)
             size = x11_screen_size(device)
@@ -94,10 +161,40 @@ def resolve_plan(*, env: Environment, source: str, output: str | None, fps: str,
         elif display is not None:
             device = display
         video = VideoSource(backend=backend, fps=fps_value, device=device, region=region_value)
-    return RecordPlan(ffmpeg=binary, source=video,
+    # The cursor log is on by default for the screen and off for the test
+    # pattern, whose pointer is not in the picture.
+    wants_cursor = cursor if cursor is not None else source == "screen"
+    cursor_plan = plan_cursor(video=video, path=path, screen=size, flush=cursor_flush,
+                              overwrite=overwrite) if wants_cursor else None
+    if cursor_flush is not None and not wants_cursor:
+        parse_flush_interval(cursor_flush)
+    return RecordPlan(ffmpeg=binary, source=video, cursor=cursor_plan,
                       encoding=Encoding(codec=codec, preset=preset, crf=crf, duration=duration_value),
                       target=Target(path=path, fd=env.stdout_fd if to_stdout else None, overwrite=overwrite),
                       pipe_buffer=buffer_size)
+
+
+def make_sidecar(plan: CursorPlan | None) -> CursorSidecar | None:
+    """The cursor sidecar for ``plan``; None when the recording has no cursor log."""
+    if plan is None:
+        return None
+    if plan.path.exists():
+        plan.path.unlink()  # only reached with --overwrite (checked while planning)
+    return CursorSidecar(CursorWriter(plan.path, plan.context, flush_interval=plan.flush_interval))
+
+
+def run_plan(plan: RecordPlan, *, console: Console, quiet: bool, stop: StopControl) -> RecordingResult:
+    """Record ``plan`` with a live display; a recording that never started leaves no cursor log."""
+    recorder = Recorder(plan.ffmpeg, pipe_buffer=plan.pipe_buffer)
+    sidecar = make_sidecar(plan.cursor)
+    try:
+        with make_display(console, quiet=quiet) as shown:
+            return recorder.record(plan.source, plan.encoding, plan.target, stop=stop,
+                                   on_stats=shown.update, on_warning=shown.warn, sidecar=sidecar)
+    except CaptureError:
+        if plan.cursor is not None:
+            plan.cursor.path.unlink(missing_ok=True)
+        raise
 
 
 @contextlib.contextmanager
@@ -144,7 +241,13 @@ def record(
     ffmpeg_path: Annotated[str | None, typer.Option("--ffmpeg", help="The ffmpeg binary to use "
                                                     "(else $CAPREC_FFMPEG, PATH, imageio-ffmpeg).")] = None,
     pipe_buffer: Annotated[str | None, typer.Option(help="Pipe buffer between ffmpeg and caprec, e.g. 1MiB.")] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")] = False,
+    cursor: Annotated[bool | None, typer.Option("--cursor/--no-cursor", help="Log mouse moves, clicks and scrolls "
+                                                "to <output>.cursor.ndjson. Default: on for the screen, off for "
+                                                "the test source.", show_default=False)] = None,
+    cursor_flush: Annotated[str | None, typer.Option(help="Seconds between cursor log flushes "
+                                                     f"(default {DEFAULT_FLUSH_INTERVAL:g}).")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file "
+                                            "(and its cursor log).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the ffmpeg command and exit.")] = False,
 ) -> None:
@@ -154,20 +257,18 @@ def record(
     def body() -> int:
         plan = resolve_plan(env=env, source=source, output=output, fps=fps, region=region, duration=duration,
                             codec=codec, preset=preset, crf=crf, display=display, ffmpeg_path=ffmpeg_path,
-                            overwrite=overwrite, pipe_buffer=pipe_buffer)
-        recorder = Recorder(plan.ffmpeg, pipe_buffer=plan.pipe_buffer)
+                            overwrite=overwrite, pipe_buffer=pipe_buffer, cursor=cursor,
+                            cursor_flush=cursor_flush)
         console = error_console(env)
         if dry_run:
-            import shlex
-
-            env.stdout.write(shlex.join(recorder.argv(plan.source, plan.encoding)) + "\n")
+            argv = Recorder(plan.ffmpeg).argv(plan.source, plan.encoding)
+            env.stdout.write(shlex.join(argv) + "\n")
             return ExitStatus.OK
         stop = StopControl()
-        with stop_on_signals(stop), make_display(console, quiet=quiet) as shown:
-            result = recorder.record(plan.source, plan.encoding, plan.target, stop=stop,
-                                     on_stats=shown.update, on_warning=shown.warn)
+        with stop_on_signals(stop):
+            result = run_plan(plan, console=console, quiet=quiet, stop=stop)
         if not quiet or result.error is not None:
-            print_summary(console, result)
+            print_summary(console, result, cursor_path=plan.cursor.path if plan.cursor else None)
         if result.error is not None:
             console.print(f"error: {result.error}", markup=False)
         return exit_code(result, stop)
