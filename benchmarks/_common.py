@@ -40,15 +40,21 @@ SAMPLE_INTERVAL_S = 0.05
 # --------------------------------------------------------------------------- Xvfb
 
 
+@dataclass(frozen=True)
+class XServer:
+    display: str  # ":N"
+    pid: int
+
+
 @contextlib.contextmanager
-def xvfb(size: str = "1280x720", depth: int = 24, timeout: float = 10.0) -> Iterator[str]:
-    """Start Xvfb on a free display and yield ``":N"``; stop it on exit.
+def xvfb(size: str = "1280x720", depth: int = 24, timeout: float = 10.0) -> Iterator[XServer]:
+    """Start Xvfb on a free display and yield it (``.display`` is ``":N"``); stop it on exit.
 
     Xvfb chooses the display number itself and writes it to the descriptor
     given with ``-displayfd`` once it accepts connections.
     """
     read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(  # noqa: S603
+    proc = subprocess.Popen(
         ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{size}x{depth}", "-nolisten", "tcp", "-noreset"],
         pass_fds=(write_fd,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
@@ -66,7 +72,7 @@ def xvfb(size: str = "1280x720", depth: int = 24, timeout: float = 10.0) -> Iter
                 err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
                 raise RuntimeError(f"Xvfb exited before reporting a display: {err.strip()[-500:]}")
             data += chunk
-        yield f":{int(data.strip())}"
+        yield XServer(display=f":{int(data.strip())}", pid=proc.pid)
     finally:
         os.close(read_fd)
         proc.terminate()
@@ -90,6 +96,7 @@ def animate(display: str, *, seed: int = 1, rate: float = 30.0, seconds: float |
     (x11grab draws it). Content depends on the tick number only, so a given
     ``seed`` gives the same frames whatever the timing.
     """
+    import math
     import random
 
     from Xlib import X
@@ -108,7 +115,7 @@ def animate(display: str, *, seed: int = 1, rate: float = 30.0, seconds: float |
         font = conn.open_font("fixed")
         gc.change(font=font)
         has_font = True
-    except Exception:  # noqa: BLE001 - a server without core fonts: rectangles only
+    except Exception:
         has_font = False
     conn.sync()
     half = width // 2
@@ -142,7 +149,6 @@ def animate(display: str, *, seed: int = 1, rate: float = 30.0, seconds: float |
             y = rng.randrange(height - 40)
             win.fill_rectangle(gc, x, y, rng.randint(8, 200), rng.randint(8, 140))
         # Pointer: a circle around the centre, one turn every 4 s.
-        import math
 
         angle = 2 * math.pi * tick / (4 * rate)
         root.warp_pointer(int(width / 2 + 250 * math.cos(angle)), int(height / 2 + 200 * math.sin(angle)))
@@ -160,7 +166,7 @@ def animate(display: str, *, seed: int = 1, rate: float = 30.0, seconds: float |
 @contextlib.contextmanager
 def animator(display: str, *, seed: int = 1, warmup: float = 1.0) -> Iterator[subprocess.Popen[bytes]]:
     """Run :func:`animate` in its own process while the block runs."""
-    proc = subprocess.Popen(  # noqa: S603
+    proc = subprocess.Popen(
         [sys.executable, str(Path(__file__).resolve()), "animate", display, "--seed", str(seed)],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
@@ -256,8 +262,37 @@ class ProcTrack:
     rss_max_kb: int = 0
     children_cpu_s: float = 0.0
     last_state: str = "?"
-    # CPU of this process when each of its children was first seen (pid -> s).
-    cpu_at: dict[int, float] = field(default_factory=dict)
+    # (monotonic time, own CPU seconds, reaped children's CPU seconds) at every sample.
+    timeline: list[tuple[float, float, float]] = field(default_factory=list)
+
+    @property
+    def exact(self) -> bool:
+        """True when the last sample saw the zombie: its CPU is then final, not a lower bound."""
+        return self.last_state == "Z"
+
+    def cpu_at(self, when: float) -> float:
+        """Own CPU at monotonic time ``when`` (the last sample at or before it)."""
+        value = 0.0
+        for t, cpu, _ in self.timeline:
+            if t > when:
+                break
+            value = cpu
+        return value
+
+    def reaped_jump_after(self, when: float) -> tuple[float, float] | None:
+        """(increase of reaped children's CPU, seconds between the samples) across ``when``.
+
+        A child last seen at ``when`` and reaped just after shows up as a jump
+        of cutime+cstime between the sample at ``when`` and the next one:
+        that jump is the child's exact CPU if nothing else was reaped between.
+        """
+        before = None
+        for t, _, kids in self.timeline:
+            if t <= when:
+                before = (t, kids)
+            elif before is not None:
+                return kids - before[1], t - before[0]
+        return None
 
 
 class TreeSampler:
@@ -277,15 +312,13 @@ class TreeSampler:
         track = self.tracks.get(pid)
         if track is None:
             track = self.tracks[pid] = ProcTrack(pid=pid, argv=read_cmdline(pid), first_seen=now, last_seen=now)
-            parent = self.tracks.get(stat.ppid)
-            if parent is not None:
-                parent.cpu_at[pid] = parent.cpu_s
         if not track.argv:
             track.argv = read_cmdline(pid)
         track.last_seen = now
         track.last_state = stat.state
         track.cpu_s = max(track.cpu_s, stat.cpu_s)
         track.children_cpu_s = max(track.children_cpu_s, stat.children_cpu_s)
+        track.timeline.append((now, track.cpu_s, track.children_cpu_s))
         mem = read_status_kb(pid)
         track.hwm_kb = max(track.hwm_kb, mem.get("VmHWM", 0))
         track.rss_max_kb = max(track.rss_max_kb, mem.get("VmRSS", 0))
@@ -316,9 +349,14 @@ class Measured:
     argv: list[str]
     returncode: int
     wall_s: float
-    user_s: float
+    user_s: float  # os.wait4 rusage: the child plus every descendant it reaped
     sys_s: float
-    maxrss_kb: int  # ru_maxrss of wait4: the max over the child and its reaped descendants
+    maxrss_kb: int  # wait4 ru_maxrss: the max over the child and its reaped descendants
+    # The child's /proc/<pid>/stat read as a zombie (exited, not yet reaped): exact.
+    zombie_self_cpu_s: float | None
+    zombie_children_cpu_s: float | None
+    # CPU time every process on the machine used during the run (/proc/stat), for contention.
+    machine_busy_s: float | None
     sampler: TreeSampler
     started: float
     ended: float
@@ -333,35 +371,54 @@ class Measured:
 
 
 def run_measured(argv: Sequence[str], *, stdout: Any = subprocess.DEVNULL, stderr: Any = subprocess.DEVNULL,
-                 stdin: Any = subprocess.PIPE, timeout: float = 300.0) -> Measured:
+                 stdin: Any = subprocess.PIPE, env: dict[str, str] | None = None,
+                 timeout: float = 300.0) -> Measured:
     """Run ``argv`` and return its wall time, its tree's CPU and the sampler's view.
 
     CPU is ``os.wait4``'s rusage of the child: on Linux that is the child's
-    own time plus that of every descendant it waited for. ``stdin`` defaults
-    to a pipe that stays open and silent, as caprec gives FFmpeg.
+    own time plus that of every descendant it waited for. Before reaping,
+    the exited child's /proc/<pid>/stat is read once more (a zombie keeps
+    its own and its reaped children's times there), which splits the total
+    into the child's own CPU and its children's. ``stdin`` defaults to a
+    pipe that stays open and silent, as caprec gives FFmpeg.
     """
+    busy_before = machine_busy_s()
     started = time.monotonic()
-    proc = subprocess.Popen(list(argv), stdin=stdin, stdout=stdout, stderr=stderr)  # noqa: S603
+    proc = subprocess.Popen(list(argv), stdin=stdin, stdout=stdout, stderr=stderr, env=env)
     sampler = TreeSampler(proc.pid)
     sampler.start()
     deadline = started + timeout
     try:
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
+        while os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is None:
             if time.monotonic() > deadline:
                 proc.kill()
-            time.sleep(0.01)
-    finally:
+            time.sleep(0.005)
         ended = time.monotonic()
+        busy_after = machine_busy_s()
+    finally:
         sampler.stop()
+    zombie = read_stat(proc.pid)
+    _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: keep Popen from waiting again
     if proc.stdin:
         proc.stdin.close()
     return Measured(argv=list(argv), returncode=proc.returncode, wall_s=ended - started,
                     user_s=usage.ru_utime, sys_s=usage.ru_stime, maxrss_kb=usage.ru_maxrss,
+                    zombie_self_cpu_s=zombie.cpu_s if zombie else None,
+                    zombie_children_cpu_s=zombie.children_cpu_s if zombie else None,
+                    machine_busy_s=None if busy_before is None or busy_after is None else busy_after - busy_before,
                     sampler=sampler, started=started, ended=ended)
+
+
+def machine_busy_s() -> float | None:
+    """CPU seconds all CPUs have spent busy since boot (/proc/stat: all but idle and iowait)."""
+    try:
+        with open("/proc/stat", "rb") as handle:
+            fields = handle.readline().split()[1:]
+    except OSError:
+        return None
+    values = [int(v) for v in fields[:8]]  # user nice system idle iowait irq softirq steal
+    return (sum(values) - values[3] - values[4]) / CLK_TCK
 
 
 # ------------------------------------------------------------------ media & facts
@@ -378,7 +435,7 @@ def count_frames(path: Path, ffprobe: str = "ffprobe") -> FrameCount:
     """Decode ``path`` with ffprobe ``-count_frames``: nb_read_frames of the first video stream."""
     argv = [ffprobe, "-v", "error", "-count_frames", "-select_streams", "v:0",
             "-show_entries", "stream=nb_read_frames:format=duration", "-of", "default=nw=1", str(path)]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
     values = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
     frames = values.get("nb_read_frames")
     duration = values.get("duration")
@@ -403,7 +460,7 @@ def last_progress(text: str) -> dict[str, str]:
 
 def ffmpeg_version(path: str) -> str:
     try:
-        out = subprocess.run([path, "-hide_banner", "-version"], capture_output=True, text=True,  # noqa: S603
+        out = subprocess.run([path, "-hide_banner", "-version"], capture_output=True, text=True,
                              timeout=10, check=False).stdout
     except OSError as exc:
         return f"unavailable ({exc})"

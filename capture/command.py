@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-import ffmpeg  # type: ignore[import-untyped]
+import ffmpeg
 
 from capture.errors import SettingError
 from capture.units import Region
@@ -68,6 +68,34 @@ class VideoSource:
     # lavfi runs as fast as it can unless paced; -re makes 5 s take 5 s.
     realtime: bool = True
     queue_size: int | None = None
+
+
+class AudioBackend(enum.StrEnum):
+    """FFmpeg's audio input, or the synthetic test tone."""
+
+    TEST = "test"  # lavfi sine
+    PULSE = "pulse"
+    ALSA = "alsa"
+    AVFOUNDATION = "avfoundation"
+    DSHOW = "dshow"
+
+
+@dataclass(frozen=True)
+class AudioSource:
+    """An audio input: ``device`` is the PulseAudio source, ALSA device,
+    avfoundation audio index or dshow device name; ignored for the test tone."""
+
+    backend: AudioBackend
+    device: str = "default"
+    realtime: bool = True
+    queue_size: int | None = None
+
+
+AUDIO_CODEC = "aac"
+AUDIO_BITRATE = "160k"
+TEST_TONE = "sine=frequency=440:sample_rate=48000"
+# FFmpeg 7 made -thread_queue_size an output option as well (muxer queues).
+OUTPUT_QUEUE_MIN_MAJOR = 7
 
 
 @dataclass(frozen=True)
@@ -132,6 +160,19 @@ def source_stream(source: VideoSource) -> Any:
     raise AssertionError(f"unhandled backend {source.backend}")  # pragma: no cover
 
 
+def audio_stream(audio: AudioSource) -> Any:
+    """The ffmpeg-python stream for an audio input."""
+    queue: dict[str, Any] = {} if audio.queue_size is None else {"thread_queue_size": audio.queue_size}
+    if audio.backend is AudioBackend.TEST:
+        extra: dict[str, Any] = {"re": None} if audio.realtime else {}
+        return ffmpeg.input(TEST_TONE, f="lavfi", **extra, **queue)
+    if audio.backend is AudioBackend.AVFOUNDATION:
+        return ffmpeg.input(f"none:{audio.device}", f="avfoundation", **queue)
+    if audio.backend is AudioBackend.DSHOW:
+        return ffmpeg.input(f"audio={audio.device}", f="dshow", **queue)
+    return ffmpeg.input(audio.device, f=str(audio.backend), **queue)
+
+
 def encoder_options(encoding: Encoding, *, fps: float) -> dict[str, Any]:
     """Output options for the codec: quality knobs, keyframe interval, pixel format."""
     codec = encoding.codec
@@ -166,21 +207,37 @@ def encoder_options(encoding: Encoding, *, fps: float) -> dict[str, Any]:
 
 
 def build_record_argv(source: VideoSource, encoding: Encoding, *, ffmpeg_path: str,
-                      output: str = "pipe:1") -> list[str]:
+                      output: str = "pipe:1", audio: AudioSource | None = None,
+                      audio_output: str | None = None, ffmpeg_major: int | None = None,
+                      output_queue_size: int | None = None) -> list[str]:
     """The full argv of a recording: capture, encode, fragmented MP4 to ``output``.
 
-    Progress blocks and log lines both go to stderr (``-progress pipe:2``):
-    one stream to read, and it works the same on Windows.
+    With ``audio``, the track is muxed into ``output`` as AAC, or written to
+    its own fragmented file ``audio_output`` (studio mode). Progress blocks
+    and log lines both go to stderr (``-progress pipe:2``): one stream to
+    read, and it works the same on Windows.
     """
-    out_opts: dict[str, Any] = {
-        **encoder_options(encoding, fps=source.fps),
-        "f": "mp4",
-        "movflags": FRAGMENTED_MP4_FLAGS,
-    }
+    common: dict[str, Any] = {"f": "mp4", "movflags": FRAGMENTED_MP4_FLAGS}
     if encoding.duration is not None:
         # FFmpeg's own timeline ends the recording: exact frame counts.
-        out_opts["t"] = f"{encoding.duration:g}"
-    stream = ffmpeg.output(source_stream(source), output, **out_opts).global_args(
+        common["t"] = f"{encoding.duration:g}"
+    if output_queue_size is not None and (ffmpeg_major or 0) >= OUTPUT_QUEUE_MIN_MAJOR:
+        common["thread_queue_size"] = output_queue_size
+    audio_opts = {"c:a": AUDIO_CODEC, "b:a": AUDIO_BITRATE}
+    video_opts = {**encoder_options(encoding, fps=source.fps), **common}
+    streams = [source_stream(source)]
+    outputs: list[Any] = []
+    if audio is not None and audio_output is None:
+        streams.append(audio_stream(audio))
+        video_opts.update(audio_opts)
+    if audio is not None and audio_output is not None:
+        # Without -map, FFmpeg would also pick the audio input for the video output.
+        video_opts["an"] = None
+    outputs.append(ffmpeg.output(*streams, output, **video_opts))
+    if audio is not None and audio_output is not None:
+        outputs.append(ffmpeg.output(audio_stream(audio), audio_output, **audio_opts, **common))
+    stream = ffmpeg.merge_outputs(*outputs) if len(outputs) > 1 else outputs[0]
+    stream = stream.global_args(
         "-hide_banner", "-nostats", "-loglevel", "level+info",
         "-progress", "pipe:2", "-stats_period", f"{STATS_PERIOD_S:g}",
     )

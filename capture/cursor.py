@@ -78,8 +78,14 @@ _LISTENER_POLL_INTERVAL = 0.05
 _LISTENER_STOP_MARGIN = 0.5
 
 _SUPPORTED_MAJOR = 1
-_T_DECIMALS = 1  # t is in ms rounded to 0.1 ms: below any frame interval and pynput's jitter
-_NORM_DECIMALS = 5  # nx/ny to 1e-5: a tenth of a pixel on an 8K-wide region
+# Event lines. t is in ms with one decimal (0.1 ms: far below a frame
+# interval and pynput's own jitter); nx/ny have five decimals (1e-5 is a
+# tenth of a pixel on an 8K-wide region). Fixed decimals (%.Nf) format ~3x
+# faster than round() + repr. x/y/dx/dy keep their type (%r): ints from X11
+# and Windows, floats from macOS.
+_MOVE_LINE = '{"t":%.1f,"type":"move","x":%r,"y":%r,"nx":%.5f,"ny":%.5f}\n'
+_CLICK_LINE = '{"t":%.1f,"type":"click","x":%r,"y":%r,"nx":%.5f,"ny":%.5f,"button":%s,"pressed":%s}\n'
+_SCROLL_LINE = '{"t":%.1f,"type":"scroll","x":%r,"y":%r,"nx":%.5f,"ny":%.5f,"dx":%r,"dy":%r}\n'
 _JSON_SEPARATORS = (",", ":")
 _UNITS = ("pixels", "points")
 _EVENT_TYPES = ("move", "click", "scroll")
@@ -343,13 +349,16 @@ class CursorWriter:
         """
         if not (math.isfinite(monotonic) and math.isfinite(wall)):
             raise ValueError(f"origin must be finite, got monotonic={monotonic!r} wall={wall!r}")
-        with self._flush_lock:
-            if self._closed:
+        # Not the flush lock: a flush stuck in a slow write must not block
+        # the caller that saw the first frame.
+        with self._state_lock:
+            if self._stopping or self._closed:
                 raise CaptureError("cursor writer already stopped; cannot set its origin")
             if self._origin_monotonic is not None:
                 raise CaptureError("cursor origin already set; the video has one first frame")
-            self._origin_monotonic = monotonic
+            # Wall first: a flush that sees the monotonic origin must see both.
             self._origin_wall = wall
+            self._origin_monotonic = monotonic
         self._wake.set()
 
     # -- flushing -----------------------------------------------------------
@@ -475,16 +484,20 @@ class CursorWriter:
         return (json.dumps(header, separators=_JSON_SEPARATORS) + "\n").encode()
 
     def _format(self, batch: deque[_RawEvent] | None, prefix: bytes) -> _Outgoing:
-        # Hand-built JSON: ~3x faster than json.dumps per event. Every value is
-        # an int, a finite float (repr is valid JSON) or a json-quoted string.
+        # Hand-built JSON with %-templates: about 3x faster than json.dumps or
+        # round()+repr per event, which is what lets a flush keep up with a
+        # 1000 Hz mouse at a few percent of one core. Every value is an int, a
+        # finite float or a json-quoted string, so the output is valid JSON.
         origin = self._origin_monotonic
         assert origin is not None
         region = self._context.region
-        ox, oy, w, h = region.x, region.y, region.width, region.height
+        ox, oy, w, h = region.x, region.y, float(region.width), float(region.height)
         buttons: dict[str, str] = {}
         parts: list[str] = []
         append = parts.append
-        moves = clicks = scrolls = early = 0
+        # Locals, not globals, in the hot loop; moves are counted by difference.
+        move_line, click_line, scroll_line = _MOVE_LINE, _CLICK_LINE, _SCROLL_LINE
+        clicks = scrolls = early = 0
         for kind, clk, x, y, a, b in batch or ():
             t = (clk - origin) * 1000.0
             if t < 0:
@@ -492,25 +505,20 @@ class CursorWriter:
                 continue
             rx = x - ox
             ry = y - oy
-            head = (
-                f'{{"t":{round(t, _T_DECIMALS)!r},"type":"{_EVENT_TYPES[kind]}","x":{rx!r},"y":{ry!r},'
-                f'"nx":{round(rx / w, _NORM_DECIMALS)!r},"ny":{round(ry / h, _NORM_DECIMALS)!r}'
-            )
             if kind == _MOVE:
-                append(head + "}\n")
-                moves += 1
+                append(move_line % (t, rx, ry, rx / w, ry / h))
             elif kind == _CLICK:
                 name = buttons.get(a)
                 if name is None:
                     name = buttons[a] = json.dumps(str(a))
-                append(f'{head},"button":{name},"pressed":{"true" if b else "false"}}}\n')
+                append(click_line % (t, rx, ry, rx / w, ry / h, name, "true" if b else "false"))
                 clicks += 1
             else:
-                append(f'{head},"dx":{a!r},"dy":{b!r}}}\n')
+                append(scroll_line % (t, rx, ry, rx / w, ry / h, a, b))
                 scrolls += 1
         self._dropped_other += early
         data = prefix + "".join(parts).encode() if parts else prefix
-        return _Outgoing(data, moves=moves, clicks=clicks, scrolls=scrolls)
+        return _Outgoing(data, moves=len(parts) - clicks - scrolls, clicks=clicks, scrolls=scrolls)
 
     # -- thread and lifecycle ----------------------------------------------
 
@@ -539,6 +547,9 @@ class CursorWriter:
         null) and buffered events, which cannot be placed on the timeline,
         count as dropped. Events that still cannot be written count as dropped.
         """
+        if threading.current_thread() is self._thread:
+            # From on_error, say: joining itself would deadlock.
+            raise CaptureError("cursor writer cannot be stopped from its own thread")
         with self._state_lock:
             if self._stopped_stats is not None:
                 return self._stopped_stats
@@ -563,13 +574,14 @@ class CursorWriter:
             if self._sink is None and self._open():
                 self._outgoing = _Outgoing(self._header_line())
         self._flush_locked()
-        if self._outgoing is not None:
-            # The disk still refuses: these events are lost.
-            self._dropped_other += self._outgoing.events
-            self._outgoing = None
-            with self._lock:
-                self._dropped_other += len(self._inbox)
-                self._inbox.clear()
+        # Whatever is still here could not be written (disk full, file not
+        # creatable): it is lost, and counted so.
+        lost = self._outgoing.events if self._outgoing is not None else 0
+        self._outgoing = None
+        with self._lock:
+            lost += len(self._inbox)
+            self._inbox.clear()
+        self._dropped_other += lost
         if self._sink is not None:
             # One fsync at the end makes a finished log durable; per-flush
             # fsyncs would only add power-loss safety the video file does not
@@ -863,6 +875,14 @@ class CursorSidecar:
         """The writer this sidecar feeds."""
         return self._writer
 
+    def set_origin(self, *, monotonic: float, wall: float) -> None:
+        """Set t = 0 of the video on the writer (see :meth:`CursorWriter.set_origin`)."""
+        self._writer.set_origin(monotonic=monotonic, wall=wall)
+
+    def stats(self) -> CursorStats:
+        """The writer's counters now (see :meth:`CursorWriter.stats`)."""
+        return self._writer.stats()
+
     @property
     def listener_error(self) -> str | None:
         """Why the listener did not stop cleanly (stuck thread, error re-raised by join), if it did not."""
@@ -920,6 +940,14 @@ class CursorSidecar:
                 return f"the mouse listener was not ready within {LISTENER_READY_TIMEOUT:g} s"
         if failure:
             return f"the mouse listener failed: {failure[0]}"
+        if is_alive is not None and not is_alive():
+            # pynput on macOS reports ready and exits when it cannot tap events.
+            hint = (
+                " (macOS: allow this terminal in System Settings > Privacy & Security > Accessibility)"
+                if getattr(listener, "IS_TRUSTED", True) is False
+                else ""
+            )
+            return f"the mouse listener stopped right after starting{hint}"
         return None
 
     def stop(self) -> CursorStats:

@@ -50,7 +50,7 @@ class FFmpegBinary:
 
 def _bundled_ffmpeg() -> str | None:
     try:
-        import imageio_ffmpeg  # type: ignore[import-untyped]
+        import imageio_ffmpeg
     except ImportError:
         return None
     try:
@@ -84,6 +84,7 @@ def list_encoders(path: str) -> frozenset[str]:
 def find_ffmpeg(
     *,
     explicit: str | None = None,
+    explicit_origin: str = "--ffmpeg",
     environ: Mapping[str, str] = os.environ,
     which: Callable[[str], str | None] = shutil.which,
     bundled: Callable[[], str | None] = _bundled_ffmpeg,
@@ -92,20 +93,22 @@ def find_ffmpeg(
 ) -> FFmpegBinary:
     """Find a working ffmpeg in caprec's order and return it with its version.
 
-    Collaborators are arguments so tests can hand in fakes. Raises
-    :class:`FFmpegNotFoundError` naming everything that was tried.
+    ``explicit_origin`` names where ``explicit`` came from (``--ffmpeg``, or
+    a config key) for the error. Collaborators are arguments so tests can
+    hand in fakes. Raises :class:`FFmpegNotFoundError` naming everything
+    that was tried.
     """
-    named = [("--ffmpeg", explicit), (ENV_FFMPEG, environ.get(ENV_FFMPEG) or None)]
+    named = [(explicit_origin, explicit), (ENV_FFMPEG, environ.get(ENV_FFMPEG) or None)]
     for origin, candidate in named:
         if candidate is None:
             continue
         resolved = which(candidate) or candidate
         version = check(resolved)
         if version is None:
-            raise FFmpegNotFoundError(
-                f"{origin} names {candidate!r}, which is not a working ffmpeg; "
-                f"fix the path or {'drop the flag' if origin == '--ffmpeg' else f'unset {ENV_FFMPEG}'}"
-            )
+            fix = ("drop the flag" if origin == "--ffmpeg" else f"unset {ENV_FFMPEG}" if origin == ENV_FFMPEG
+                   else "remove the setting")
+            raise FFmpegNotFoundError(f"{origin} names {candidate!r}, which is not a working ffmpeg; "
+                                      f"fix the path or {fix}")
         return FFmpegBinary(resolved, version, origin, encoders(resolved))
     tried: list[str] = []
     on_path = which("ffmpeg")

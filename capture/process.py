@@ -8,10 +8,12 @@ process is always reaped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
@@ -25,6 +27,9 @@ TERMINATE_TIMEOUT = 3.0
 KILL_TIMEOUT = 5.0
 # For short helper runs: `ffmpeg -version`, remux, verification.
 TOOL_TIMEOUT = 30.0
+# How often the wait after "q" checks whether the caller wants to hurry (a
+# second Ctrl-C): the bound on how late that request takes effect.
+HURRY_POLL_S = 0.1
 
 Popen = Callable[..., "subprocess.Popen[bytes]"]
 
@@ -52,7 +57,7 @@ def run_tool(argv: Sequence[str], *, timeout: float = TOOL_TIMEOUT) -> ToolResul
     Raises ``OSError`` if it cannot start and ``subprocess.TimeoutExpired`` if
     it outlives ``timeout`` (it is killed and reaped first).
     """
-    completed = subprocess.run(  # noqa: S603 - argv list, no shell
+    completed = subprocess.run(
         list(argv), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False
     )
     return ToolResult(completed.returncode, completed.stdout, completed.stderr)
@@ -91,7 +96,7 @@ class ManagedProcess:
 
     def start(self) -> None:
         """Start the process. Raises ``OSError`` when the binary cannot be run."""
-        self._proc = self._popen(  # noqa: S603 - argv list, no shell
+        self._proc = self._popen(
             self.argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -153,18 +158,31 @@ class ManagedProcess:
         except (ProcessLookupError, OSError):
             pass
 
-    def stop(self, *, fast: bool = False) -> StopOutcome:
+    def _wait_unless(self, timeout: float, hurry: Callable[[], bool] | None) -> int | None:
+        """Wait up to ``timeout`` seconds, ending early once ``hurry()`` turns true."""
+        if hurry is None:
+            return self._wait(timeout)
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            code = self._wait(min(HURRY_POLL_S, remaining))
+            if code is not None or hurry():
+                return code
+        return self.poll()
+
+    def stop(self, *, fast: bool = False, hurry: Callable[[], bool] | None = None) -> StopOutcome:
         """Stop the process and reap it; idempotent.
 
         ``fast`` skips the ``q`` step (a second Ctrl-C): terminate still lets
-        FFmpeg write its last fragment.
+        FFmpeg write its last fragment. ``hurry`` is polled while waiting
+        after ``q``: once it returns True (a second Ctrl-C arrived during
+        that wait) the wait ends and terminate follows at once.
         """
         if self._outcome is not None:
             return self._outcome
         code = self.poll()
         how = "exited"
         if code is None and not fast and self.send_key(b"q"):
-            how, code = "q", self._wait(self._stop_key_timeout)
+            how, code = "q", self._wait_unless(self._stop_key_timeout, hurry)
         if code is None:
             self._terminate()
             how, code = "terminate", self._wait(self._terminate_timeout)
@@ -180,10 +198,8 @@ class ManagedProcess:
     def _close_stdin(self) -> None:
         stdin = self.proc.stdin
         if stdin is not None and not stdin.closed:
-            try:
+            with contextlib.suppress(OSError):
                 stdin.close()
-            except OSError:
-                pass
 
     def wait(self, timeout: float) -> int | None:
         """Wait up to ``timeout`` seconds for the process to exit on its own."""

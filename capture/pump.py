@@ -107,8 +107,9 @@ class PipePump:
 
     Use as a context manager: the thread starts on enter, and exit joins it
     (the pump ends by itself when FFmpeg closes its end of the pipe). On a
-    write error the pump records it, calls ``on_error`` and closes the pipe's
-    read end, so FFmpeg's next write fails and it exits.
+    write error the pump records it, calls ``on_error`` once, and from then on
+    drains the pipe and discards what it reads, so FFmpeg never blocks on a
+    full pipe while the recorder stops it.
     """
 
     def __init__(self, source_fd: int, sink: Sink, *, chunk_size: int = DEFAULT_PIPE_BUFFER,

@@ -80,9 +80,13 @@ class StopControl:
         self.requests += 1
         self._event.set()
 
+    def wake(self) -> None:
+        """Wake the watch loop without counting as a stop request (an engine-side failure)."""
+        self._event.set()
+
     @property
     def requested(self) -> bool:
-        return self._event.is_set()
+        return self.requests > 0
 
     @property
     def fast(self) -> bool:
@@ -197,7 +201,7 @@ class Recorder:
 
         def pump_failed(exc: OSError) -> None:
             watch.pump_error = exc
-            stop.request()  # wake the watch loop now, not at the next tick
+            stop.wake()  # end the watch loop now, not at the next tick
 
         def warned(line: LogLine) -> None:
             watch.last_warning = line.text
@@ -239,7 +243,8 @@ class Recorder:
             reason = self._watch(proc, stop, watch, reader, snapshot, on_stats, sidecar,
                                  started=started, duration=encoding.duration)
         finally:
-            outcome = proc.stop(fast=stop.fast or reason in ("error", "no-first-frame"))
+            outcome = proc.stop(fast=stop.fast or reason in ("error", "no-first-frame"),
+                                hurry=lambda: stop.fast)
             pump.join(THREAD_JOIN_TIMEOUT_S)
             reader.join(THREAD_JOIN_TIMEOUT_S)
             cursor_stats = sidecar.stop() if sidecar is not None else None
@@ -321,7 +326,8 @@ class Recorder:
                 else:
                     notes.append(f"kept the fragmented file, which plays: remux failed: {why}")
             elif fast:
-                notes.append("stopped fast: kept the fragmented file, which plays (run without a second Ctrl-C to finalize)")
+                notes.append("stopped fast: kept the fragmented file, which plays "
+                             "(`caprec recover` or a single Ctrl-C next time gives a regular MP4)")
             media = verify_media(path, ffmpeg_path=self.ffmpeg.path)
             if not media.playable and error is None:
                 error = RecordingFailedError(f"{path} has no playable video frames{quoted}", ffmpeg_lines=lines)

@@ -17,9 +17,22 @@ from capture.errors import CaptureError
 from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
 
+# Typer shows ``help`` instead of the root callback's docstring, so the
+# examples go in the epilog of ``caprec --help``.
+EXAMPLES = """
+Examples:
+
+  caprec record --source test --duration 5 -o demo.mp4
+
+  caprec record --duration 1m30s --region 1280x720+0+0
+
+  caprec record -o - --source test --duration 3 | ffprobe -
+"""
+
 app = typer.Typer(
     name="caprec",
     help="Record the screen from a shell: FFmpeg capture, crash-proof MP4, live stats, a cursor log.",
+    epilog=EXAMPLES,
     no_args_is_help=True,
     add_completion=True,
     rich_markup_mode="rich",
@@ -37,7 +50,8 @@ def run_guarded(env: Environment, body: Callable[[], int]) -> None:
     try:
         code = body()
     except CaptureError as exc:
-        error_console(env).print(f"error: {exc}", markup=False)
+        # soft_wrap: one line whatever the width, for scripts that grep "error:".
+        error_console(env).print(f"error: {exc}", markup=False, soft_wrap=True)
         raise typer.Exit(int(exit_status_for(exc))) from None
     raise typer.Exit(code)
 
@@ -53,21 +67,12 @@ def root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print caprec's version and exit.")] = False,
 ) -> None:
-    """caprec records the screen with FFmpeg.
-
-    Examples:
-
-      caprec record --source test --duration 5 -o demo.mp4
-
-      caprec record --duration 1m30s --region 1280x720+0+0
-
-      caprec record -o - --source test --duration 3 | ffprobe -
-    """
+    """caprec records the screen with FFmpeg (see :data:`EXAMPLES`)."""
 
 
 def _register() -> None:
     # Commands live in their own modules; importing them registers them.
-    from cli import record  # noqa: F401
+    from cli import batch, config_cmd, cursor_cmd, devices_cmd, doctor_cmd, record  # noqa: F401
 
 
 def main() -> None:

@@ -1,20 +1,28 @@
-"""What a person sees while recording: a rich live line, or plain lines.
+"""What a person sees while recording: a rich live panel, or plain lines.
 
-On a terminal the live line refreshes at most 4 times a second; when stderr
-is not a terminal (a log file, CI) a plain line is printed every few seconds
-instead. Everything human-facing goes to stderr, so ``-o -`` can stream the
-video on stdout.
+On a terminal a live panel of fixed height shows the recording's stats; rich
+redraws it on its own thread at most :data:`LIVE_REFRESH_PER_SECOND` times a
+second, so the redraw rate is bounded however often the recorder (stats) and
+FFmpeg's stderr reader (warnings) call in, and callbacks never wait on the
+terminal. When stderr is not a terminal (a log file, CI) a plain line is
+printed every few seconds instead. Everything human-facing goes to stderr,
+so ``-o -`` can stream the video on stdout.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.live import Live
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from capture.recorder import RecordingResult, RecordingStats, Status
@@ -22,6 +30,31 @@ from capture.units import format_bytes, format_duration
 
 LIVE_REFRESH_PER_SECOND = 4
 PLAIN_INTERVAL_S = 5.0
+# More than this share of frames dropped over the window is worth a warning.
+DROP_WARN_RATIO = 0.01
+DROP_WINDOW_S = 5.0
+# Stats arrive 4 times a second: 5 s is 20 snapshots. The cap bounds memory
+# even if a caller sent them far more often.
+DROP_WINDOW_MAX_SNAPSHOTS = 64
+# An FFmpeg warning stays on the live panel this long after the last one.
+WARNING_HOLD_S = 10.0
+CELL_GAP = "  "
+# From this width each kind of stats gets its own row(s); below, cells flow.
+ROWS_MIN_WIDTH = 60
+BAR_MIN_WIDTH = 10
+BAR_MAX_WIDTH = 40
+# Fixed widths for numbers, so the panel does not jump as they grow.
+FRAMES_WIDTH = 6
+SIZE_WIDTH = 10
+BITRATE_WIDTH = 6
+
+REC_STYLE = "bold red"
+PAUSED_STYLE = "bold yellow"
+LABEL_STYLE = "dim"
+VALUE_STYLE = "bold"
+WARN_STYLE = "bold yellow"
+BAR_DONE_STYLE = "bar.complete"
+BAR_BACK_STYLE = "bar.back"
 
 
 class Display(Protocol):
@@ -33,31 +66,299 @@ class Display(Protocol):
     def warn(self, text: str) -> None: ...
 
 
+def is_paused(stats: RecordingStats) -> bool:
+    # A later recorder adds ``paused`` to the stats; show it once it is there.
+    return bool(getattr(stats, "paused", False))
+
+
+class DropWindow:
+    """The share of frames dropped over the last few seconds, from stats snapshots.
+
+    Keeps the snapshots of the window plus one just before it (the baseline),
+    never more than ``max_snapshots``: memory does not grow with the
+    recording. Time is the recording's own elapsed time, so tests need no clock.
+    """
+
+    def __init__(self, *, window_s: float = DROP_WINDOW_S, max_snapshots: int = DROP_WINDOW_MAX_SNAPSHOTS) -> None:
+        self.window_s = window_s
+        self._points: deque[tuple[float, int, int]] = deque(maxlen=max_snapshots)
+
+    def __len__(self) -> int:
+        return len(self._points)
+
+    def add(self, elapsed_s: float, frames: int, drops: int) -> None:
+        if self._points and elapsed_s < self._points[-1][0]:
+            self._points.clear()  # a new recording (batch): start over
+        self._points.append((elapsed_s, frames, drops))
+        horizon = elapsed_s - self.window_s
+        while len(self._points) > 2 and self._points[1][0] <= horizon:
+            self._points.popleft()
+
+    def ratio(self) -> float | None:
+        """Dropped / (written + dropped) over the window; None before two snapshots."""
+        if len(self._points) < 2:
+            return None
+        _, frames0, drops0 = self._points[0]
+        _, frames1, drops1 = self._points[-1]
+        drops = max(0, drops1 - drops0)
+        total = max(0, frames1 - frames0) + drops
+        return drops / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class _ViewState:
+    """Everything the panel shows, replaced whole so a render never sees half an update."""
+
+    stats: RecordingStats | None = None
+    drop_ratio: float | None = None
+    warning: str | None = None
+    warning_at: float = 0.0
+    warning_count: int = 0
+    starts_at: float | None = None
+
+
+def _cell(label: str, value: str, *, width: int = 0) -> Text:
+    # Styles as spans, not the Text's base style: the value must not inherit the label's.
+    return Text.assemble((label + " ", LABEL_STYLE), (value.rjust(width), VALUE_STYLE))
+
+
+def _pack(cells: Iterable[Text], width: int) -> list[Text]:
+    """Cells on as few lines of ``width`` as fit, in order; an over-wide cell is cut with an ellipsis."""
+    lines: list[Text] = []
+    line: Text | None = None
+    for cell in cells:
+        if line is not None and line.cell_len + len(CELL_GAP) + cell.cell_len <= width:
+            line.append(CELL_GAP)
+            line.append_text(cell)
+            continue
+        if line is not None:
+            lines.append(line)
+        line = cell.copy()
+    if line is not None:
+        lines.append(line)
+    for each in lines:
+        each.truncate(width, overflow="ellipsis")
+    return lines
+
+
+def _bar(ratio: float, width: int) -> Text:
+    done = round(max(0.0, min(1.0, ratio)) * width)
+    # Different glyphs for done and to-do, so the bar reads without colour (NO_COLOR).
+    return Text.assemble(("━" * done, BAR_DONE_STYLE), ("─" * (width - done), BAR_BACK_STYLE))
+
+
+def _left(seconds: float) -> str:
+    return f"{seconds:.1f} s left" if seconds < 60 else f"{format_duration(seconds)} left"
+
+
+def _fps(value: float | None) -> str:
+    return f"{value:.1f}" if value is not None else "-"
+
+
+def drop_warning(ratio: float | None, window_s: float = DROP_WINDOW_S) -> str | None:
+    """The warning for a dropped-frame ``ratio`` above :data:`DROP_WARN_RATIO`, or None."""
+    if ratio is None or ratio <= DROP_WARN_RATIO:
+        return None
+    return f"{ratio:.1%} of frames dropped in the last {window_s:g} s: the capture cannot keep up"
+
+
+class StatsView:
+    """The live panel of one recording: a fixed set of rows, folded to the width.
+
+    Rows: the state and time (with a progress bar when the duration is
+    known), frames, the output, the pipe, the cursor log, and a warning line
+    that is blank when all is well. Every row is always there and numbers
+    have fixed widths, so the height depends only on the terminal's width:
+    the panel never jumps. Thread-safe: ``update`` and ``warn`` come from
+    different threads and rich renders from a third.
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic,
+                 window_s: float = DROP_WINDOW_S) -> None:
+        self._clock = clock
+        self._window = DropWindow(window_s=window_s)
+        self._lock = threading.Lock()
+        self._state = _ViewState()
+
+    def reset(self) -> None:
+        """Forget the last recording (a batch shows one after another)."""
+        with self._lock:
+            self._window = DropWindow(window_s=self._window.window_s)
+            self._state = _ViewState()
+
+    def update(self, stats: RecordingStats) -> None:
+        with self._lock:
+            if stats.started:
+                self._window.add(stats.elapsed_s, stats.progress.frame, stats.progress.drop_frames)
+            self._state = dataclasses.replace(self._state, stats=stats, drop_ratio=self._window.ratio(),
+                                              starts_at=None)
+
+    def warn(self, text: str) -> None:
+        with self._lock:
+            state = self._state
+            self._state = dataclasses.replace(state, warning=text, warning_at=self._clock(),
+                                              warning_count=state.warning_count + 1)
+
+    def wait(self, seconds: float) -> None:
+        """Show a countdown until the recording starts in ``seconds``."""
+        with self._lock:
+            self._state = dataclasses.replace(self._state, starts_at=self._clock() + seconds)
+
+    @property
+    def drop_ratio(self) -> float | None:
+        return self._state.drop_ratio
+
+    def warning_text(self) -> str | None:
+        """The warning line's text: dropped frames, then FFmpeg's latest warning while it is fresh."""
+        state = self._state
+        parts = [text for text in (drop_warning(state.drop_ratio, self._window.window_s),) if text]
+        if state.warning is not None and self._clock() - state.warning_at <= WARNING_HOLD_S:
+            times = f" (x{state.warning_count})" if state.warning_count > 1 else ""
+            parts.append(f"{state.warning}{times}")
+        return " · ".join(parts) if parts else None
+
+    def lines(self, width: int) -> list[Text]:
+        """The panel as lines of at most ``width`` cells."""
+        width = max(width, 1)
+        state = self._state
+        stats = state.stats
+        lines = self._header(state, width)
+        rows = [self._frame_cells(stats), self._output_cells(stats), self._pipe_cells(stats),
+                self._cursor_cells(stats)]
+        if width >= ROWS_MIN_WIDTH:
+            for row in rows:
+                lines += _pack(row, width)
+        else:
+            # Narrow: one flow of cells fills the lines instead of a half-empty line per row.
+            lines += _pack([cell for row in rows for cell in row], width)
+        warning = self.warning_text()
+        line = Text(f"⚠ {warning}", style=WARN_STYLE) if warning else Text("")
+        line.truncate(width, overflow="ellipsis")
+        lines.append(line)
+        for each in lines:
+            each.no_wrap = True
+            each.overflow = "ellipsis"
+        return lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from self.lines(options.max_width)
+
+    def _header(self, state: _ViewState, width: int) -> list[Text]:
+        stats = state.stats
+        duration = stats.duration_s if stats is not None else None
+        if state.starts_at is not None:
+            head = Text("◷ ", style=LABEL_STYLE)
+            head.append(f"starting in {max(0.0, state.starts_at - self._clock()):.1f} s")
+            times, ratio = "", 0.0
+        elif stats is None or not stats.started:
+            head = Text("● ", style=REC_STYLE)
+            head.append("starting ffmpeg…")
+            times, ratio = "", 0.0
+        else:
+            paused = is_paused(stats)
+            head = Text("❚❚ PAUSED" if paused else "● REC", style=PAUSED_STYLE if paused else REC_STYLE)
+            times = format_duration(stats.elapsed_s)
+            ratio = stats.elapsed_s / duration if duration else 0.0
+        if duration is not None:
+            total = format_duration(duration)
+            left = _left(max(0.0, duration - (stats.elapsed_s if stats is not None and stats.started else 0.0)))
+            head.append(f" {times or format_duration(0)} / {total}")
+            tail = Text(left.rjust(len(_left(duration))), style=LABEL_STYLE)
+            room = width - head.cell_len - tail.cell_len - 2 * len(" ")
+            if room >= BAR_MIN_WIDTH:
+                return [Text.assemble(head, " ", _bar(ratio, min(room, BAR_MAX_WIDTH)), " ", tail)]
+            # Too narrow for all three: the bar and the time left get a line of their own.
+            room = width - tail.cell_len - len(" ")
+            if room >= BAR_MIN_WIDTH:
+                return [*_pack([head], width), Text.assemble(_bar(ratio, min(room, BAR_MAX_WIDTH)), " ", tail)]
+            return [*_pack([head, tail], width), _bar(ratio, max(1, min(width, BAR_MAX_WIDTH)))]
+        if times:
+            head.append(" " + times)
+            return _pack([head, Text("until stopped (Ctrl-C)", style=LABEL_STYLE)], width)
+        return _pack([head], width)
+
+    @staticmethod
+    def _frame_cells(stats: RecordingStats | None) -> list[Text]:
+        progress = stats.progress if stats is not None else None
+        target = f"{stats.target_fps:g}" if stats is not None else "-"
+        return [
+            _cell("frames", str(progress.frame if progress else 0), width=FRAMES_WIDTH),
+            _cell("fps", f"{_fps(progress.fps if progress else None)}/{target}", width=len("00.0/00")),
+            _cell("dropped", str(progress.drop_frames if progress else 0), width=4),
+            _cell("dup", str(progress.dup_frames if progress else 0), width=4),
+        ]
+
+    @staticmethod
+    def _output_cells(stats: RecordingStats | None) -> list[Text]:
+        progress = stats.progress if stats is not None else None
+        bitrate = progress.bitrate_kbps if progress is not None else None
+        speed = progress.speed if progress is not None else None
+        return [
+            _cell("size", format_bytes(stats.bytes if stats is not None else 0), width=SIZE_WIDTH),
+            _cell("bitrate", f"{bitrate:.0f}" if bitrate is not None else "-", width=BITRATE_WIDTH)
+            + Text(" kb/s", style=LABEL_STYLE),
+            _cell("speed", f"{speed:.2f}x" if speed is not None else "-", width=len("0.00x")),
+        ]
+
+    @staticmethod
+    def _pipe_cells(stats: RecordingStats | None) -> list[Text]:
+        size = stats.pipe_size if stats is not None else None
+        high = stats.pipe_high_water if stats is not None else 0
+        fill = f"({high / size:.0%})".rjust(len(" (100%)")) if size else ""
+        return [
+            _cell("pipe", format_bytes(size) if size else "-", width=SIZE_WIDTH),
+            _cell("high-water", format_bytes(high), width=SIZE_WIDTH) + Text(fill, style=LABEL_STYLE),
+        ]
+
+    @staticmethod
+    def _cursor_cells(stats: RecordingStats | None) -> list[Text]:
+        cursor: Any = stats.cursor if stats is not None else None
+        if cursor is None:
+            return [_cell("cursor", "off")]
+        return [
+            _cell("cursor", str(cursor.events), width=FRAMES_WIDTH),
+            _cell("moves", str(cursor.moves), width=FRAMES_WIDTH),
+            _cell("clicks", str(cursor.clicks), width=4),
+            _cell("scrolls", str(cursor.scrolls), width=4),
+            _cell("flushes", f"{cursor.flushes_written} written/{cursor.flushes_skipped} skipped"),
+        ]
+
+
 def stats_line(stats: RecordingStats) -> str:
-    """One line of live stats, the same text for the live and the plain display."""
+    """One line of live stats for logs: the plain display's line."""
     progress = stats.progress
-    fps = f"{progress.fps:.1f}" if progress.fps else "-"
+    bitrate = f"{progress.bitrate_kbps:.0f} kb/s" if progress.bitrate_kbps is not None else "-"
+    speed = f"{progress.speed:.2f}x" if progress.speed is not None else "-"
     parts = [
         format_duration(stats.elapsed_s) + (f"/{format_duration(stats.duration_s)}" if stats.duration_s else ""),
         f"frames {progress.frame}",
-        f"fps {fps}/{stats.target_fps:g}",
+        f"fps {_fps(progress.fps)}/{stats.target_fps:g}",
+        f"dropped {progress.drop_frames}",
+        f"dup {progress.dup_frames}",
         f"size {format_bytes(stats.bytes)}",
-        f"drops {progress.drop_frames}",
+        f"bitrate {bitrate}",
+        f"speed {speed}",
     ]
     cursor = stats.cursor
     if cursor is not None:
         parts.append(f"cursor {cursor.events}")
+    if is_paused(stats):
+        parts.insert(0, "PAUSED")
     return "  ".join(parts)
 
 
-class LiveDisplay:
-    """A rich live line on a terminal."""
+def _live(console: Console, renderable: Any) -> Live:
+    # Not redirecting stdout: `--json` prints there, and `-o -` streams the video.
+    return Live(renderable, console=console, refresh_per_second=LIVE_REFRESH_PER_SECOND, auto_refresh=True,
+                transient=True, redirect_stdout=False, redirect_stderr=False)
 
-    def __init__(self, console: Console) -> None:
-        self._console = console
-        self._text = Text("starting ffmpeg...")
-        self._live = Live(self._text, console=console, refresh_per_second=LIVE_REFRESH_PER_SECOND,
-                          transient=True)
+
+class LiveDisplay:
+    """The live panel on a terminal."""
+
+    def __init__(self, console: Console, *, view: StatsView | None = None) -> None:
+        self.view = view or StatsView()
+        self._live = _live(console, self.view)
 
     def __enter__(self) -> LiveDisplay:
         self._live.__enter__()
@@ -67,21 +368,31 @@ class LiveDisplay:
         self._live.__exit__(None, None, None)
 
     def update(self, stats: RecordingStats) -> None:
-        line = Text("● REC ", style="bold red")
-        line.append(stats_line(stats))
-        self._live.update(line)
+        self.view.update(stats)
 
     def warn(self, text: str) -> None:
-        self._console.print(f"[yellow]ffmpeg:[/] {text}", highlight=False, markup=True)
+        self.view.warn(text)
 
 
 class PlainDisplay:
-    """A plain stats line every few seconds, for logs and pipes."""
+    """A plain stats line every few seconds, for logs and pipes.
 
-    def __init__(self, console: Console, *, clock: Callable[[], float] = time.monotonic) -> None:
+    Warnings are printed as they come, except that one repeated (a blocking
+    queue warns again and again) is printed once per interval; the dropped
+    frames warning is printed when the ratio rises above the threshold.
+    """
+
+    def __init__(self, console: Console, *, clock: Callable[[], float] = time.monotonic,
+                 prefix: str = "recording ", interval: float = PLAIN_INTERVAL_S) -> None:
         self._console = console
         self._clock = clock
-        self._next = 0.0
+        self._prefix = prefix
+        self._interval = interval
+        self._next: float | None = None
+        self._window = DropWindow()
+        self._dropping = False
+        self._last_warning: tuple[str, float] | None = None
+        self._lock = threading.Lock()
 
     def __enter__(self) -> PlainDisplay:
         return self
@@ -90,13 +401,32 @@ class PlainDisplay:
         return None
 
     def update(self, stats: RecordingStats) -> None:
+        if not stats.started:
+            return
         now = self._clock()
-        if stats.started and now >= self._next:
-            self._console.print("recording " + stats_line(stats), highlight=False, markup=False)
-            self._next = now + PLAIN_INTERVAL_S
+        self._window.add(stats.elapsed_s, stats.progress.frame, stats.progress.drop_frames)
+        warning = drop_warning(self._window.ratio(), self._window.window_s)
+        if warning is not None and not self._dropping:
+            self._print(f"warning: {warning}")
+        self._dropping = warning is not None
+        if self._next is None:
+            # The first line one interval in: FFmpeg's first block (1 frame, a wild bitrate) says little.
+            self._next = now + self._interval
+        elif now >= self._next:
+            self._print(self._prefix + stats_line(stats))
+            self._next = now + self._interval
 
     def warn(self, text: str) -> None:
-        self._console.print(f"ffmpeg: {text}", highlight=False, markup=False)
+        now = self._clock()
+        with self._lock:
+            last = self._last_warning
+            if last is not None and last[0] == text and now - last[1] < self._interval:
+                return
+            self._last_warning = (text, now)
+        self._print(f"warning: {text}")
+
+    def _print(self, line: str) -> None:
+        self._console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 class QuietDisplay:
@@ -116,11 +446,155 @@ class QuietDisplay:
 
 
 def make_display(console: Console, *, quiet: bool) -> Display:
+    """The display for one recording: quiet, live on a terminal, plain otherwise."""
     if quiet:
         return QuietDisplay()
     if console.is_terminal:
         return LiveDisplay(console)
     return PlainDisplay(console)
+
+
+class BatchDisplay(Protocol):
+    """Shows a batch: which capture of how many, and the current one's live stats."""
+
+    def __enter__(self) -> BatchDisplay: ...
+    def __exit__(self, *exc_info: object) -> None: ...
+    def begin(self, position: int, label: str, *, delay: float = 0.0) -> Display: ...
+    def end(self, position: int, line: str) -> None: ...
+
+
+class _BatchCapture:
+    """The live display of one capture inside a batch's Live (which stays up between captures)."""
+
+    def __init__(self, batch: LiveBatchDisplay, position: int) -> None:
+        self._batch = batch
+        self._position = position
+
+    def __enter__(self) -> _BatchCapture:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def update(self, stats: RecordingStats) -> None:
+        self._batch.view.update(stats)
+        done = min(1.0, stats.elapsed_s / stats.duration_s) if stats.duration_s and stats.started else 0.0
+        self._batch.advance(self._position - 1 + done)
+
+    def warn(self, text: str) -> None:
+        self._batch.view.warn(text)
+
+
+class LiveBatchDisplay:
+    """One rich Live for the whole batch: a progress bar over captures and the current capture's panel."""
+
+    def __init__(self, console: Console, *, total: int) -> None:
+        self._console = console
+        self.total = total
+        self.view = StatsView()
+        self._progress = Progress(
+            TextColumn("capture {task.fields[position]}/{task.total:.0f}", style="bold"),
+            BarColumn(bar_width=None),
+            TextColumn("{task.description}", style=LABEL_STYLE),
+            TimeElapsedColumn(),
+            console=console, auto_refresh=False, expand=True,
+        )
+        self._task: TaskID = self._progress.add_task("", total=total, position=1)
+        self._live = _live(console, Group(self._progress, self.view))
+
+    def __enter__(self) -> LiveBatchDisplay:
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._live.__exit__(None, None, None)
+
+    def begin(self, position: int, label: str, *, delay: float = 0.0) -> Display:
+        self.view.reset()
+        if delay > 0:
+            self.view.wait(delay)
+        self._progress.update(self._task, description=label, position=position, completed=position - 1)
+        return _BatchCapture(self, position)
+
+    def advance(self, completed: float) -> None:
+        self._progress.update(self._task, completed=completed)
+
+    def end(self, position: int, line: str) -> None:
+        self._progress.update(self._task, completed=position)
+        # Printed above the live panel: it stays in the scrollback.
+        self._console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+class PlainBatchDisplay:
+    """A batch in a log: a line per capture start and end, and the plain stats lines between."""
+
+    def __init__(self, console: Console, *, total: int) -> None:
+        self._console = console
+        self.total = total
+
+    def __enter__(self) -> PlainBatchDisplay:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def begin(self, position: int, label: str, *, delay: float = 0.0) -> Display:
+        wait = f" in {delay:g} s" if delay > 0 else ""
+        self._console.print(f"capture {position}/{self.total}: {label}: starting{wait}", highlight=False,
+                            markup=False, soft_wrap=True)
+        return PlainDisplay(self._console, prefix=f"capture {position}/{self.total}: ")
+
+    def end(self, position: int, line: str) -> None:
+        self._console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+class QuietBatchDisplay:
+    """A batch with --quiet: nothing but errors."""
+
+    def __enter__(self) -> QuietBatchDisplay:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def begin(self, position: int, label: str, *, delay: float = 0.0) -> Display:
+        return QuietDisplay()
+
+    def end(self, position: int, line: str) -> None:
+        return None
+
+
+def make_batch_display(console: Console, *, quiet: bool, total: int) -> BatchDisplay:
+    """The display for a batch of ``total`` captures."""
+    if quiet:
+        return QuietBatchDisplay()
+    if console.is_terminal:
+        return LiveBatchDisplay(console, total=total)
+    return PlainBatchDisplay(console, total=total)
+
+
+class TeeDisplay:
+    """Several displays fed the same stats (the screen and the --stats-file writer)."""
+
+    def __init__(self, *displays: Display) -> None:
+        self._displays = displays
+
+    def __enter__(self) -> TeeDisplay:
+        for display in self._displays:
+            display.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for display in reversed(self._displays):
+            display.__exit__(*exc_info)
+
+    def update(self, stats: RecordingStats) -> None:
+        for display in self._displays:
+            display.update(stats)
+
+    def warn(self, text: str) -> None:
+        for display in self._displays:
+            display.warn(text)
 
 
 def print_summary(console: Console, result: RecordingResult, *, cursor_path: Path | None = None) -> None:
@@ -131,14 +605,19 @@ def print_summary(console: Console, result: RecordingResult, *, cursor_path: Pat
     duration = media.duration_s if media is not None else stats.progress.out_time_s
     frames = media.frames if media is not None else stats.progress.frame
     word = {Status.COMPLETE: "saved", Status.INTERRUPTED: "saved (stopped fast)", Status.FAILED: "kept"}[result.status]
-    console.print(f"{word}: {where}", highlight=False, markup=False)
-    console.print(
-        f"  duration {format_duration(duration)}  frames {frames}  size {format_bytes(stats.bytes)}  "
-        f"dropped {stats.progress.drop_frames}", highlight=False, markup=False)
+    bitrate = f"  bitrate {stats.bytes * 8 / duration / 1000:.0f} kb/s" if duration > 0 else ""
+
+    def say(text: str) -> None:
+        console.print(text, highlight=False, markup=False, soft_wrap=True)
+
+    say(f"{word}: {where}")
+    say(f"  duration {format_duration(duration)}  frames {frames}  size {format_bytes(stats.bytes)}{bitrate}  "
+        f"dropped {stats.progress.drop_frames}  dup {stats.progress.dup_frames}")
     cursor = result.cursor
     if cursor is not None:
-        console.print(
-            f"  cursor: {cursor.events} events (moves {cursor.moves}, clicks {cursor.clicks}, "
-            f"scrolls {cursor.scrolls}) in {cursor_path}", highlight=False, markup=False)
+        say(f"  cursor: {cursor.events} events (moves {cursor.moves}, clicks {cursor.clicks}, "
+            f"scrolls {cursor.scrolls}) in {cursor_path}")
+    if stats.warnings:
+        say(f"  ffmpeg warned {stats.warnings} time{'s' if stats.warnings != 1 else ''}; last: {stats.last_warning}")
     for note in result.notes:
-        console.print(f"  note: {note}", highlight=False, markup=False)
+        say(f"  note: {note}")

@@ -8,38 +8,35 @@ import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from capture.command import CRF_RANGE, DEFAULT_FPS, DEFAULT_TEST_SIZE, SUPPORTED_CODECS, Backend, Encoding, VideoSource
 from capture import __version__
+from capture import settings as opt
+from capture.command import DEFAULT_TEST_SIZE, SUPPORTED_CODECS, Backend, Encoding, VideoSource
+from capture.config import load_config
 from capture.cursor import DEFAULT_FLUSH_INTERVAL, CursorContext, CursorSidecar, CursorWriter
 from capture.cursor import Region as CursorRegion
 from capture.errors import CaptureError, OutputError, SettingError
 from capture.ffmpeg_bin import FFmpegBinary, find_ffmpeg
 from capture.output import check_output_path, default_output_name
-from capture.pump import DEFAULT_PIPE_BUFFER
 from capture.recorder import Recorder, RecordingResult, Status, StopControl, Target
 from capture.screen import default_backend, resolve_x11_display, x11_screen_size
-from capture.units import (
-    Region,
-    check_region_fits,
-    parse_byte_size,
-    parse_duration,
-    parse_fps,
-    parse_region,
-)
+from capture.settings import MAX_CURSOR_FLUSH_S as MAX_CURSOR_FLUSH_S
+from capture.settings import MIN_CURSOR_FLUSH_S as MIN_CURSOR_FLUSH_S
+from capture.settings import SOURCES as SOURCES
+from capture.settings import OriginKind, RawValue, ResolvedSettings, Setting
+from capture.units import check_region_fits
 from cli.app import app, error_console, run_guarded
-from cli.display import make_display, print_summary
+from cli.countdown import countdown
+from cli.display import Display, TeeDisplay, make_display, print_summary
 from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
+from cli.output import STATUS_CANCELLED, Reports, StatsFileWriter, empty_summary, result_summary
 
-SOURCES = ("screen", "test")
 CURSOR_SUFFIX = ".cursor.ndjson"
-MIN_CURSOR_FLUSH_S = 0.05
-MAX_CURSOR_FLUSH_S = 60.0
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 EXAMPLES = """
@@ -72,6 +69,8 @@ class RecordPlan:
     target: Target
     pipe_buffer: int
     cursor: CursorPlan | None
+    delay: float = 0.0
+    settings: ResolvedSettings | None = None
 
 
 def cursor_log_path(video: Path) -> Path:
@@ -80,9 +79,15 @@ def cursor_log_path(video: Path) -> Path:
 
 
 def plan_cursor(*, video: VideoSource, path: Path | None, screen: tuple[int, int] | None,
-                flush: str | None, overwrite: bool) -> CursorPlan | None:
-    """The cursor log for a recording to ``path``, or None when it has none."""
-    interval = parse_flush_interval(flush) if flush is not None else DEFAULT_FLUSH_INTERVAL
+                flush: str | float | None, overwrite: bool) -> CursorPlan | None:
+    """The cursor log for a recording to ``path``, or None when it has none.
+
+    ``flush`` is the flush interval: text (checked as ``--cursor-flush``) or seconds.
+    """
+    if flush is None:
+        interval = DEFAULT_FLUSH_INTERVAL
+    else:
+        interval = parse_flush_interval(flush) if isinstance(flush, str) else flush
     if path is None:
         return None
     log = cursor_log_path(path)
@@ -110,46 +115,95 @@ def plan_cursor(*, video: VideoSource, path: Path | None, screen: tuple[int, int
 
 
 def parse_flush_interval(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise SettingError("--cursor-flush", f"{text!r} is not a number of seconds; use e.g. 1 or 0.5") from None
-    if not MIN_CURSOR_FLUSH_S <= value <= MAX_CURSOR_FLUSH_S:
-        raise SettingError("--cursor-flush", f"{text!r} is out of range; use {MIN_CURSOR_FLUSH_S:g} to "
-                                             f"{MAX_CURSOR_FLUSH_S:g} seconds")
-    return value
+    """``--cursor-flush`` seconds (see :func:`capture.settings.parse_cursor_flush`)."""
+    return opt.parse_cursor_flush(text, "--cursor-flush")
 
 
-def resolve_plan(*, env: Environment, source: str, output: str | None, fps: str, region: str | None,
-                 duration: str | None, codec: str, preset: str | None, crf: int | None,
-                 display: str | None, ffmpeg_path: str | None, overwrite: bool,
-                 pipe_buffer: str | None, cursor: bool | None = None,
-                 cursor_flush: str | None = None) -> RecordPlan:
-    """Validate every option and find ffmpeg; raises a CaptureError naming the culprit."""
-    if source not in SOURCES:
-        raise SettingError("--source", f"{source!r} is not a source; use one of {', '.join(SOURCES)}")
-    fps_value = parse_fps(fps)
-    region_value: Region | None = parse_region(region) if region is not None else None
-    duration_value = parse_duration(duration) if duration is not None else None
-    if codec not in SUPPORTED_CODECS:
-        raise SettingError("--codec", f"{codec!r} is not supported; use one of {', '.join(sorted(SUPPORTED_CODECS))}")
-    if crf is not None and not CRF_RANGE[0] <= crf <= CRF_RANGE[1]:
-        raise SettingError("--crf", f"{crf} is out of range; use {CRF_RANGE[0]} (best) to {CRF_RANGE[1]} (smallest)")
-    buffer_size = parse_byte_size(pipe_buffer, origin="--pipe-buffer") if pipe_buffer else DEFAULT_PIPE_BUFFER
-    to_stdout = output == "-"
-    path = None if to_stdout else Path(output or default_output_name())
+def _flag(value: RawValue | None) -> RawValue | None:
+    """A flag-only switch counts as given only when it is on."""
+    return value if value else None
+
+
+def resolve_settings_for(*, env: Environment, flags: dict[str, RawValue | None],
+                         config: opt.ConfigValues | None = None) -> ResolvedSettings:
+    """Every record setting: flag > environment variable > config file > default.
+
+    The config file is read (and checked as a whole) unless ``config`` is given.
+    """
+    if config is None:
+        config = load_config(environ=env.environ)
+    return opt.resolve_settings(flags=flags, environ=env.environ, config=config)
+
+
+def resolve_plan(*, env: Environment, source: str | None = None, output: str | None = None,
+                 fps: str | float | None = None, region: str | None = None, duration: str | float | None = None,
+                 codec: str | None = None, preset: str | None = None, crf: str | int | None = None,
+                 display: str | None = None, ffmpeg_path: str | None = None, overwrite: bool = False,
+                 pipe_buffer: str | int | None = None, cursor: bool | None = None,
+                 cursor_flush: str | float | None = None, output_dir: str | None = None,
+                 delay: str | float | None = None, quiet: bool = False, dry_run: bool = False,
+                 config: opt.ConfigValues | None = None) -> RecordPlan:
+    """Resolve and validate every option and find ffmpeg; raises a CaptureError naming the culprit.
+
+    Arguments are the command-line values, None when not given; the rest
+    comes from CAPREC_* variables, the config file, then the defaults.
+    """
+    settings = resolve_settings_for(env=env, config=config, flags={
+        opt.SOURCE.key: source, opt.OUTPUT.key: output, opt.FPS.key: fps, opt.REGION.key: region,
+        opt.DURATION.key: duration, opt.CODEC.key: codec, opt.PRESET.key: preset, opt.CRF.key: crf,
+        opt.DISPLAY.key: display, opt.FFMPEG.key: ffmpeg_path, opt.OVERWRITE.key: _flag(overwrite),
+        opt.PIPE_BUFFER.key: pipe_buffer, opt.CURSOR.key: cursor, opt.CURSOR_FLUSH.key: cursor_flush,
+        opt.OUTPUT_DIR.key: output_dir, opt.DELAY.key: delay, opt.QUIET.key: _flag(quiet),
+        opt.DRY_RUN.key: _flag(dry_run),
+    })
+    return plan_from_settings(env=env, settings=settings)
+
+
+def _culprit(settings: ResolvedSettings, setting: Setting[Any]) -> str:
+    return settings.origin(setting).culprit
+
+
+def _output_path(settings: ResolvedSettings) -> Path | None:
+    """The output file: ``-o`` as given, else a default name in ``output_dir``; None for stdout."""
+    output = settings.get(opt.OUTPUT)
+    if output == "-":
+        return None
+    if output:
+        return Path(output)
+    directory = settings.get(opt.OUTPUT_DIR)
+    if directory is None:
+        return Path(default_output_name())
+    if not directory.is_dir():
+        raise SettingError(_culprit(settings, opt.OUTPUT_DIR),
+                           f"{directory} is not a directory; create it or choose another")
+    return directory / default_output_name()
+
+
+def plan_from_settings(*, env: Environment, settings: ResolvedSettings) -> RecordPlan:
+    """The plan for resolved ``settings``: check the output, find ffmpeg, size the screen."""
+    source = settings.get(opt.SOURCE)
+    fps_value = settings.get(opt.FPS)
+    codec = settings.get(opt.CODEC)
+    overwrite = settings.get(opt.OVERWRITE)
+    region_value = settings.get(opt.REGION)
+    path = _output_path(settings)
     if path is not None:
         check_output_path(path, overwrite=overwrite)
-    binary = find_ffmpeg(explicit=ffmpeg_path, environ=env.environ)
+    ffmpeg_origin = settings.origin(opt.FFMPEG)
+    binary = find_ffmpeg(explicit=settings.get(opt.FFMPEG), explicit_origin=ffmpeg_origin.culprit,
+                         environ=env.environ)
     if codec not in binary.encoders:
-        raise SettingError("--codec", f"{codec} is not available in {binary.path} ({binary.version}); "
-                                      "use libx264 or an ffmpeg built with it")
+        raise SettingError(_culprit(settings, opt.CODEC), f"{codec} is not available in {binary.path} "
+                                                          f"({binary.version}); use libx264 or an ffmpeg built with it")
     if source == "test":
-        if region_value is not None:
+        if region_value is not None and settings.origin(opt.REGION).kind is OriginKind.FLAG:
             raise SettingError("--region", "the test source has no screen to crop; drop --region")
+        # A region from a variable or the config file is a screen default: not for the test pattern.
+        region_value = None
         video = VideoSource(backend=Backend.LAVFI, fps=fps_value, device=DEFAULT_TEST_SIZE)
         size: tuple[int, int] | None = None
     else:
+        display = settings.get(opt.DISPLAY)
         backend = default_backend()
         device = ""
         size = None
@@ -157,21 +211,22 @@ def resolve_plan(*, env: Environment, source: str, output: str | None, fps: str,
             device = resolve_x11_display(display, env.environ)
             size = x11_screen_size(device)
             if region_value is not None and size is not None:
-                check_region_fits(region_value, screen_width=size[0], screen_height=size[1])
+                check_region_fits(region_value, screen_width=size[0], screen_height=size[1],
+                                  origin=_culprit(settings, opt.REGION))
         elif display is not None:
             device = display
         video = VideoSource(backend=backend, fps=fps_value, device=device, region=region_value)
     # The cursor log is on by default for the screen and off for the test
     # pattern, whose pointer is not in the picture.
+    cursor = settings.get(opt.CURSOR)
     wants_cursor = cursor if cursor is not None else source == "screen"
-    cursor_plan = plan_cursor(video=video, path=path, screen=size, flush=cursor_flush,
+    cursor_plan = plan_cursor(video=video, path=path, screen=size, flush=settings.get(opt.CURSOR_FLUSH),
                               overwrite=overwrite) if wants_cursor else None
-    if cursor_flush is not None and not wants_cursor:
-        parse_flush_interval(cursor_flush)
-    return RecordPlan(ffmpeg=binary, source=video, cursor=cursor_plan,
-                      encoding=Encoding(codec=codec, preset=preset, crf=crf, duration=duration_value),
-                      target=Target(path=path, fd=env.stdout_fd if to_stdout else None, overwrite=overwrite),
-                      pipe_buffer=buffer_size)
+    encoding = Encoding(codec=codec, preset=settings.get(opt.PRESET), crf=settings.get(opt.CRF),
+                        duration=settings.get(opt.DURATION))
+    return RecordPlan(ffmpeg=binary, source=video, cursor=cursor_plan, encoding=encoding,
+                      target=Target(path=path, fd=env.stdout_fd if path is None else None, overwrite=overwrite),
+                      pipe_buffer=settings.get(opt.PIPE_BUFFER), delay=settings.get(opt.DELAY), settings=settings)
 
 
 def make_sidecar(plan: CursorPlan | None) -> CursorSidecar | None:
@@ -183,18 +238,31 @@ def make_sidecar(plan: CursorPlan | None) -> CursorSidecar | None:
     return CursorSidecar(CursorWriter(plan.path, plan.context, flush_interval=plan.flush_interval))
 
 
-def run_plan(plan: RecordPlan, *, console: Console, quiet: bool, stop: StopControl) -> RecordingResult:
-    """Record ``plan`` with a live display; a recording that never started leaves no cursor log."""
+def run_plan(plan: RecordPlan, *, console: Console, quiet: bool, stop: StopControl,
+             display: Display | None = None, stats_file: Path | None = None) -> RecordingResult:
+    """Record ``plan`` with a live display; a recording that never started leaves no cursor log.
+
+    ``display`` replaces the one made for ``console`` (a batch shows its own);
+    ``stats_file`` is kept current while recording and ends with the final status.
+    """
     recorder = Recorder(plan.ffmpeg, pipe_buffer=plan.pipe_buffer)
+    shown = display if display is not None else make_display(console, quiet=quiet)
+    video = str(plan.target.path.absolute()) if plan.target.path is not None else "-"
+    stats = None if stats_file is None else StatsFileWriter(stats_file, video=video, on_error=shown.warn)
     sidecar = make_sidecar(plan.cursor)
     try:
-        with make_display(console, quiet=quiet) as shown:
-            return recorder.record(plan.source, plan.encoding, plan.target, stop=stop,
-                                   on_stats=shown.update, on_warning=shown.warn, sidecar=sidecar)
-    except CaptureError:
+        with TeeDisplay(shown, *(() if stats is None else (stats,))) as both:
+            result = recorder.record(plan.source, plan.encoding, plan.target, stop=stop,
+                                     on_stats=both.update, on_warning=both.warn, sidecar=sidecar)
+    except CaptureError as exc:
         if plan.cursor is not None:
             plan.cursor.path.unlink(missing_ok=True)
+        if stats is not None:
+            stats.fail(exc)
         raise
+    if stats is not None:
+        stats.finish(result, exit_code=exit_code(result, stop))
+    return result
 
 
 @contextlib.contextmanager
@@ -221,44 +289,80 @@ def exit_code(result: RecordingResult, stop: StopControl) -> ExitStatus:
     return ExitStatus.OK
 
 
+def _help(setting: Setting[Any], text: str) -> str:
+    """Option help with its default and variable, from the settings table."""
+    env = ", ".join(f"${name}" for name in setting.env)
+    return f"{text} Default: {setting.default_text}." + (f" Env: {env}." if env else "")
+
+
+def _complete_sources(incomplete: str) -> list[str]:
+    return [name for name in opt.SOURCES if name.startswith(incomplete)]
+
+
+def _complete_codecs(incomplete: str) -> list[str]:
+    return [name for name in sorted(SUPPORTED_CODECS) if name.startswith(incomplete)]
+
+
 @app.command(epilog=EXAMPLES)
 def record(
     output: Annotated[str | None, typer.Option("--output", "-o", help="Output file; '-' streams the MP4 to stdout. "
-                                               "Default: caprec-YYYYmmdd-HHMMSS.mp4 here.")] = None,
-    source: Annotated[str, typer.Option(help="screen (x11grab / avfoundation / gdigrab by platform) or test "
-                                        "(a synthetic pattern, paced in real time).")] = "screen",
-    duration: Annotated[str | None, typer.Option("--duration", "-d", help="Stop after 90, 1m30s or 00:01:30. "
-                                                 "Default: until Ctrl-C.")] = None,
-    fps: Annotated[str, typer.Option(help="Frames per second.")] = f"{DEFAULT_FPS:g}",
-    region: Annotated[str | None, typer.Option(help="Capture WxH+X+Y of the screen (even W and H).")] = None,
-    codec: Annotated[str, typer.Option(help="libx264, or a hardware encoder your ffmpeg has: "
-                                       "h264_videotoolbox, h264_nvenc, h264_qsv, h264_amf.")] = "libx264",
-    preset: Annotated[str | None, typer.Option(help="Encoder preset (libx264 default: veryfast).")] = None,
-    crf: Annotated[int | None, typer.Option(help="Constant quality, 0 (best) to 51 (smallest); libx264 "
-                                            "default 23.")] = None,
-    display: Annotated[str | None, typer.Option(help="X display to grab (default $DISPLAY); the screen "
-                                                "device on macOS.")] = None,
-    ffmpeg_path: Annotated[str | None, typer.Option("--ffmpeg", help="The ffmpeg binary to use "
-                                                    "(else $CAPREC_FFMPEG, PATH, imageio-ffmpeg).")] = None,
-    pipe_buffer: Annotated[str | None, typer.Option(help="Pipe buffer between ffmpeg and caprec, e.g. 1MiB.")] = None,
-    cursor: Annotated[bool | None, typer.Option("--cursor/--no-cursor", help="Log mouse moves, clicks and scrolls "
-                                                "to <output>.cursor.ndjson. Default: on for the screen, off for "
-                                                "the test source.", show_default=False)] = None,
-    cursor_flush: Annotated[str | None, typer.Option(help="Seconds between cursor log flushes "
-                                                     f"(default {DEFAULT_FLUSH_INTERVAL:g}).")] = None,
+                                               "Default: caprec-YYYYmmdd-HHMMSS.mp4 in --output-dir.")] = None,
+    source: Annotated[str | None, typer.Option(
+        help=_help(opt.SOURCE, "screen (x11grab / avfoundation / gdigrab by platform) or test (a synthetic "
+                   "pattern, paced in real time)."), autocompletion=_complete_sources)] = None,
+    duration: Annotated[str | None, typer.Option(
+        "--duration", "-d", metavar="T", help=_help(opt.DURATION, "Stop after 90, 1m30s or 00:01:30."))] = None,
+    fps: Annotated[str | None, typer.Option(metavar="N", help=_help(opt.FPS, "Frames per second."))] = None,
+    region: Annotated[str | None, typer.Option(
+        metavar="WxH+X+Y", help=_help(opt.REGION, "Capture WxH+X+Y of the screen (even W and H)."))] = None,
+    codec: Annotated[str | None, typer.Option(
+        help=_help(opt.CODEC, "libx264, or a hardware encoder your ffmpeg has: h264_videotoolbox, h264_nvenc, "
+                   "h264_qsv, h264_amf."), autocompletion=_complete_codecs)] = None,
+    preset: Annotated[str | None, typer.Option(help=_help(opt.PRESET, "Encoder preset."))] = None,
+    crf: Annotated[str | None, typer.Option(
+        metavar="N", help=_help(opt.CRF, "Constant quality, 0 (best) to 51 (smallest)."))] = None,
+    display: Annotated[str | None, typer.Option(
+        help=_help(opt.DISPLAY, "X display to grab; the screen device on macOS."))] = None,
+    ffmpeg_path: Annotated[str | None, typer.Option(
+        "--ffmpeg", metavar="PATH", help=_help(opt.FFMPEG, "The ffmpeg binary to use."))] = None,
+    pipe_buffer: Annotated[str | None, typer.Option(
+        metavar="SIZE", help=_help(opt.PIPE_BUFFER, "Pipe buffer between ffmpeg and caprec, e.g. 1MiB."))] = None,
+    cursor: Annotated[bool | None, typer.Option(
+        "--cursor/--no-cursor", show_default=False,
+        help=_help(opt.CURSOR, "Log mouse moves, clicks and scrolls to <output>.cursor.ndjson."))] = None,
+    cursor_flush: Annotated[str | None, typer.Option(
+        metavar="SECONDS", help=_help(opt.CURSOR_FLUSH, "Seconds between cursor log flushes."))] = None,
+    output_dir: Annotated[str | None, typer.Option(
+        metavar="DIR", help=_help(opt.OUTPUT_DIR, "Directory for the default-named output (not used with -o)."))
+    ] = None,
+    delay: Annotated[str | None, typer.Option(
+        metavar="SECONDS", help=_help(opt.DELAY, "Count down this many seconds (0-3600) on stderr before "
+                                      "recording; Ctrl-C during it cancels."))] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file "
                                             "(and its cursor log).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the ffmpeg command and exit.")] = False,
+    json_output: Annotated[bool, typer.Option(
+        "--json", help="Print a JSON summary (schema caprec-summary/1) on stdout at the end; with -o - use "
+                       "--summary-file.")] = False,
+    summary_file: Annotated[Path | None, typer.Option(
+        metavar="PATH", help="Write the JSON summary to PATH (replaced atomically).")] = None,
+    stats_file: Annotated[Path | None, typer.Option(
+        metavar="PATH", help="Keep live stats in PATH as JSON (caprec-stats/1), replaced atomically every "
+                             "0.5 s; it ends with the final status.")] = None,
 ) -> None:
     """Record the screen (or a test pattern) to a crash-proof MP4."""
     env = Environment()
+    reports = Reports(env=env, json_stdout=json_output, summary_file=summary_file, stats_file=stats_file,
+                      output=output)
 
     def body() -> int:
         plan = resolve_plan(env=env, source=source, output=output, fps=fps, region=region, duration=duration,
                             codec=codec, preset=preset, crf=crf, display=display, ffmpeg_path=ffmpeg_path,
                             overwrite=overwrite, pipe_buffer=pipe_buffer, cursor=cursor,
-                            cursor_flush=cursor_flush)
+                            cursor_flush=cursor_flush, output_dir=output_dir, delay=delay, quiet=quiet,
+                            dry_run=dry_run)
+        reports.check(to_stdout=plan.target.path is None, video=plan.target.path)
         console = error_console(env)
         if dry_run:
             argv = Recorder(plan.ffmpeg).argv(plan.source, plan.encoding)
@@ -266,11 +370,20 @@ def record(
             return ExitStatus.OK
         stop = StopControl()
         with stop_on_signals(stop):
-            result = run_plan(plan, console=console, quiet=quiet, stop=stop)
+            if not countdown(plan.delay, console=console, quiet=quiet, stop=stop):
+                if reports.wanted:
+                    reports.emit(empty_summary(status=STATUS_CANCELLED, exit_code=ExitStatus.INTERRUPTED,
+                                               error=None))
+                return ExitStatus.INTERRUPTED  # cancelled during --delay: nothing was created
+            result = run_plan(plan, console=console, quiet=quiet, stop=stop, stats_file=reports.stats_file)
         if not quiet or result.error is not None:
             print_summary(console, result, cursor_path=plan.cursor.path if plan.cursor else None)
         if result.error is not None:
-            console.print(f"error: {result.error}", markup=False)
-        return exit_code(result, stop)
+            console.print(f"error: {result.error}", markup=False, soft_wrap=True)
+        code = exit_code(result, stop)
+        if reports.wanted:
+            reports.emit(result_summary(result, exit_code=code, to_stdout=plan.target.path is None,
+                                        cursor_log=plan.cursor.path if plan.cursor else None))
+        return code
 
-    run_guarded(env, body)
+    run_guarded(env, reports.guard(body))

@@ -378,10 +378,12 @@ def test_file_appearing_after_construction_is_not_clobbered(tmp_path: Path) -> N
     writer = CursorWriter(tmp_path / "cursor.ndjson", context(), clock=FakeClock(), on_error=errors.append)
     writer.path.write_bytes(b"precious")
     writer.set_origin(monotonic=ORIGIN, wall=WALL)
+    writer.on_move(1, 1)
     assert writer.flush() is False
     assert [e.errno for e in errors] == [errno.EEXIST]
-    writer.stop()
+    stats = writer.stop()
     assert writer.path.read_bytes() == b"precious"
+    assert stats.dropped == 1 and stats.pending == 0 and stats.write_errors == 2
 
 
 def test_no_events_gives_header_only_file(tmp_path: Path) -> None:
@@ -704,12 +706,13 @@ def test_sidecar_feeds_writer_and_stops(tmp_path: Path) -> None:
         (listener,) = factory.made
         assert listener.calls == ["start", "wait"]
         assert set(listener.callbacks) == {"on_move", "on_click", "on_scroll"}
-        writer.set_origin(monotonic=ORIGIN, wall=WALL)
+        sidecar.set_origin(monotonic=ORIGIN, wall=WALL)  # delegates to the writer
         listener.callbacks["on_move"](600, 300)
         listener.callbacks["on_move"](600, 300, False)  # pynput 1.8 adds `injected`
         listener.callbacks["on_click"](600, 300, FakeButton.left, True, False)
         listener.callbacks["on_click"](600, 300, FakeButton.left, False)
         listener.callbacks["on_scroll"](600, 300, 0, 1, True)
+        assert sidecar.stats().pending == 5
     stats = sidecar.stop()  # idempotent after __exit__
     assert listener.calls == ["start", "wait", "stop", "join"]
     assert listener.join_timeouts == [cursor_mod.LISTENER_JOIN_TIMEOUT]
@@ -776,6 +779,14 @@ def test_sidecar_listener_dies_before_ready(tmp_path: Path) -> None:
     assert writer._thread is None
 
 
+def test_sidecar_listener_exits_right_after_ready(tmp_path: Path) -> None:
+    writer, _, _ = make_writer(tmp_path)
+    factory = FakeFactory(dies_before_ready=True)  # ready, but its thread is gone (macOS without permission)
+    with pytest.raises(CursorUnavailableError, match="stopped right after starting"):
+        CursorSidecar(writer, listener_factory=factory).start()
+    assert writer._thread is None
+
+
 def test_default_listener_without_display(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.delenv("DISPLAY", raising=False)
@@ -809,3 +820,23 @@ def test_capture_does_not_import_cli_or_ui_libraries() -> None:
     source = Path(cursor_mod.__file__).read_text()
     for banned in ("import typer", "import rich", "from rich", "from typer", "from cli", "import cli"):
         assert banned not in source
+
+
+def test_on_error_cannot_stop_the_writer_from_its_thread(tmp_path: Path) -> None:
+    sink = MemorySink()
+    sink.fail_next = [errno.EIO]
+    holder: list[CursorWriter] = []
+
+    def stop_from_callback(_exc: OSError) -> None:
+        holder[0].stop()
+
+    writer = CursorWriter(
+        tmp_path / "c.ndjson", context(), flush_interval=0.01, opener=lambda _p: sink, on_error=stop_from_callback
+    )
+    holder.append(writer)
+    with writer:
+        writer.set_origin(monotonic=time.monotonic(), wall=WALL)
+        assert wait_until(lambda: writer.stats().flushes_written >= 1)
+        last = writer.stats().last_error
+        assert last is not None and "own thread" in last
+    assert sink.closed

@@ -1,0 +1,54 @@
+"""``caprec cursor``: read cursor logs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from capture.cursor import summarize_cursor_log
+from capture.units import format_duration
+from cli.app import app, error_console, run_guarded
+from cli.env import Environment
+from cli.exit import ExitStatus
+
+cursor_app = typer.Typer(help="Read cursor logs (*.cursor.ndjson).", no_args_is_help=True)
+app.add_typer(cursor_app, name="cursor")
+
+
+@cursor_app.command("summary")
+def summary(
+    path: Annotated[Path, typer.Argument(help="A cursor log written by caprec record.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")] = False,
+) -> None:
+    """Counts by type, duration, clicks per button and distance travelled.
+
+    A torn last line (the recorder was killed mid-write) is skipped with a warning.
+    """
+    env = Environment()
+
+    def body() -> int:
+        result = summarize_cursor_log(path)
+        if as_json:
+            env.stdout.write(json.dumps(result.to_dict(), sort_keys=True) + "\n")
+            return ExitStatus.OK
+        console = error_console(env)
+        for warning in result.warnings:
+            console.print(f"warning: {warning}", markup=False)
+        table = Table(title=str(path), show_header=False, box=None)
+        table.add_row("events", str(result.events))
+        table.add_row("moves", str(result.moves))
+        table.add_row("clicks", str(result.clicks))
+        table.add_row("scrolls", str(result.scrolls))
+        for button, count in sorted(result.presses_by_button.items()):
+            table.add_row(f"  {button} presses", str(count))
+        table.add_row("duration", format_duration(result.duration_ms / 1000))
+        table.add_row("distance", f"{result.distance_px:.0f} px")
+        Console(file=env.stdout, no_color=env.no_color).print(table)
+        return ExitStatus.OK
+
+    run_guarded(env, body)

@@ -1,0 +1,1 @@
+complete --command caprec --no-files --arguments "(env _CAPREC_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) caprec)" --condition "env _CAPREC_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) caprec"

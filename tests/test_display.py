@@ -1,0 +1,354 @@
+"""The live display: the stats panel, its warning line, the plain and quiet modes, and a real terminal."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from helpers import python_argv
+from rich.console import Console
+
+from capture.cursor import CursorStats
+from capture.progress import FFmpegProgress
+from capture.recorder import RecordingStats
+from cli.app import error_console
+from cli.display import (
+    DROP_WINDOW_MAX_SNAPSHOTS,
+    LIVE_REFRESH_PER_SECOND,
+    WARNING_HOLD_S,
+    DropWindow,
+    PlainDisplay,
+    StatsView,
+    drop_warning,
+)
+from cli.env import Environment
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+SGR = re.compile(r"\x1b\[([0-9;]*)m")
+# A frame count in the live panel, with the escape codes rich puts between label and value.
+FRAMES = re.compile(r"frames (?:\x1b\[[0-9;]*m)*\s*(\d+)")
+PTY_TIMEOUT_S = 60.0
+RunCaprec = Callable[..., "subprocess.CompletedProcess[str]"]
+RECORD_S = 3
+
+
+class FakeClock:
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclasses.dataclass(frozen=True)
+class PausedStats(RecordingStats):
+    """What a later recorder's stats look like: with a ``paused`` field."""
+
+    paused: bool = False
+
+
+def cursor_stats(events: int = 0) -> CursorStats:
+    return CursorStats(events=events, moves=events, clicks=0, scrolls=0, flushes_written=events // 10,
+                       flushes_skipped=1, dropped=0, bytes_written=events * 40, write_errors=0, last_error=None)
+
+
+def make_stats(elapsed: float = 2.0, frames: int = 60, drops: int = 0, *, duration: float | None = 10.0,
+               cursor: CursorStats | None = None, started: bool = True, size: int = 1_500_000) -> RecordingStats:
+    progress = FFmpegProgress(frame=frames, fps=29.5, bitrate_kbps=2500.0, drop_frames=drops, dup_frames=1,
+                              speed=1.01, out_time_s=elapsed)
+    return RecordingStats(elapsed_s=elapsed, target_fps=30.0, duration_s=duration, progress=progress, bytes=size,
+                          pipe_size=1 << 20, pipe_high_water=65536, chunk_size=1 << 20, warnings=0,
+                          last_warning=None, started=started, cursor=cursor)
+
+
+def render(view: StatsView, *, width: int, no_color: bool = False) -> str:
+    console = Console(file=io.StringIO(), width=width, force_terminal=True, no_color=no_color,
+                      color_system="truecolor", legacy_windows=False)
+    console.print(view)
+    output = console.file.getvalue()  # type: ignore[attr-defined]
+    assert isinstance(output, str)
+    return output
+
+
+def plain_lines(text: str) -> list[str]:
+    """The rendered lines without escape codes; the blank warning line counts."""
+    lines = ANSI.sub("", text).split("\n")
+    assert lines[-1] == "", "a rendering ends with a newline"
+    return lines[:-1]
+
+
+# --- the sliding window of dropped frames -------------------------------------------------------------
+
+
+def test_drop_window_measures_the_last_seconds_only() -> None:
+    window = DropWindow(window_s=5.0)
+    for step in range(41):  # 10 s of snapshots, 4 a second: 10 drops in the first 2 s, none after
+        elapsed = step * 0.25
+        window.add(elapsed, frames=int(elapsed * 30), drops=min(10, step))
+        if elapsed == 2.0:
+            ratio = window.ratio()
+            assert ratio is not None and ratio > 0.1
+    assert window.ratio() == 0.0
+
+
+def test_drop_window_memory_is_bounded() -> None:
+    window = DropWindow(window_s=1e9)  # a window that would keep everything
+    for step in range(10_000):
+        window.add(step * 0.25, frames=step * 8, drops=0)
+    assert len(window) <= DROP_WINDOW_MAX_SNAPSHOTS
+
+
+def test_drop_window_starts_over_for_a_new_recording() -> None:
+    window = DropWindow()
+    window.add(9.0, frames=270, drops=100)
+    window.add(9.25, frames=277, drops=101)
+    window.add(0.25, frames=7, drops=0)  # the next capture of a batch
+    assert window.ratio() is None
+
+
+def test_drop_warning_threshold_is_one_percent() -> None:
+    assert drop_warning(0.01) is None
+    assert drop_warning(None) is None
+    warning = drop_warning(0.02)
+    assert warning is not None and "2.0%" in warning and "5 s" in warning
+
+
+# --- the panel ----------------------------------------------------------------------------------------
+
+
+def test_panel_shows_every_stat() -> None:
+    view = StatsView()
+    view.update(make_stats(cursor=cursor_stats(42)))
+    text = "\n".join(plain_lines(render(view, width=120)))
+    for expected in ("● REC", "00:00:02.0 / 00:00:10.0", "8.0 s left", "frames", "60", "29.5/30", "dropped",
+                     "dup", "1.4 MiB", "2500 kb/s", "speed 1.01x", "pipe", "1.0 MiB", "high-water",
+                     "64.0 KiB", "(6%)", "cursor", "42", "moves", "clicks", "scrolls",
+                     "flushes 4 written/1 skipped"):
+        assert expected in text, f"{expected!r} missing from:\n{text}"
+    assert "━" in text and "─" in text  # the progress bar, done and to do
+
+
+def test_panel_without_duration_has_no_bar_and_says_how_to_stop() -> None:
+    view = StatsView()
+    view.update(make_stats(duration=None))
+    text = "\n".join(plain_lines(render(view, width=100)))
+    assert "until stopped" in text and "left" not in text and "━" not in text
+
+
+def test_panel_before_the_first_frame() -> None:
+    view = StatsView()
+    assert "starting ffmpeg" in render(view, width=80)
+    view.update(make_stats(started=False, frames=0))
+    assert "starting ffmpeg" in render(view, width=80)
+
+
+@pytest.mark.parametrize("width", [20, 40, 60, 80, 200])
+def test_panel_fits_the_width_and_keeps_its_height(width: int) -> None:
+    view = StatsView()
+    view.update(make_stats(elapsed=0.5, frames=15, size=700))
+    first = plain_lines(render(view, width=width))
+    # Bigger numbers and a warning: the height must not change (no jumping panel).
+    view.update(make_stats(elapsed=9.5, frames=285, drops=40, size=900_000_000, cursor=None))
+    view.warn("[mp4 @ 0x1] Thread message queue blocking; consider raising the thread_queue_size option")
+    second = plain_lines(render(view, width=width))
+    assert len(first) == len(second)
+    for line in first + second:
+        assert len(line) <= width, f"{line!r} is wider than {width}"
+
+
+def test_panel_at_40_columns_folds_instead_of_truncating_everything() -> None:
+    view = StatsView()
+    view.update(make_stats(cursor=cursor_stats(7)))
+    text = "\n".join(plain_lines(render(view, width=40)))
+    for expected in ("frames", "dropped", "size", "bitrate", "pipe", "cursor", "left"):
+        assert expected in text
+
+
+def test_no_color_means_no_colour_codes() -> None:
+    view = StatsView()
+    view.update(make_stats(drops=0))
+    view.update(make_stats(elapsed=3.0, frames=80, drops=30))  # a red/yellow warning line when coloured
+    coloured = render(view, width=100)
+    plain = render(view, width=100, no_color=True)
+
+    def colours(text: str) -> list[str]:
+        found = []
+        for params in SGR.findall(text):
+            codes = [int(code) for code in params.split(";") if code]
+            found += [str(code) for code in codes if 30 <= code <= 49 or 90 <= code <= 107]
+        return found
+
+    assert colours(coloured), "the coloured panel should have colours (else this test proves nothing)"
+    assert colours(plain) == []
+    assert "━" in plain and "─" in plain  # the bar still reads without colour
+
+
+def test_error_console_honours_no_color() -> None:
+    class TTY(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    console = error_console(Environment(stderr=TTY(), environ={"NO_COLOR": "1"}))
+    assert console.no_color and console.is_terminal
+    assert not error_console(Environment(stderr=TTY(), environ={})).no_color
+
+
+def test_warning_line_for_dropped_frames_comes_and_goes() -> None:
+    view = StatsView()
+    view.update(make_stats(elapsed=1.0, frames=30, drops=0))
+    assert view.warning_text() is None
+    view.update(make_stats(elapsed=2.0, frames=55, drops=5))
+    warning = view.warning_text()
+    assert warning is not None and "dropped in the last 5 s" in warning
+    assert "⚠" in render(view, width=120)
+    for step in range(1, 30):  # 7 s without a drop: the window has moved on
+        view.update(make_stats(elapsed=2.0 + step * 0.25, frames=55 + step * 8, drops=5))
+    assert view.warning_text() is None
+
+
+def test_few_drops_are_not_a_warning() -> None:
+    view = StatsView()
+    view.update(make_stats(elapsed=0.0, frames=0, drops=0))
+    view.update(make_stats(elapsed=5.0, frames=150, drops=1))  # 0.66 %
+    assert view.warning_text() is None
+
+
+def test_ffmpeg_warning_shows_with_its_count_then_expires() -> None:
+    clock = FakeClock()
+    view = StatsView(clock=clock)
+    view.update(make_stats())
+    view.warn("[x11grab] Thread message queue blocking")
+    view.warn("[x11grab] Thread message queue blocking")
+    warning = view.warning_text()
+    assert warning is not None and "Thread message queue blocking (x2)" in warning
+    clock.now += WARNING_HOLD_S + 1
+    assert view.warning_text() is None
+
+
+def test_paused_state_is_shown_when_the_stats_have_it() -> None:
+    view = StatsView()
+    base = make_stats()
+    view.update(PausedStats(**{field.name: getattr(base, field.name) for field in dataclasses.fields(base)},
+                            paused=True))
+    assert "PAUSED" in render(view, width=100)
+    view.update(base)
+    assert "PAUSED" not in render(view, width=100)
+
+
+def test_countdown_before_a_delayed_start() -> None:
+    clock = FakeClock()
+    view = StatsView(clock=clock)
+    view.wait(3.0)
+    clock.now += 1.0
+    assert "starting in 2.0 s" in render(view, width=80)
+    view.update(make_stats())
+    assert "starting in" not in render(view, width=80)
+
+
+# --- plain lines for logs -----------------------------------------------------------------------------
+
+
+def test_plain_display_prints_a_line_every_few_seconds() -> None:
+    clock = FakeClock()
+    out = io.StringIO()
+    display = PlainDisplay(Console(file=out, width=200), clock=clock, interval=5.0)
+    for step in range(80):  # 20 s of stats, 4 a second
+        display.update(make_stats(elapsed=step * 0.25, frames=step * 7 + 1))
+        clock.now += 0.25
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("recording ")]
+    assert len(lines) == 3  # at 5, 10 and 15 s: one interval in, then one per interval
+    assert "\x1b[" not in out.getvalue()
+    assert all("frames" in line and "fps" in line and "size" in line for line in lines)
+
+
+def test_plain_display_warns_once_per_repeat_and_on_drops() -> None:
+    clock = FakeClock()
+    out = io.StringIO()
+    display = PlainDisplay(Console(file=out, width=200), clock=clock, interval=5.0)
+    for _ in range(10):
+        display.warn("Thread message queue blocking")
+        clock.now += 0.1
+    display.update(make_stats(elapsed=1.0, frames=30, drops=0))
+    display.update(make_stats(elapsed=1.25, frames=35, drops=3))
+    display.update(make_stats(elapsed=1.5, frames=40, drops=6))
+    text = out.getvalue()
+    assert text.count("Thread message queue blocking") == 1
+    assert text.count("dropped in the last") == 1  # when it starts, not on every snapshot
+
+
+# --- the real thing, in a terminal and not --------------------------------------------------------------
+
+
+def _spawn_env(caprec_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    env = {key: value for key, value in caprec_env.items() if not key.startswith("CAPREC_")}
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")  # no personal config file
+    env["TERM"] = "xterm-256color"
+    return env
+
+
+def _pty_record(caprec_env: dict[str, str], tmp_path: Path, *, columns: int) -> tuple[list[int], str, int, float]:
+    pexpect = pytest.importorskip("pexpect")
+    argv = python_argv("record", "--source", "test", "-d", str(RECORD_S), "-o", str(tmp_path / "pty.mp4"))
+    started = time.monotonic()
+    child = pexpect.spawn(argv[0], argv[1:], cwd=str(tmp_path), env=_spawn_env(caprec_env, tmp_path),
+                          dimensions=(24, columns), encoding="utf-8", timeout=PTY_TIMEOUT_S)
+    try:
+        # Two reads at different moments: the frame count must have grown between them.
+        child.expect(FRAMES)
+        first = int(child.match.group(1))
+        seen = [first]
+        while seen[-1] <= first:
+            child.expect(FRAMES)
+            seen.append(int(child.match.group(1)))
+        child.expect(pexpect.EOF)
+        rest = child.before
+    finally:
+        child.close(force=True)
+    assert isinstance(rest, str)
+    seen += [int(value) for value in FRAMES.findall(rest)]
+    return seen, rest, child.exitstatus, time.monotonic() - started
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+def test_live_stats_appear_and_change_in_a_terminal(caprec_env: dict[str, str], tmp_path: Path) -> None:
+    frames, rest, status, wall = _pty_record(caprec_env, tmp_path, columns=100)
+    assert status == 0, rest
+    assert frames[0] < max(frames), frames
+    assert "saved:" in rest
+    assert (tmp_path / "pty.mp4").stat().st_size > 0
+    # Refreshed at most 4 times a second: one frame count per redraw of the panel.
+    assert len(frames) <= LIVE_REFRESH_PER_SECOND * wall + 2, (len(frames), wall)
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+def test_live_display_in_a_narrow_terminal(caprec_env: dict[str, str], tmp_path: Path) -> None:
+    frames, rest, status, _ = _pty_record(caprec_env, tmp_path, columns=40)
+    assert status == 0, rest
+    assert frames[0] < max(frames)
+    assert "Traceback" not in rest
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+def test_not_a_terminal_means_plain_text(run_caprec: RunCaprec, caprec_env: dict[str, str], tmp_path: Path) -> None:
+    result = run_caprec(["record", "--source", "test", "-d", "1", "-o", str(tmp_path / "plain.mp4")],
+                        cwd=tmp_path, env=_spawn_env(caprec_env, tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "\x1b[" not in result.stderr
+    assert "saved:" in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+def test_quiet_prints_nothing_on_success(run_caprec: RunCaprec, caprec_env: dict[str, str], tmp_path: Path) -> None:
+    result = run_caprec(["record", "--source", "test", "-d", "1", "-q", "-o", str(tmp_path / "quiet.mp4")],
+                        cwd=tmp_path, env=_spawn_env(caprec_env, tmp_path))
+    assert result.returncode == 0
+    assert result.stderr == "" and result.stdout == ""
+    assert os.path.getsize(tmp_path / "quiet.mp4") > 0
