@@ -251,6 +251,14 @@ def build_remux_argv(*, ffmpeg_path: str, source: str, destination: str) -> list
     return list(ffmpeg.compile(stream, cmd=ffmpeg_path))
 
 
+def build_concat_argv(*, ffmpeg_path: str, listing: str, destination: str) -> list[str]:
+    """Join the files a concat-demuxer ``listing`` names, by stream copy, index first."""
+    stream = ffmpeg.output(ffmpeg.input(listing, f="concat", safe=0), destination, c="copy",
+                           movflags="+faststart", f="mp4").global_args("-hide_banner", "-nostdin", "-loglevel",
+                                                                      "error", "-y")
+    return list(ffmpeg.compile(stream, cmd=ffmpeg_path))
+
+
 def build_verify_argv(*, ffmpeg_path: str, path: str) -> list[str]:
     """Read every video packet of ``path`` without decoding; progress on stdout."""
     stream = ffmpeg.output(ffmpeg.input(path), "-", map="0:v:0", c="copy", f="null").global_args(

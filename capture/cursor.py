@@ -287,6 +287,12 @@ class CursorWriter:
         self._flush_lock = threading.Lock()
         self._origin_monotonic: float | None = None
         self._origin_wall: float | None = None
+        # Pause/resume: while paused, events are ignored (paused time is not
+        # in the video). After resume() the next set_origin() maps the new
+        # segment's first frame to `_floor_ms`, the recorded time so far.
+        self._paused = False
+        self._awaiting_segment = False
+        self._floor_ms = 0.0
         self._sink: CursorSink | None = None
         self._outgoing: _Outgoing | None = None
         self._closed = False
@@ -318,6 +324,8 @@ class CursorWriter:
     def on_move(self, x: float, y: float) -> None:
         """Record a pointer move to screen position (x, y)."""
         with self._lock:
+            if self._paused:
+                return
             # Full deque: append drops the oldest event; count it first.
             if len(self._inbox) == self._max_pending:
                 self._dropped_full += 1
@@ -327,6 +335,8 @@ class CursorWriter:
     def on_click(self, x: float, y: float, button: str, pressed: bool) -> None:
         """Record a press (``pressed=True``) or release of ``button`` (e.g. "left") at (x, y)."""
         with self._lock:
+            if self._paused:
+                return
             if len(self._inbox) == self._max_pending:
                 self._dropped_full += 1
             self._inbox.append((_CLICK, self._clock(), x, y, button, pressed))
@@ -334,6 +344,8 @@ class CursorWriter:
     def on_scroll(self, x: float, y: float, dx: int, dy: int) -> None:
         """Record a scroll of (dx, dy) steps at (x, y)."""
         with self._lock:
+            if self._paused:
+                return
             if len(self._inbox) == self._max_pending:
                 self._dropped_full += 1
             self._inbox.append((_SCROLL, self._clock(), x, y, dx, dy))
@@ -354,12 +366,44 @@ class CursorWriter:
         with self._state_lock:
             if self._stopping or self._closed:
                 raise CaptureError("cursor writer already stopped; cannot set its origin")
+            if self._awaiting_segment:
+                # A later segment: its first frame is at `_floor_ms` on the
+                # recording's timeline (the segments joined end to end).
+                self._awaiting_segment = False
+                self._origin_monotonic = monotonic - self._floor_ms / 1000.0
+                self._wake.set()
+                return
             if self._origin_monotonic is not None:
                 raise CaptureError("cursor origin already set; the video has one first frame")
             # Wall first: a flush that sees the monotonic origin must see both.
             self._origin_wall = wall
             self._origin_monotonic = monotonic
         self._wake.set()
+
+    def pause(self) -> None:
+        """Stop taking events (the video is paused) after writing those taken so far.
+
+        The pending events are flushed now, with the current segment's
+        timeline; events that arrive while paused are ignored.
+        """
+        with self._lock:
+            self._paused = True
+        self.flush()
+
+    def resume(self, *, offset_ms: float) -> None:
+        """Take events again for a new segment that starts ``offset_ms`` into the recording.
+
+        Events wait until :meth:`set_origin` gives the new segment's first
+        frame; those from before it are dropped like events before t = 0.
+        """
+        if not (math.isfinite(offset_ms) and offset_ms >= 0):
+            raise ValueError(f"offset_ms must be finite and >= 0, got {offset_ms!r}")
+        with self._flush_lock, self._state_lock:
+            self._floor_ms = offset_ms
+            self._awaiting_segment = True
+            self._origin_monotonic = None
+        with self._lock:
+            self._paused = False
 
     # -- flushing -----------------------------------------------------------
 
@@ -393,7 +437,7 @@ class CursorWriter:
                 return False
             wrote = True
         if self._origin_monotonic is None:
-            return wrote
+            return wrote  # before the first frame, or a new segment's first frame
         prefix = b""
         if self._sink is None:
             if not self._open():
@@ -490,6 +534,7 @@ class CursorWriter:
         # finite float or a json-quoted string, so the output is valid JSON.
         origin = self._origin_monotonic
         assert origin is not None
+        floor = self._floor_ms
         region = self._context.region
         ox, oy, w, h = region.x, region.y, float(region.width), float(region.height)
         buttons: dict[str, str] = {}
@@ -500,7 +545,7 @@ class CursorWriter:
         clicks = scrolls = early = 0
         for kind, clk, x, y, a, b in batch or ():
             t = (clk - origin) * 1000.0
-            if t < 0:
+            if t < floor:  # before the first frame (of this segment)
                 early += 1
                 continue
             rx = x - ox
@@ -882,6 +927,14 @@ class CursorSidecar:
     def stats(self) -> CursorStats:
         """The writer's counters now (see :meth:`CursorWriter.stats`)."""
         return self._writer.stats()
+
+    def pause(self) -> None:
+        """See :meth:`CursorWriter.pause`."""
+        self._writer.pause()
+
+    def resume(self, *, offset_ms: float) -> None:
+        """See :meth:`CursorWriter.resume`."""
+        self._writer.resume(offset_ms=offset_ms)
 
     @property
     def listener_error(self) -> str | None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from capture.command import build_remux_argv, build_verify_argv
+from capture.command import build_concat_argv, build_remux_argv, build_verify_argv
 from capture.errors import OutputError
 from capture.process import run_tool
 
@@ -117,4 +117,40 @@ def remux_faststart(path: Path, *, ffmpeg_path: str) -> str | None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
+    return None
+
+
+def _concat_line(path: Path) -> str:
+    # The concat demuxer's quoting: single quotes, with ' written as '\''.
+    return "file '" + str(path.absolute()).replace("'", "'\\''") + "'\n"
+
+
+def join_segments(parts: list[Path], destination: Path, *, ffmpeg_path: str) -> str | None:
+    """Join ``parts`` in order by stream copy into ``destination`` (index first).
+
+    Writes a temporary sibling and renames it over ``destination`` (which
+    may be ``parts[0]``): at every moment the files on disk play. Returns
+    None on success, else why it failed (nothing is changed then).
+    """
+    listing = sibling_temp(destination, "concat").with_suffix(".txt")
+    temp = sibling_temp(destination, "join")
+    total = sum(part.stat().st_size for part in parts)
+    timeout = REMUX_TIMEOUT_FLOOR + total / REMUX_BYTES_PER_SECOND
+    try:
+        listing.write_text("".join(_concat_line(part) for part in parts), encoding="utf-8")
+        argv = build_concat_argv(ffmpeg_path=ffmpeg_path, listing=ffmpeg_file_url(listing),
+                                 destination=ffmpeg_file_url(temp))
+        result = run_tool(argv, timeout=timeout)
+        if result.returncode != 0:
+            lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
+            return lines[-1] if lines else f"ffmpeg exited with {result.returncode}"
+        os.replace(temp, destination)
+    except subprocess.TimeoutExpired:
+        return f"joining took longer than {timeout:.0f} s"
+    except OSError as exc:
+        return str(exc)
+    finally:
+        for leftover in (listing, temp):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
     return None

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from capture.command import Encoding, VideoSource, build_record_argv
+from capture.command import AudioSource, Encoding, VideoSource, build_record_argv
+from capture.diskspace import DiskSpaceError, DiskWatch, has_room
 from capture.errors import (
     CaptureError,
     DeviceError,
@@ -28,7 +29,7 @@ from capture.errors import (
     WriteError,
 )
 from capture.ffmpeg_bin import FFmpegBinary
-from capture.output import MediaCheck, remux_faststart, verify_media
+from capture.output import MediaCheck, ffmpeg_file_url, remux_faststart, verify_media
 from capture.process import ManagedProcess
 from capture.progress import WALLCLOCK_TOLERANCE_S, FFmpegProgress, LogLine, StderrReader
 from capture.pump import DEFAULT_PIPE_BUFFER, PipePump, Sink, is_disk_full, tune_pipe
@@ -57,31 +58,44 @@ class Status(enum.StrEnum):
 
 
 class Sidecar(Protocol):
-    """Something recorded beside the video on the same timeline (the cursor log)."""
+    """Something recorded beside the video on the same timeline (the cursor log).
 
-    def start(self) -> None: ...
+    The caller owns its lifecycle (start, pause, stop); the recorder only
+    tells it where t = 0 of the video is and reads its stats for displays.
+    """
+
     def set_origin(self, *, monotonic: float, wall: float) -> None: ...
-    def stop(self) -> Any: ...
     def stats(self) -> Any: ...
 
 
 class StopControl:
-    """A stop request, shared between a signal handler and the recorder.
+    """Stop and pause requests, shared between signal handlers and the recorder.
 
     The first :meth:`request` asks for a clean stop; a second one (the
-    second Ctrl-C) asks for a fast one.
+    second Ctrl-C) asks for a fast one. :meth:`toggle_pause` (SIGUSR1, the
+    space key) asks to pause or resume; the session takes each toggle once.
+    Signal handlers call these, so they only set flags and an event.
     """
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._lock = threading.Lock()
         self.requests = 0
+        self._toggles = 0
+        self._woken = False
 
     def request(self) -> None:
         self.requests += 1
         self._event.set()
 
+    def toggle_pause(self) -> None:
+        with self._lock:
+            self._toggles += 1
+        self._event.set()
+
     def wake(self) -> None:
         """Wake the watch loop without counting as a stop request (an engine-side failure)."""
+        self._woken = True
         self._event.set()
 
     @property
@@ -92,7 +106,22 @@ class StopControl:
     def fast(self) -> bool:
         return self.requests > 1
 
+    @property
+    def pause_pending(self) -> bool:
+        return self._toggles > 0
+
+    def take_toggle(self) -> bool:
+        """Consume one pause/resume toggle; True if there was one."""
+        with self._lock:
+            if self._toggles == 0:
+                return False
+            self._toggles -= 1
+            if self._toggles == 0 and self.requests == 0 and not self._woken:
+                self._event.clear()
+            return True
+
     def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` for a request; True if one is pending."""
         return self._event.wait(timeout)
 
 
@@ -121,6 +150,8 @@ class RecordingStats:
     last_warning: str | None
     started: bool
     cursor: Any = None
+    paused: bool = False
+    segment: int = 1
 
 
 @dataclass(frozen=True)
@@ -138,6 +169,7 @@ class RecordingResult:
     error: CaptureError | None = None
     cursor: Any = None
     ffmpeg_returncode: int | None = None
+    segments: tuple[Any, ...] = ()
 
 
 @dataclass
@@ -170,23 +202,39 @@ class Recorder:
         self._first_frame_timeout = first_frame_timeout
         self._pipe_buffer = pipe_buffer
 
-    def argv(self, source: VideoSource, encoding: Encoding) -> list[str]:
-        """The FFmpeg command a recording of ``source`` runs."""
-        return build_record_argv(source, encoding, ffmpeg_path=self.ffmpeg.path)
+    def argv(self, source: VideoSource, encoding: Encoding, *, audio: AudioSource | None = None,
+             audio_output: Path | None = None, output_queue_size: int | None = None) -> list[str]:
+        """The FFmpeg command a recording of ``source`` runs (video to caprec's pipe)."""
+        return build_record_argv(
+            source, encoding, ffmpeg_path=self.ffmpeg.path, audio=audio,
+            audio_output=None if audio_output is None else ffmpeg_file_url(audio_output),
+            ffmpeg_major=self.ffmpeg.major, output_queue_size=output_queue_size,
+        )
 
     def record(self, source: VideoSource, encoding: Encoding, target: Target, *,
                stop: StopControl | None = None,
                on_stats: Callable[[RecordingStats], None] | None = None,
                on_warning: Callable[[str], None] | None = None,
-               sidecar: Sidecar | None = None) -> RecordingResult:
-        """Record until the duration, a stop request, or a failure.
+               sidecar: Sidecar | None = None,
+               audio: AudioSource | None = None,
+               audio_output: Path | None = None,
+               output_queue_size: int | None = None,
+               finalize: bool = True,
+               on_pause: Callable[[], None] | None = None) -> RecordingResult:
+        """Record one segment: until the duration, a stop or pause request, or a failure.
 
-        Raises a :class:`CaptureError` when nothing was recorded (FFmpeg
-        would not start, no first frame); otherwise returns a result whose
-        ``error`` says what went wrong, with every file kept.
+        ``audio`` is muxed into the video, or written to ``audio_output`` when
+        given. ``finalize`` rewrites the file with its index first at a
+        clean stop (a session joining segments does that itself).
+        ``on_pause`` is called the moment a pause request ends the segment,
+        before FFmpeg is stopped (the cursor log stops taking events). Raises a
+        :class:`CaptureError` when nothing was recorded (FFmpeg would not
+        start, no first frame); otherwise returns a result whose ``error``
+        says what went wrong, with every file kept.
         """
         stop = stop or StopControl()
-        argv = self.argv(source, encoding)
+        argv = self.argv(source, encoding, audio=audio, audio_output=audio_output,
+                         output_queue_size=output_queue_size)
         proc = self._process_factory(argv)
         watch = _Watch()
         try:
@@ -212,6 +260,7 @@ class Recorder:
         reader = StderrReader(proc.stderr, on_log=warned)
         pump = PipePump(proc.stdout.fileno(), sink, chunk_size=chunk, pipe_size=pipe_size,
                         on_error=pump_failed, on_first_bytes=mark_first_output)
+        disk = None if target.path is None else DiskWatch(target.path, clock=self._clock)
         started = self._clock()
 
         def snapshot() -> RecordingStats:
@@ -226,40 +275,41 @@ class Recorder:
                 started=origin is not None, cursor=None if sidecar is None else sidecar.stats(),
             )
 
-        notes: list[str] = []
-        if sidecar is not None:
-            try:
-                sidecar.start()
-            except CaptureError as exc:
-                # A missing cursor log must not cost the user the video.
-                notes.append(f"recorded without the cursor log: {exc}")
-                if on_warning is not None:
-                    on_warning(notes[-1])
-                sidecar = None
         reason = "ffmpeg-exit"
         reader.start()
         pump.start()
         try:
-            reason = self._watch(proc, stop, watch, reader, snapshot, on_stats, sidecar,
-                                 started=started, duration=encoding.duration)
+            reason = self._watch(proc, stop, watch, reader, snapshot, on_stats, sidecar, disk,
+                                 pump=pump, started=started, duration=encoding.duration)
+            if reason == "pause" and on_pause is not None:
+                on_pause()
         finally:
             outcome = proc.stop(fast=stop.fast or reason in ("error", "no-first-frame"),
                                 hurry=lambda: stop.fast)
             pump.join(THREAD_JOIN_TIMEOUT_S)
             reader.join(THREAD_JOIN_TIMEOUT_S)
-            cursor_stats = sidecar.stop() if sidecar is not None else None
         return self._finish(reason=reason, returncode=outcome.returncode, argv=argv, target=target,
                             sink=sink, watch=watch, reader=reader, stats=snapshot(),
-                            cursor=cursor_stats, fast=stop.fast, notes=notes)
+                            cursor=None if sidecar is None else sidecar.stats(), fast=stop.fast,
+                            finalize=finalize, disk=disk, audio_output=audio_output)
 
     def _watch(self, proc: ManagedProcess, stop: StopControl, watch: _Watch, reader: StderrReader,
                snapshot: Callable[[], RecordingStats],
                on_stats: Callable[[RecordingStats], None] | None, sidecar: Sidecar | None,
-               *, started: float, duration: float | None) -> str:
+               disk: DiskWatch | None, *, pump: PipePump, started: float, duration: float | None) -> str:
         next_stats = started
         while True:
             if stop.wait(TICK_S):
-                return "error" if watch.pump_error is not None else "user"
+                if stop.requested:
+                    return "user"
+                if watch.pump_error is not None:
+                    return "error"
+                if stop.pause_pending:
+                    if watch.first_output is not None:
+                        return "pause"
+                    # A segment needs a frame before it can end: keep the
+                    # toggle pending and wait on FFmpeg instead of spinning.
+                    proc.wait(TICK_S)
             if proc.poll() is not None:
                 return "ffmpeg-exit"
             now = self._clock()
@@ -271,6 +321,8 @@ class Recorder:
                 watch.origin_set = True
             if first is not None and duration is not None and now - first > duration + DURATION_GRACE_S:
                 return "duration-backstop"
+            if disk is not None and disk.should_stop(pump.stats().bytes):
+                return "disk-low"
             if on_stats is not None and now >= next_stats:
                 on_stats(snapshot())
                 next_stats = now + STATS_INTERVAL_S
@@ -291,40 +343,48 @@ class Recorder:
 
     def _finish(self, *, reason: str, returncode: int, argv: list[str], target: Target, sink: Sink,
                 watch: _Watch, reader: StderrReader, stats: RecordingStats, cursor: Any,
-                fast: bool, notes: list[str]) -> RecordingResult:
+                fast: bool, finalize: bool, disk: DiskWatch | None,
+                audio_output: Path | None) -> RecordingResult:
         lines = reader.last_lines(ERROR_LINES)
         quoted = f": {lines[-1]}" if lines else ""
         path = target.path if sink.created else None
         error: CaptureError | None = None
+        notes: list[str] = []
         if watch.pump_error is not None:
             saved = format_bytes(stats.bytes)
             if is_disk_full(watch.pump_error):
                 error = DiskFullError(f"the disk is full; stopped after saving {saved} to {target.path or 'stdout'}")
             else:
                 error = WriteError(f"writing {target.path or 'stdout'} failed ({watch.pump_error.strerror}); "
-                                    f"{saved} saved")
-        elif reason == "no-first-frame" or (not sink.created and stats.bytes == 0):
-            if reason == "no-first-frame":
-                raise NoFirstFrameError(
-                    f"ffmpeg produced no frame within {self._first_frame_timeout:g} s{quoted}; "
-                    "on macOS grant Screen Recording permission to your terminal (System Settings > "
-                    "Privacy & Security) and try again", ffmpeg_lines=lines)
+                                   f"{saved} saved")
+        elif reason == "no-first-frame":
+            raise NoFirstFrameError(
+                f"ffmpeg produced no frame within {self._first_frame_timeout:g} s{quoted}; "
+                "on macOS grant Screen Recording permission to your terminal (System Settings > "
+                "Privacy & Security) and try again", ffmpeg_lines=lines)
+        elif not sink.created and stats.bytes == 0:
             raise _startup_error(lines, returncode)
         elif reason == "ffmpeg-exit" and returncode != 0:
             error = RecordingFailedError(f"ffmpeg stopped with exit code {returncode}{quoted}",
                                          ffmpeg_lines=lines)
         elif reason == "duration-backstop":
             error = RecordingFailedError(f"the capture device stalled; stopped{quoted}", ffmpeg_lines=lines)
+        elif reason == "disk-low" and disk is not None:
+            error = DiskSpaceError(f"{disk.message()}; {format_bytes(stats.bytes)} saved")
 
         media: MediaCheck | None = None
         remuxed = False
         if path is not None:
-            if error is None and not fast:
-                why = remux_faststart(path, ffmpeg_path=self.ffmpeg.path)
-                if why is None:
-                    remuxed = True
-                else:
-                    notes.append(f"kept the fragmented file, which plays: remux failed: {why}")
+            room = error is None or (reason == "disk-low" and has_room(path, stats.bytes))
+            if finalize and room and not fast:
+                for file in (path, audio_output):
+                    if file is None or not file.exists():
+                        continue
+                    why = remux_faststart(file, ffmpeg_path=self.ffmpeg.path)
+                    if why is None:
+                        remuxed = True
+                    else:
+                        notes.append(f"kept the fragmented {file.name}, which plays: remux failed: {why}")
             elif fast:
                 notes.append("stopped fast: kept the fragmented file, which plays "
                              "(`caprec recover` or a single Ctrl-C next time gives a regular MP4)")

@@ -1,12 +1,42 @@
 """A recording session: one or more segments (pause/resume), instant or studio.
 
-(Work in progress by the lead: Mode is defined here first so that planning
-code can import it.)
+Each pause ends a segment (FFmpeg finishes its file) and each resume starts
+the next one, so paused time is in no file. In **instant** mode the first
+segment is recorded straight into the output and later ones into
+``<stem>.part-N.mp4`` beside it; at the end they are joined by stream copy
+into the output. In **studio** mode the output is a bundle directory::
+
+    talk.caprec/
+      recording.toml            manifest: status, segments, stats
+      cursor.ndjson             one log on the recording's timeline
+      segments/1/display.mp4    pointer hidden (the cursor log has it)
+      segments/1/audio.m4a      with --audio
+      segments/2/...
+
+The manifest says ``recording`` from the first moment, so whatever kills
+caprec, ``caprec recover`` knows what to finish. The cursor log pauses with
+the video, and its times are on the joined timeline.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from capture import __version__
+from capture.command import AudioBackend, AudioSource, Encoding, VideoSource
+from capture.cursor import CursorContext, CursorStats
+from capture.diskspace import check_start
+from capture.errors import CaptureError, OutputError
+from capture.manifest import MANIFEST_FORMAT, MANIFEST_VERSION, utc_now, write_manifest
+from capture.output import MediaCheck, join_segments, remux_faststart, verify_media
+from capture.progress import FFmpegProgress
+from capture.recorder import Recorder, RecordingResult, RecordingStats, Status, StopControl, Target
 
 
 class Mode(enum.StrEnum):
@@ -23,3 +53,362 @@ CURSOR_NAME = "cursor.ndjson"
 SEGMENTS_DIR = "segments"
 DISPLAY_NAME = "display.mp4"
 AUDIO_NAME = "audio.m4a"
+PART_FORMAT = "{stem}.part-{index}{suffix}"
+# While paused the display still gets a snapshot this often.
+PAUSED_TICK_S = 0.25
+
+
+class CursorLog(Protocol):
+    """The cursor sidecar as the session drives it (capture.cursor.CursorSidecar)."""
+
+    def start(self) -> None: ...
+    def stop(self) -> CursorStats: ...
+    def stats(self) -> CursorStats: ...
+    def set_origin(self, *, monotonic: float, wall: float) -> None: ...
+    def pause(self) -> None: ...
+    def resume(self, *, offset_ms: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class CursorSpec:
+    """Where and how the cursor log is written."""
+
+    path: Path
+    context: CursorContext
+    flush_interval: float
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    """Everything a session records, resolved and validated by the caller.
+
+    ``output`` is the MP4 (instant) or the bundle directory (studio); None
+    with ``fd`` streams an instant recording (no pause) to that descriptor.
+    ``encoding.duration`` is the recorded time wanted, pauses excluded.
+    """
+
+    mode: Mode
+    source: VideoSource
+    encoding: Encoding
+    output: Path | None
+    fd: int | None = None
+    overwrite: bool = False
+    audio: AudioSource | None = None
+    queue_size: int | None = None
+    cursor: CursorSpec | None = None
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    """One segment: its files, where it starts on the recording's timeline, how long it is."""
+
+    index: int
+    video: Path | None
+    audio: Path | None
+    start_s: float
+    duration_s: float
+    frames: int
+    status: str
+
+
+def part_path(output: Path, index: int) -> Path:
+    """``talk.mp4`` -> ``talk.part-2.mp4``: where instant segment ``index`` (>= 2) is recorded."""
+    return output.with_name(PART_FORMAT.format(stem=output.stem, index=index, suffix=output.suffix))
+
+
+class Session:
+    """Runs one recording of any number of segments with one :class:`Recorder`.
+
+    ``cursor_factory`` makes the cursor sidecar for a :class:`CursorSpec`
+    (tests hand in fakes); the session owns it: start, pause, resume, stop.
+    """
+
+    def __init__(self, recorder: Recorder, *,
+                 cursor_factory: Callable[[CursorSpec], CursorLog] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._recorder = recorder
+        self._cursor_factory = cursor_factory
+        self._clock = clock
+
+    def run(self, spec: SessionSpec, *, stop: StopControl | None = None,
+            on_stats: Callable[[RecordingStats], None] | None = None,
+            on_warning: Callable[[str], None] | None = None) -> RecordingResult:
+        """Record until the duration, a stop, or a failure; pause and resume on ``stop``'s toggles.
+
+        Raises :class:`CaptureError` when nothing was recorded; otherwise
+        the result covers every segment, and its ``error`` says what failed.
+        """
+        stop = stop or StopControl()
+        warn = on_warning or (lambda text: None)
+        studio = spec.mode is Mode.STUDIO
+        if spec.output is not None:
+            if (low := check_start(spec.output)) is not None:
+                warn(low)
+            if studio:
+                _create_bundle(spec.output)
+        notes: list[str] = []
+        cursor = self._start_cursor(spec, notes, warn)
+        run = _Run(spec=spec, started=utc_now())
+        if studio:
+            self._write_manifest(run, status="recording")
+        try:
+            self._segments(spec, run, cursor, stop, on_stats, warn)
+        except CaptureError:
+            if studio:
+                with contextlib.suppress(OSError):
+                    self._write_manifest(run, status="failed", error="nothing was recorded")
+            raise
+        finally:
+            run.cursor_stats = cursor.stop() if cursor is not None else None
+        return self._finish(run, notes, fast=stop.fast)
+
+    # -- the parts of run() ---------------------------------------------------
+
+    def _start_cursor(self, spec: SessionSpec, notes: list[str], warn: Callable[[str], None]) -> CursorLog | None:
+        if spec.cursor is None or self._cursor_factory is None:
+            return None
+        cursor = self._cursor_factory(spec.cursor)
+        try:
+            cursor.start()
+        except CaptureError as exc:
+            # A missing cursor log must not cost the user the video.
+            notes.append(f"recorded without the cursor log: {exc}")
+            warn(notes[-1])
+            return None
+        return cursor
+
+    def _segments(self, spec: SessionSpec, run: _Run, cursor: CursorLog | None, stop: StopControl,
+                  on_stats: Callable[[RecordingStats], None] | None, warn: Callable[[str], None]) -> None:
+        wanted = spec.encoding.duration
+        while True:
+            index = len(run.results) + 1
+            remaining = None if wanted is None else wanted - run.recorded_s
+            if remaining is not None and remaining <= 0:
+                return
+            video, audio_file = self._files(spec, index)
+            if index > 1 and cursor is not None:
+                cursor.resume(offset_ms=run.recorded_s * 1000.0)
+            run.current = SegmentInfo(index, video, audio_file, run.recorded_s, 0.0, 0, "recording")
+            if spec.mode is Mode.STUDIO:
+                self._write_manifest(run, status="recording")
+            try:
+                result = self._recorder.record(
+                    spec.source, replace(spec.encoding, duration=remaining),
+                    Target(path=video, fd=spec.fd if video is None else None,
+                           overwrite=spec.overwrite and index == 1),
+                    stop=stop, on_stats=_offset_stats(on_stats, run, index, wanted), on_warning=warn,
+                    sidecar=cursor, audio=spec.audio, audio_output=audio_file,
+                    output_queue_size=spec.queue_size, finalize=spec.mode is Mode.STUDIO,
+                    on_pause=None if cursor is None else cursor.pause,
+                )
+            except CaptureError as exc:
+                if index == 1:
+                    raise
+                # A later segment would not start: keep what was recorded.
+                run.late_error = exc
+                return
+            duration = result.media.duration_s if result.media is not None else result.stats.progress.out_time_s
+            frames = result.media.frames if result.media is not None else result.stats.progress.frame
+            run.results.append(result)
+            run.segments.append(SegmentInfo(index, result.path, audio_file if audio_file and audio_file.exists()
+                                            else None, run.recorded_s, duration, frames, str(result.status)))
+            run.current = None
+            run.recorded_s += duration
+            if result.stop_reason != "pause" or result.error is not None:
+                return
+            stop.take_toggle()
+            if not self._paused(run, stop, on_stats, wanted, index):
+                return
+
+    def _paused(self, run: _Run, stop: StopControl, on_stats: Callable[[RecordingStats], None] | None,
+                wanted: float | None, index: int) -> bool:
+        """Wait while paused; True to resume, False when a stop came first."""
+        if run.spec.mode is Mode.STUDIO:
+            self._write_manifest(run, status="recording")
+        last = run.results[-1].stats
+        while True:
+            if on_stats is not None:
+                on_stats(replace(last, paused=True, segment=index, elapsed_s=run.recorded_s, duration_s=wanted,
+                                 progress=_summed_progress(run)))
+            if stop.wait(PAUSED_TICK_S):
+                if stop.requested:
+                    return False
+                if stop.take_toggle():
+                    return True
+
+    def _files(self, spec: SessionSpec, index: int) -> tuple[Path | None, Path | None]:
+        """Segment ``index``'s video file and (studio with audio) its audio file."""
+        if spec.output is None:
+            return None, None
+        if spec.mode is Mode.INSTANT:
+            return (spec.output if index == 1 else part_path(spec.output, index)), None
+        directory = spec.output / SEGMENTS_DIR / str(index)
+        directory.mkdir(parents=True, exist_ok=False)
+        return directory / DISPLAY_NAME, (directory / AUDIO_NAME if spec.audio is not None else None)
+
+    def _finish(self, run: _Run, notes: list[str], *, fast: bool) -> RecordingResult:
+        spec = run.spec
+        results = run.results
+        last = results[-1]
+        error = next((r.error for r in results if r.error is not None), None) or run.late_error
+        for result in results:
+            notes.extend(note for note in result.notes if note not in notes)
+        path: Path | None = last.path
+        media: MediaCheck | None = last.media
+        remuxed = any(r.remuxed for r in results)
+        ffmpeg_path = self._recorder.ffmpeg.path
+        if spec.mode is Mode.INSTANT and spec.output is not None and results[0].path is not None:
+            path = spec.output
+            parts = [s.video for s in run.segments if s.video is not None and s.frames > 0]
+            if fast:
+                if len(parts) > 1:
+                    notes.append(f"stopped fast: the segments are kept as {', '.join(p.name for p in parts)}; "
+                                 f"`caprec recover {spec.output}` joins them")
+            elif len(parts) > 1:
+                why = join_segments(parts, spec.output, ffmpeg_path=ffmpeg_path)
+                if why is None:
+                    for part in parts[1:]:
+                        part.unlink()
+                    remuxed = True
+                else:
+                    notes.append(f"kept the segments apart: joining failed: {why}; "
+                                 f"`caprec recover {spec.output}` tries again")
+            elif last.stop_reason in ("pause", "user", "duration") and error is None:
+                why = remux_faststart(spec.output, ffmpeg_path=ffmpeg_path)
+                remuxed = why is None
+                if why is not None:
+                    notes.append(f"kept the fragmented file, which plays: remux failed: {why}")
+            media = verify_media(spec.output, ffmpeg_path=ffmpeg_path)
+        elif spec.mode is Mode.STUDIO and spec.output is not None:
+            path = spec.output
+            media = MediaCheck(frames=sum(s.frames for s in run.segments),
+                               duration_s=sum(s.duration_s for s in run.segments),
+                               codec=next((r.media.codec for r in results if r.media is not None), None))
+        if error is not None:
+            status = Status.FAILED
+        elif fast:
+            status = Status.INTERRUPTED
+        else:
+            status = Status.COMPLETE
+        total_bytes = (sum(r.stats.bytes for r in results) if spec.mode is Mode.STUDIO or path is None
+                       else _size(path))
+        stats = replace(last.stats, bytes=total_bytes, elapsed_s=run.recorded_s, paused=False,
+                        segment=len(results), progress=_summed_progress(run),
+                        duration_s=spec.encoding.duration, cursor=run.cursor_stats)
+        stop_reason = "user" if last.stop_reason == "pause" else last.stop_reason
+        result = RecordingResult(status=status, stop_reason=stop_reason, path=path, argv=last.argv, stats=stats,
+                                 media=media, remuxed=remuxed, notes=notes, error=error, cursor=run.cursor_stats,
+                                 ffmpeg_returncode=last.ffmpeg_returncode, segments=tuple(run.segments))
+        if spec.mode is Mode.STUDIO:
+            self._write_manifest(run, status=str(status), error=None if error is None else str(error),
+                                 result=result)
+        return result
+
+    def _write_manifest(self, run: _Run, *, status: str, error: str | None = None,
+                        result: RecordingResult | None = None) -> None:
+        spec = run.spec
+        assert spec.output is not None
+        segments = [*run.segments, *(() if run.current is None else (run.current,))]
+        document: dict[str, Any] = {
+            "format": MANIFEST_FORMAT,
+            "version": MANIFEST_VERSION,
+            "caprec_version": __version__,
+            "status": status,
+            "created": run.started,
+            "finished": None if status == "recording" else utc_now(),
+            "error": error,
+            "mode": str(spec.mode),
+            "source": str(spec.source.backend),
+            "fps": spec.source.fps,
+            "codec": spec.encoding.codec,
+            "region": None if spec.source.region is None else str(spec.source.region),
+            "audio": None if spec.audio is None else (
+                "test" if spec.audio.backend is AudioBackend.TEST else f"{spec.audio.backend}:{spec.audio.device}"),
+            "cursor": CURSOR_NAME if spec.cursor is not None else None,
+            "segments": [
+                {
+                    "index": seg.index,
+                    "display": _relative(seg.video, spec.output),
+                    "audio": _relative(seg.audio, spec.output),
+                    "start": round(seg.start_s, 6),
+                    "duration": round(seg.duration_s, 6),
+                    "frames": seg.frames,
+                    "status": seg.status,
+                }
+                for seg in segments
+            ],
+        }
+        if result is not None:
+            cursor = result.cursor
+            document["stats"] = {
+                "frames": result.media.frames if result.media is not None else 0,
+                "duration": round(result.media.duration_s, 6) if result.media is not None else 0.0,
+                "dropped_frames": result.stats.progress.drop_frames,
+                "bytes": result.stats.bytes,
+                "cursor_events": None if cursor is None else cursor.events,
+            }
+        write_manifest(spec.output / MANIFEST_NAME, document)
+
+
+@dataclass
+class _Run:
+    """The mutable state of one session."""
+
+    spec: SessionSpec
+    started: str
+    results: list[RecordingResult] = field(default_factory=list)
+    segments: list[SegmentInfo] = field(default_factory=list)
+    current: SegmentInfo | None = None
+    recorded_s: float = 0.0
+    late_error: CaptureError | None = None
+    cursor_stats: CursorStats | None = None
+
+
+def _create_bundle(path: Path) -> None:
+    """Create the bundle directory; refuse one that exists (never mix two recordings)."""
+    try:
+        path.mkdir()
+    except FileExistsError:
+        raise OutputError(f"{path} already exists; choose another -o for the studio bundle") from None
+    except OSError as exc:
+        raise OutputError(f"cannot create {path} ({exc.strerror}); choose another -o") from None
+
+
+def _relative(path: Path | None, root: Path) -> str | None:
+    return None if path is None else path.relative_to(root).as_posix()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _summed_progress(run: _Run) -> FFmpegProgress:
+    """FFmpeg's counters added up over the finished segments."""
+    done = [r.stats.progress for r in run.results]
+    if not done:
+        return FFmpegProgress()
+    return replace(done[-1], frame=sum(p.frame for p in done), drop_frames=sum(p.drop_frames for p in done),
+                   dup_frames=sum(p.dup_frames for p in done), out_time_s=run.recorded_s)
+
+
+def _offset_stats(on_stats: Callable[[RecordingStats], None] | None, run: _Run, index: int,
+                  wanted: float | None) -> Callable[[RecordingStats], None] | None:
+    """Show a later segment's stats on the whole recording's clock and counters."""
+    if on_stats is None or index == 1:
+        return on_stats
+    before = _summed_progress(run)
+    offset = run.recorded_s
+    earlier_bytes = sum(r.stats.bytes for r in run.results)
+
+    def shifted(stats: RecordingStats) -> None:
+        progress = stats.progress
+        on_stats(replace(stats, elapsed_s=offset + stats.elapsed_s, duration_s=wanted, segment=index,
+                         bytes=earlier_bytes + stats.bytes,
+                         progress=replace(progress, frame=before.frame + progress.frame,
+                                          drop_frames=before.drop_frames + progress.drop_frames,
+                                          dup_frames=before.dup_frames + progress.dup_frames)))
+
+    return shifted

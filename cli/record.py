@@ -15,7 +15,7 @@ from rich.console import Console
 
 from capture import __version__
 from capture import settings as opt
-from capture.command import DEFAULT_TEST_SIZE, SUPPORTED_CODECS, Backend, Encoding, VideoSource
+from capture.command import DEFAULT_TEST_SIZE, SUPPORTED_CODECS, AudioSource, Backend, Encoding, VideoSource
 from capture.config import load_config
 from capture.cursor import DEFAULT_FLUSH_INTERVAL, CursorContext, CursorSidecar, CursorWriter
 from capture.cursor import Region as CursorRegion
@@ -24,6 +24,8 @@ from capture.ffmpeg_bin import FFmpegBinary, find_ffmpeg
 from capture.output import check_output_path, default_output_name
 from capture.recorder import Recorder, RecordingResult, Status, StopControl, Target
 from capture.screen import default_backend, resolve_x11_display, x11_screen_size
+from capture.session import CursorSpec as CursorPlan
+from capture.session import Mode, Session, SessionSpec
 from capture.settings import MAX_CURSOR_FLUSH_S as MAX_CURSOR_FLUSH_S
 from capture.settings import MIN_CURSOR_FLUSH_S as MIN_CURSOR_FLUSH_S
 from capture.settings import SOURCES as SOURCES
@@ -34,9 +36,11 @@ from cli.countdown import countdown
 from cli.display import Display, TeeDisplay, make_display, print_summary
 from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
+from cli.keys import pause_keys
 from cli.output import STATUS_CANCELLED, Reports, StatsFileWriter, empty_summary, result_summary
 
 CURSOR_SUFFIX = ".cursor.ndjson"
+PAUSE_SIGNAL = getattr(signal, "SIGUSR1", None)
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 EXAMPLES = """
@@ -51,15 +55,6 @@ Examples:
 
 
 @dataclass(frozen=True)
-class CursorPlan:
-    """Where and how the cursor log is written."""
-
-    path: Path
-    context: CursorContext
-    flush_interval: float
-
-
-@dataclass(frozen=True)
 class RecordPlan:
     """Everything a recording needs, resolved and validated before anything starts."""
 
@@ -71,6 +66,9 @@ class RecordPlan:
     cursor: CursorPlan | None
     delay: float = 0.0
     settings: ResolvedSettings | None = None
+    mode: Mode = Mode.INSTANT
+    audio: AudioSource | None = None
+    queue_size: int | None = None
 
 
 def cursor_log_path(video: Path) -> Path:
@@ -229,13 +227,18 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings) -> Recor
                       pipe_buffer=settings.get(opt.PIPE_BUFFER), delay=settings.get(opt.DELAY), settings=settings)
 
 
-def make_sidecar(plan: CursorPlan | None) -> CursorSidecar | None:
-    """The cursor sidecar for ``plan``; None when the recording has no cursor log."""
-    if plan is None:
-        return None
+def make_sidecar(plan: CursorPlan) -> CursorSidecar:
+    """The cursor sidecar for ``plan`` (the session starts and stops it)."""
     if plan.path.exists():
         plan.path.unlink()  # only reached with --overwrite (checked while planning)
     return CursorSidecar(CursorWriter(plan.path, plan.context, flush_interval=plan.flush_interval))
+
+
+def session_spec(plan: RecordPlan) -> SessionSpec:
+    """What the engine's session records for ``plan``."""
+    return SessionSpec(mode=plan.mode, source=plan.source, encoding=plan.encoding, output=plan.target.path,
+                       fd=plan.target.fd, overwrite=plan.target.overwrite, audio=plan.audio,
+                       queue_size=plan.queue_size, cursor=plan.cursor)
 
 
 def run_plan(plan: RecordPlan, *, console: Console, quiet: bool, stop: StopControl,
@@ -245,17 +248,15 @@ def run_plan(plan: RecordPlan, *, console: Console, quiet: bool, stop: StopContr
     ``display`` replaces the one made for ``console`` (a batch shows its own);
     ``stats_file`` is kept current while recording and ends with the final status.
     """
-    recorder = Recorder(plan.ffmpeg, pipe_buffer=plan.pipe_buffer)
+    session = Session(Recorder(plan.ffmpeg, pipe_buffer=plan.pipe_buffer), cursor_factory=make_sidecar)
     shown = display if display is not None else make_display(console, quiet=quiet)
     video = str(plan.target.path.absolute()) if plan.target.path is not None else "-"
     stats = None if stats_file is None else StatsFileWriter(stats_file, video=video, on_error=shown.warn)
-    sidecar = make_sidecar(plan.cursor)
     try:
         with TeeDisplay(shown, *(() if stats is None else (stats,))) as both:
-            result = recorder.record(plan.source, plan.encoding, plan.target, stop=stop,
-                                     on_stats=both.update, on_warning=both.warn, sidecar=sidecar)
+            result = session.run(session_spec(plan), stop=stop, on_stats=both.update, on_warning=both.warn)
     except CaptureError as exc:
-        if plan.cursor is not None:
+        if plan.cursor is not None and plan.mode is Mode.INSTANT:
             plan.cursor.path.unlink(missing_ok=True)
         if stats is not None:
             stats.fail(exc)
@@ -266,12 +267,18 @@ def run_plan(plan: RecordPlan, *, console: Console, quiet: bool, stop: StopContr
 
 
 @contextlib.contextmanager
-def stop_on_signals(stop: StopControl) -> Iterator[None]:
-    """SIGINT, SIGTERM and SIGHUP ask the recording to stop (twice: stop fast)."""
+def stop_on_signals(stop: StopControl, *, pausable: bool = True) -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP ask the recording to stop (twice: stop fast);
+    SIGUSR1 pauses and resumes it (POSIX), unless it cannot pause (``-o -``)."""
     def handler(signum: int, frame: object) -> None:
         stop.request()
 
+    def toggle(signum: int, frame: object) -> None:
+        stop.toggle_pause()
+
     previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+    if pausable and PAUSE_SIGNAL is not None:
+        previous[PAUSE_SIGNAL] = signal.signal(PAUSE_SIGNAL, toggle)
     try:
         yield
     finally:
@@ -369,13 +376,15 @@ def record(
             env.stdout.write(shlex.join(argv) + "\n")
             return ExitStatus.OK
         stop = StopControl()
-        with stop_on_signals(stop):
+        pausable = plan.target.path is not None
+        with stop_on_signals(stop, pausable=pausable):
             if not countdown(plan.delay, console=console, quiet=quiet, stop=stop):
                 if reports.wanted:
                     reports.emit(empty_summary(status=STATUS_CANCELLED, exit_code=ExitStatus.INTERRUPTED,
                                                error=None))
                 return ExitStatus.INTERRUPTED  # cancelled during --delay: nothing was created
-            result = run_plan(plan, console=console, quiet=quiet, stop=stop, stats_file=reports.stats_file)
+            with pause_keys(stop, enabled=pausable):
+                result = run_plan(plan, console=console, quiet=quiet, stop=stop, stats_file=reports.stats_file)
         if not quiet or result.error is not None:
             print_summary(console, result, cursor_path=plan.cursor.path if plan.cursor else None)
         if result.error is not None:
