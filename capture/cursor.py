@@ -951,8 +951,11 @@ class CursorSidecar:
                 raise CaptureError("cursor sidecar already started; make a new one")
             factory = self._listener_factory or _default_listener_factory()
             listener = factory(on_move=self._on_move, on_click=self._on_click, on_scroll=self._on_scroll)
+            self._guard_listener_thread(listener)
             listener.start()
             problem = self._wait_ready(listener)
+            if problem is not None and self._listener_error is not None:
+                problem = f"{problem} ({self._listener_error})"
             if problem is not None:
                 # pynput's stop() waits for readiness itself, so bound it too.
                 _bounded_call(listener.stop, LISTENER_JOIN_TIMEOUT, "caprec-cursor-listener-stop")
@@ -964,6 +967,26 @@ class CursorSidecar:
                 raise
             self._listener = listener
             self._started = True
+
+    def _guard_listener_thread(self, listener: Any) -> None:
+        """Keep an error on the listener's own thread off stderr: record it instead.
+
+        When the X server goes away mid-recording, pynput's listener thread
+        dies with ConnectionClosedError, and Python would print its traceback
+        on caprec's stderr. The error is kept as :attr:`listener_error`; the
+        recording goes on (the video reports the lost display itself).
+        """
+        if not isinstance(listener, threading.Thread):
+            return
+        run = listener.run
+
+        def guarded_run() -> None:
+            try:
+                run()
+            except Exception as exc:  # any failure of the listener thread: recorded, not printed
+                self._listener_error = f"mouse listener stopped: {exc}"
+
+        listener.run = guarded_run  # type: ignore[method-assign]
 
     @staticmethod
     def _wait_ready(listener: Any) -> str | None:

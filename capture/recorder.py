@@ -10,6 +10,7 @@ read it back before calling it a success.
 from __future__ import annotations
 
 import enum
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -47,6 +48,10 @@ FIRST_FRAME_TIMEOUT_S = 15.0
 DURATION_GRACE_S = 10.0
 THREAD_JOIN_TIMEOUT_S = 10.0
 ERROR_LINES = 3
+# FFmpeg exiting 0 this long before the --duration is an early end, not the end.
+EARLY_END_TOLERANCE_S = 1.0
+# What x11grab logs when the X server goes away under it.
+DISPLAY_LOST_MARKERS = ("xcb", "external library", "connection closed", "broken pipe")
 
 
 class Status(enum.StrEnum):
@@ -365,8 +370,10 @@ class Recorder:
         elif not sink.created and stats.bytes == 0:
             raise _startup_error(lines, returncode)
         elif reason == "ffmpeg-exit" and returncode != 0:
-            error = RecordingFailedError(f"ffmpeg stopped with exit code {returncode}{quoted}",
-                                         ffmpeg_lines=lines)
+            error = RecordingFailedError(f"{_ffmpeg_died(returncode)}{quoted}", ffmpeg_lines=lines)
+        elif reason == "ffmpeg-exit" and _ended_early(stats):
+            # Exit 0 before the end: x11grab ends its input "cleanly" when the X server goes away.
+            error = RecordingFailedError(_early_end(lines, stats), ffmpeg_lines=lines)
         elif reason == "duration-backstop":
             error = RecordingFailedError(f"the capture device stalled; stopped{quoted}", ffmpeg_lines=lines)
         elif reason == "disk-low" and disk is not None:
@@ -397,12 +404,41 @@ class Recorder:
             status = Status.INTERRUPTED
         else:
             status = Status.COMPLETE
-        stop_reason = {"ffmpeg-exit": "duration" if returncode == 0 else "ffmpeg-exit"}.get(reason, reason)
+        ended = "duration" if returncode == 0 and not _ended_early(stats) else "ffmpeg-exit"
+        stop_reason = {"ffmpeg-exit": ended}.get(reason, reason)
         if fast and reason == "user":
             stop_reason = "user-fast"
         return RecordingResult(status=status, stop_reason=stop_reason, path=path, argv=argv, stats=stats,
                                media=media, remuxed=remuxed, notes=notes, error=error, cursor=cursor,
                                ffmpeg_returncode=returncode)
+
+
+def _ffmpeg_died(returncode: int) -> str:
+    """``ffmpeg was killed by SIGKILL`` or ``ffmpeg stopped with exit code 1``."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"ffmpeg was killed by {name} during the recording"
+    return f"ffmpeg stopped with exit code {returncode}"
+
+
+def _ended_early(stats: RecordingStats) -> bool:
+    """FFmpeg exited 0 on its own well before the --duration asked for (or without one)."""
+    recorded = max(stats.progress.out_time_s, stats.elapsed_s)
+    return stats.duration_s is None or recorded < stats.duration_s - EARLY_END_TOLERANCE_S
+
+
+def _early_end(lines: tuple[str, ...], stats: RecordingStats) -> str:
+    """Why FFmpeg ended by itself, in the user's terms; what was recorded is kept."""
+    quoted = f": {lines[-1]}" if lines else ""
+    recorded = f"{stats.progress.out_time_s:.1f} s"
+    text = " ".join(lines).lower()
+    if any(marker in text for marker in DISPLAY_LOST_MARKERS):
+        return (f"the X display went away during the recording; stopped after {recorded}, which is kept "
+                f"({'; '.join(lines[-2:])})")
+    return f"ffmpeg stopped on its own after {recorded}, before the end{quoted}"
 
 
 def _startup_error(lines: tuple[str, ...], returncode: int) -> CaptureError:

@@ -66,11 +66,6 @@ class Display(Protocol):
     def warn(self, text: str) -> None: ...
 
 
-def is_paused(stats: RecordingStats) -> bool:
-    # A later recorder adds ``paused`` to the stats; show it once it is there.
-    return bool(getattr(stats, "paused", False))
-
-
 class DropWindow:
     """The share of frames dropped over the last few seconds, from stats snapshots.
 
@@ -255,7 +250,7 @@ class StatsView:
             head.append("starting ffmpeg…")
             times, ratio = "", 0.0
         else:
-            paused = is_paused(stats)
+            paused = stats.paused
             head = Text("❚❚ PAUSED" if paused else "● REC", style=PAUSED_STYLE if paused else REC_STYLE)
             times = format_duration(stats.elapsed_s)
             ratio = stats.elapsed_s / duration if duration else 0.0
@@ -342,7 +337,7 @@ def stats_line(stats: RecordingStats) -> str:
     cursor = stats.cursor
     if cursor is not None:
         parts.append(f"cursor {cursor.events}")
-    if is_paused(stats):
+    if stats.paused:
         parts.insert(0, "PAUSED")
     return "  ".join(parts)
 

@@ -38,12 +38,6 @@ STATUS_PAUSED = "paused"
 JsonObject = dict[str, Any]
 
 
-def _paused(stats: RecordingStats) -> bool | None:
-    # A later recorder adds ``paused``; until then it is unknown (None).
-    value = getattr(stats, "paused", None)
-    return None if value is None else bool(value)
-
-
 def _cursor_counts(cursor: Any, *, live: bool) -> JsonObject | None:
     """The cursor log's counters, or None without a cursor log."""
     if cursor is None:
@@ -273,7 +267,7 @@ class StatsFileWriter:
             return
         self._next = now + self._interval
         status = STATUS_STARTING if not stats.started else (
-            STATUS_PAUSED if _paused(stats) else STATUS_RECORDING)
+            STATUS_PAUSED if stats.paused else STATUS_RECORDING)
         self._write(self._document(stats, status=status))
 
     def warn(self, text: str) -> None:
@@ -319,7 +313,7 @@ class StatsFileWriter:
             "warnings": stats.warnings if stats is not None else 0,
             "last_warning": stats.last_warning if stats is not None else None,
             "cursor": _cursor_counts(stats.cursor, live=True) if stats is not None else None,
-            "paused": _paused(stats) if stats is not None else None,
+            "paused": stats.paused if stats is not None else None,
             "exit_code": None,
             "error": None,
         }

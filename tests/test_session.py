@@ -1,0 +1,255 @@
+"""Sessions with real ffmpeg: pause/resume segments, studio bundles, audio, the cursor timeline.
+
+The tests drive pause, resume and stop from the stats callback (frame counts
+and paused ticks), so they are deterministic without sleeps: each toggle
+happens at a known point of the recording.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import SpawnCaprec
+from helpers import ffprobe, mp4_top_level_boxes, wait_until
+
+from capture.command import AudioBackend, AudioSource, Backend, Encoding, VideoSource
+from capture.cursor import CursorContext, CursorSidecar, CursorWriter, Region, read_cursor_log
+from capture.ffmpeg_bin import find_ffmpeg
+from capture.recorder import Recorder, RecordingStats, StopControl
+from capture.session import CursorSpec, Mode, Session, SessionSpec, part_path
+
+FPS = 30
+TEST_SIZE = "320x240"
+PAUSE_AT_FRAME = 30  # segment 1: about 1 s
+PAUSED_TICKS = 4  # paused snapshots come every 0.25 s: about 1 s of pause
+STOP_AT_FRAME = 75  # frames over both segments
+DURATION_SLACK_S = 0.1
+START_TIMEOUT_S = 20.0
+FINISH_TIMEOUT_S = 30.0
+
+
+@dataclass
+class Driver:
+    """Pauses at a frame, resumes after some paused ticks, stops at a frame; records what it saw."""
+
+    stop: StopControl
+    pause_at: int = PAUSE_AT_FRAME
+    stop_at: int | None = STOP_AT_FRAME
+    paused_ticks: int = 0
+    phase: str = "recording"
+    seen: list[RecordingStats] = field(default_factory=list)
+    on_resume: Callable[[], None] | None = None
+
+    def __call__(self, stats: RecordingStats) -> None:
+        self.seen.append(stats)
+        frames = stats.progress.frame
+        if self.phase == "recording" and frames >= self.pause_at:
+            self.phase = "pausing"
+            self.stop.toggle_pause()
+        elif self.phase == "pausing" and stats.paused:
+            self.paused_ticks += 1
+            if self.paused_ticks >= PAUSED_TICKS:
+                self.phase = "resumed"
+                self.stop.toggle_pause()
+        elif self.phase == "resumed" and not stats.paused and stats.segment == 2:
+            if self.on_resume is not None and stats.started:
+                self.on_resume()
+                self.on_resume = None
+            if self.stop_at is not None and frames >= self.stop_at:
+                self.phase = "stopping"
+                self.stop.request()
+
+
+@pytest.fixture(scope="module")
+def recorder() -> Recorder:
+    return Recorder(find_ffmpeg())
+
+
+def pattern() -> VideoSource:
+    return VideoSource(backend=Backend.LAVFI, fps=FPS, device=TEST_SIZE)
+
+
+def audio_duration(path: Path) -> float:
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
+                          "stream=codec_name,duration", "-of", "json", str(path)],
+                         capture_output=True, text=True, check=True, timeout=60).stdout
+    streams = json.loads(out)["streams"]
+    assert streams and streams[0]["codec_name"] == "aac", f"no AAC stream in {path}: {out}"
+    return float(streams[0]["duration"])
+
+
+def test_instant_pause_leaves_paused_time_out_of_one_joined_mp4(recorder: Recorder, tmp_path: Path) -> None:
+    output = tmp_path / "talk.mp4"
+    stop = StopControl()
+    driver = Driver(stop)
+    result = Session(recorder).run(SessionSpec(mode=Mode.INSTANT, source=pattern(), encoding=Encoding(),
+                                               output=output), stop=stop, on_stats=driver)
+    assert result.error is None and result.status == "complete"
+    assert driver.paused_ticks >= PAUSED_TICKS  # the pause really happened
+    assert [s.index for s in result.segments] == [1, 2]
+    first, second = result.segments
+    assert second.start_s == pytest.approx(first.duration_s)
+    probe = ffprobe(output)
+    assert probe.frames == first.frames + second.frames
+    # The joined file lasts as long as the two segments, not the wall time with the pause.
+    assert probe.duration == pytest.approx(first.duration_s + second.duration_s, abs=DURATION_SLACK_S)
+    paused_s = PAUSED_TICKS * 0.25
+    assert probe.duration is not None and probe.duration < result.stats.elapsed_s + paused_s
+    assert mp4_top_level_boxes(output).index("moov") < mp4_top_level_boxes(output).index("mdat")
+    assert not part_path(output, 2).exists()  # joined and removed
+    assert any(s.paused for s in driver.seen)
+
+
+def test_studio_bundle_with_audio_and_a_pause(recorder: Recorder, tmp_path: Path) -> None:
+    bundle = tmp_path / "talk.caprec"
+    stop = StopControl()
+    manifests: list[dict[str, Any]] = []
+
+    def peek(stats: RecordingStats) -> None:
+        if stats.started and not manifests:
+            manifests.append(tomllib.loads((bundle / "recording.toml").read_text()))
+        driver(stats)
+
+    driver = Driver(stop)
+    spec = SessionSpec(mode=Mode.STUDIO, source=pattern(), encoding=Encoding(), output=bundle,
+                       audio=AudioSource(AudioBackend.TEST))
+    result = Session(recorder).run(spec, stop=stop, on_stats=peek)
+    assert result.error is None, result.error
+    # While recording, the manifest already says so (what `caprec recover` reads after a crash).
+    assert manifests[0]["status"] == "recording"
+    assert manifests[0]["segments"][0]["status"] == "recording"
+
+    manifest = tomllib.loads((bundle / "recording.toml").read_text())
+    assert manifest["format"] == "caprec-studio" and manifest["status"] == "complete"
+    assert manifest["mode"] == "studio" and manifest["audio"] == "test" and manifest["fps"] == FPS
+    segments = manifest["segments"]
+    assert [s["index"] for s in segments] == [1, 2]
+    assert segments[1]["start"] == pytest.approx(segments[0]["duration"], abs=1e-6)
+    for segment in segments:
+        video = bundle / segment["display"]
+        audio = bundle / segment["audio"]
+        assert segment["display"] == f"segments/{segment['index']}/display.mp4"
+        probe = ffprobe(video)
+        assert probe.codec == "h264" and probe.frames == segment["frames"] > 0
+        assert probe.duration == pytest.approx(segment["duration"], abs=DURATION_SLACK_S)
+        # Audio in its own file, in sync with the video track.
+        assert audio_duration(audio) == pytest.approx(probe.duration, abs=DURATION_SLACK_S)
+        assert mp4_top_level_boxes(video).index("moov") < mp4_top_level_boxes(video).index("mdat")
+    assert manifest["stats"]["frames"] == sum(s["frames"] for s in segments)
+
+
+def test_instant_audio_is_muxed_in_sync(recorder: Recorder, tmp_path: Path) -> None:
+    output = tmp_path / "tone.mp4"
+    spec = SessionSpec(mode=Mode.INSTANT, source=pattern(), encoding=Encoding(duration=2.0), output=output,
+                       audio=AudioSource(AudioBackend.TEST))
+    result = Session(recorder).run(spec)
+    assert result.error is None
+    video = ffprobe(output)
+    assert video.frames == pytest.approx(2 * FPS, abs=2)
+    assert audio_duration(output) == pytest.approx(video.duration, abs=DURATION_SLACK_S)
+
+
+class QuietListener:
+    """A pynput-shaped listener that never sees a real mouse: the test feeds the writer itself."""
+
+    def __init__(self, **callbacks: Any) -> None:
+        self.callbacks = callbacks
+
+    def start(self) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None
+
+    def join(self, timeout: float | None = None) -> None:
+        return None
+
+
+def test_cursor_log_pauses_with_the_video(recorder: Recorder, tmp_path: Path) -> None:
+    output = tmp_path / "talk.mp4"
+    log = tmp_path / "talk.cursor.ndjson"
+    context = CursorContext(caprec_version="test", source="lavfi", region=Region(0, 0, 320, 240),
+                            screen_width=320, screen_height=240, fps=FPS)
+    writers: list[CursorWriter] = []
+
+    def factory(spec: CursorSpec) -> CursorSidecar:
+        writer = CursorWriter(spec.path, spec.context, flush_interval=spec.flush_interval)
+        writers.append(writer)
+        return CursorSidecar(writer, listener_factory=QuietListener)
+
+    stop = StopControl()
+    marks: dict[str, float] = {}
+
+    def move_now(name: str, x: int) -> Callable[[], None]:
+        def move() -> None:
+            writers[0].on_move(x, 10)
+            marks[name] = x
+        return move
+
+    driver = Driver(stop, on_resume=move_now("after", 200))
+
+    def feed(stats: RecordingStats) -> None:
+        if stats.started and stats.segment == 1 and not stats.paused and "before" not in marks:
+            move_now("before", 100)()
+        if stats.paused and "during" not in marks:
+            move_now("during", 300)()  # paused: not in the video, so not in the log
+        driver(stats)
+
+    spec = SessionSpec(mode=Mode.INSTANT, source=pattern(), encoding=Encoding(), output=output,
+                       cursor=CursorSpec(path=log, context=context, flush_interval=0.2))
+    result = Session(recorder, cursor_factory=factory).run(spec, stop=stop, on_stats=feed)
+    assert result.error is None
+    first, second = result.segments
+    events = read_cursor_log(log).events
+    xs = [event["x"] for event in events]
+    assert xs == [100, 200]  # the move made while paused is gone
+    before, after = events
+    assert 0 <= before["t"] <= first.duration_s * 1000
+    # The move after resuming sits in the second segment of the joined timeline.
+    assert first.duration_s * 1000 <= after["t"] <= (first.duration_s + second.duration_s) * 1000
+    assert result.cursor is not None and result.cursor.moves == 2
+
+
+def read_stats(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())  # replaced atomically: never torn
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def test_sigusr1_pauses_and_resumes_a_cli_recording(spawn_caprec: SpawnCaprec, tmp_path: Path) -> None:
+    output = tmp_path / "clip.mp4"
+    stats_file = tmp_path / "stats.json"
+    proc = spawn_caprec(["record", "--source", "test", "-o", str(output), "--stats-file", str(stats_file),
+                         "--quiet"], cwd=tmp_path)
+
+    def stats_where(check: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        stats = read_stats(stats_file)
+        return stats if stats is not None and check(stats) else None
+
+    wait_until(lambda: stats_where(lambda s: (s.get("frames") or 0) >= PAUSE_AT_FRAME), START_TIMEOUT_S,
+               message="the first frames")
+    proc.send_signal(signal.SIGUSR1)
+    paused = wait_until(lambda: stats_where(lambda s: s.get("paused") is True), START_TIMEOUT_S,
+                        message="the paused state in the stats file")
+    assert paused["status"] == "paused"
+    proc.send_signal(signal.SIGUSR1)
+    wait_until(lambda: stats_where(lambda s: s.get("paused") is False
+                                   and (s.get("frames") or 0) >= paused["frames"] + PAUSE_AT_FRAME),
+               START_TIMEOUT_S, message="frames after resuming")
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=FINISH_TIMEOUT_S) == 0
+    final = read_stats(stats_file)
+    assert final is not None and final["status"] == "complete"
+    probe = ffprobe(output)
+    assert probe.codec == "h264" and probe.frames >= paused["frames"] + PAUSE_AT_FRAME
+    assert not part_path(output, 2).exists()
