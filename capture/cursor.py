@@ -898,6 +898,28 @@ def _bounded_call(fn: Callable[[], object], timeout: float, name: str) -> tuple[
     return True, outcome[0] if outcome else None
 
 
+def _wake_xorg_listener(listener: Any) -> None:
+    """End pynput's X listener now rather than at the next X event.
+
+    pynput's ``stop()`` disables the RECORD context on the connection its
+    thread is blocked reading, so the request only goes out when the next
+    pointer event wakes that thread: without an event, ``join`` times out
+    and every recording's stop takes :data:`LISTENER_JOIN_TIMEOUT` longer.
+    Disabling the context through the listener's second connection (as its
+    own clean-up does) ends the blocked read at once. Other backends lack
+    these attributes and are left alone.
+    """
+    display = getattr(listener, "_display_stop", None)
+    context = getattr(listener, "_context", None)
+    if display is None or context is None:
+        return
+    try:
+        display.record_disable_context(context)
+        display.flush()
+    except Exception:  # the X server may be gone: stop() and the bounded join still follow
+        return
+
+
 class CursorSidecar:
     """Owns a pynput mouse listener feeding a CursorWriter.
 
@@ -1036,6 +1058,7 @@ class CursorSidecar:
             listener = self._listener
 
             def stop_and_join() -> None:
+                _wake_xorg_listener(listener)
                 listener.stop()
                 listener.join(LISTENER_JOIN_TIMEOUT)
 

@@ -101,23 +101,9 @@ def remux_faststart(path: Path, *, ffmpeg_path: str) -> str | None:
     success, else why it failed (``path`` is left as it was).
     """
     temp = sibling_temp(path, "remux")
-    timeout = REMUX_TIMEOUT_FLOOR + path.stat().st_size / REMUX_BYTES_PER_SECOND
     argv = build_remux_argv(ffmpeg_path=ffmpeg_path, source=ffmpeg_file_url(path),
                             destination=ffmpeg_file_url(temp))
-    try:
-        result = run_tool(argv, timeout=timeout)
-        if result.returncode != 0:
-            lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
-            return lines[-1] if lines else f"ffmpeg exited with {result.returncode}"
-        os.replace(temp, path)
-    except subprocess.TimeoutExpired:
-        return f"remux took longer than {timeout:.0f} s"
-    except OSError as exc:
-        return str(exc)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-    return None
+    return _copy_then_rename(argv, temp=temp, destination=path, size=path.stat().st_size, what="remux")
 
 
 def _concat_line(path: Path) -> str:
@@ -134,23 +120,37 @@ def join_segments(parts: list[Path], destination: Path, *, ffmpeg_path: str) -> 
     """
     listing = sibling_temp(destination, "concat").with_suffix(".txt")
     temp = sibling_temp(destination, "join")
-    total = sum(part.stat().st_size for part in parts)
-    timeout = REMUX_TIMEOUT_FLOOR + total / REMUX_BYTES_PER_SECOND
     try:
         listing.write_text("".join(_concat_line(part) for part in parts), encoding="utf-8")
         argv = build_concat_argv(ffmpeg_path=ffmpeg_path, listing=ffmpeg_file_url(listing),
                                  destination=ffmpeg_file_url(temp))
+        return _copy_then_rename(argv, temp=temp, destination=destination,
+                                 size=sum(part.stat().st_size for part in parts), what="joining")
+    except OSError as exc:
+        return str(exc)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            listing.unlink()
+
+
+def _copy_then_rename(argv: list[str], *, temp: Path, destination: Path, size: int, what: str) -> str | None:
+    """Run a stream-copy ``argv`` that writes ``temp``, then rename it over ``destination``.
+
+    The timeout grows with ``size``. Returns None on success, else why it
+    failed; ``temp`` never outlives the call.
+    """
+    timeout = REMUX_TIMEOUT_FLOOR + size / REMUX_BYTES_PER_SECOND
+    try:
         result = run_tool(argv, timeout=timeout)
         if result.returncode != 0:
             lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
             return lines[-1] if lines else f"ffmpeg exited with {result.returncode}"
         os.replace(temp, destination)
     except subprocess.TimeoutExpired:
-        return f"joining took longer than {timeout:.0f} s"
+        return f"{what} took longer than {timeout:.0f} s"
     except OSError as exc:
         return str(exc)
     finally:
-        for leftover in (listing, temp):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
     return None

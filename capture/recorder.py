@@ -61,6 +61,13 @@ class Status(enum.StrEnum):
     INTERRUPTED = "interrupted"  # stopped fast: the file plays, not remuxed
     FAILED = "failed"
 
+    @classmethod
+    def of(cls, *, error: CaptureError | None, fast: bool) -> Status:
+        """Failed if anything failed, else interrupted by a fast stop, else complete."""
+        if error is not None:
+            return cls.FAILED
+        return cls.INTERRUPTED if fast else cls.COMPLETE
+
 
 class Sidecar(Protocol):
     """Something recorded beside the video on the same timeline (the cursor log).
@@ -398,12 +405,7 @@ class Recorder:
             media = verify_media(path, ffmpeg_path=self.ffmpeg.path)
             if not media.playable and error is None:
                 error = RecordingFailedError(f"{path} has no playable video frames{quoted}", ffmpeg_lines=lines)
-        if error is not None:
-            status = Status.FAILED
-        elif fast:
-            status = Status.INTERRUPTED
-        else:
-            status = Status.COMPLETE
+        status = Status.of(error=error, fast=fast)
         ended = "duration" if returncode == 0 and not _ended_early(stats) else "ffmpeg-exit"
         stop_reason = {"ffmpeg-exit": ended}.get(reason, reason)
         if fast and reason == "user":

@@ -284,12 +284,7 @@ class Session:
             media = MediaCheck(frames=sum(s.frames for s in run.segments),
                                duration_s=sum(s.duration_s for s in run.segments),
                                codec=next((r.media.codec for r in results if r.media is not None), None))
-        if error is not None:
-            status = Status.FAILED
-        elif fast:
-            status = Status.INTERRUPTED
-        else:
-            status = Status.COMPLETE
+        status = Status.of(error=error, fast=fast)
         total_bytes = (sum(r.stats.bytes for r in results) if spec.mode is Mode.STUDIO or path is None
                        else _size(path))
         stats = replace(last.stats, bytes=total_bytes, elapsed_s=run.recorded_s, paused=False,

@@ -9,30 +9,47 @@ the origin, so its error names the culprit::
 
     CAPREC_FPS: 'abc' is not a number; use a frame rate such as 30
 
-A setting lists its variables as a tuple checked in order. A later
-per-mode variable (``CAPREC_QUEUE_SIZE_INSTANT`` before ``CAPREC_QUEUE_SIZE``)
-is one more name at the front of that tuple, and a mode's own default is a
-``defaults`` entry for :func:`resolve_settings`.
+A setting lists its variables as a tuple checked in order. The recording
+mode (``--mode``, ``CAPREC_MODE``) is resolved first; a setting with
+:attr:`Setting.mode_defaults` is then resolved as :meth:`Setting.for_mode`
+makes it: the mode's own variable in front (``CAPREC_QUEUE_SIZE_STUDIO``
+before ``CAPREC_QUEUE_SIZE``) and the mode's default. The other mode's
+variable is not read at all::
+
+    --queue-size > CAPREC_QUEUE_SIZE_<MODE> > CAPREC_QUEUE_SIZE > config queue_size > the mode's default
 """
 
 from __future__ import annotations
 
 import enum
 import math
+import re
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
 
 import tomli_w
 
+from capture.audio import parse_audio
 from capture.command import CRF_RANGE, DEFAULT_CODEC, DEFAULT_FPS, SUPPORTED_CODECS
 from capture.cursor import DEFAULT_FLUSH_INTERVAL
 from capture.errors import SettingError
 from capture.ffmpeg_bin import ENV_FFMPEG
 from capture.pump import DEFAULT_PIPE_BUFFER
-from capture.units import Region, parse_byte_size, parse_duration, parse_fps, parse_region
+from capture.session import Mode
+from capture.units import (
+    MAX_PIPE_BUFFER_BYTES,
+    MIN_PIPE_BUFFER_BYTES,
+    Region,
+    format_bytes,
+    parse_byte_size,
+    parse_duration,
+    parse_fps,
+    parse_region,
+)
 
 T = TypeVar("T")
 
@@ -48,6 +65,16 @@ DEFAULT_SOURCE = "screen"
 MIN_CURSOR_FLUSH_S = 0.05
 MAX_CURSOR_FLUSH_S = 60.0
 MAX_DELAY_S = 3600.0
+DEFAULT_MODE = Mode.INSTANT
+#: ``--audio none`` (or the variable, or the config key) records no audio.
+AUDIO_NONE = "none"
+#: Packets FFmpeg may queue per capture input (and, FFmpeg 7+, per output).
+#: Beyond 2048 a queue of raw 1080p frames (8 MB each) could pin 16 GB.
+QUEUE_SIZE_RANGE = (1, 2048)
+#: Each mode's default queue size (see benchmarks/queue.py for the figures).
+DEFAULT_QUEUE_SIZE_INSTANT = 96
+DEFAULT_QUEUE_SIZE_STUDIO = 240
+_WHOLE_NUMBER = re.compile(r"\+?[0-9]+")
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 _FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 _TOML_TYPE_NAMES: dict[type, str] = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
@@ -95,6 +122,20 @@ DEFAULT_ORIGIN = Origin(OriginKind.DEFAULT)
 
 
 @dataclass(frozen=True)
+class ModeDefault(Generic[T]):
+    """A setting's default in one recording mode, and how it reads in help."""
+
+    mode: Mode
+    value: T
+    text: str
+
+
+def mode_variable(name: str, mode: Mode) -> str:
+    """``CAPREC_QUEUE_SIZE`` in studio mode -> ``CAPREC_QUEUE_SIZE_STUDIO``."""
+    return f"{name}_{mode.value.upper()}"
+
+
+@dataclass(frozen=True)
 class Setting(Generic[T]):
     """One ``caprec record`` option.
 
@@ -105,6 +146,12 @@ class Setting(Generic[T]):
     flag-only. ``toml_types`` are the TOML types the config file may use.
     ``example`` is a valid value used in messages; ``summary`` and
     ``default_text`` describe the option for help and ``caprec config show``.
+
+    A setting with ``mode_defaults`` depends on the recording mode: see
+    :meth:`for_mode`; ``mode`` is set on the copy it returns. ``accepts``
+    describes the valid values when an empty variable is reported (e.g.
+    ``1 to 2048 packets``); ``show`` formats a value for a dry run;
+    ``in_init`` says whether ``caprec config init`` writes the default.
     """
 
     key: str
@@ -117,6 +164,48 @@ class Setting(Generic[T]):
     env: tuple[str, ...] = ()
     configurable: bool = True
     toml_types: tuple[type, ...] = (str,)
+    mode_defaults: tuple[ModeDefault[T], ...] = ()
+    mode: Mode | None = None
+    accepts: str = ""
+    show: Callable[[T], str] | None = None
+    in_init: bool = True
+
+    @property
+    def per_mode(self) -> bool:
+        """True when the mode chooses this setting's variable and default."""
+        return bool(self.mode_defaults)
+
+    @property
+    def all_env(self) -> tuple[str, ...]:
+        """Every variable that can set this setting in some mode, per-mode ones first (for help)."""
+        if not self.per_mode or self.mode is not None:
+            return self.env
+        return (*(mode_variable(self.env[0], d.mode) for d in self.mode_defaults), *self.env)
+
+    def for_mode(self, mode: Mode) -> Setting[T]:
+        """The setting as it applies in ``mode``.
+
+        Its variables become the mode's own (``CAPREC_X_STUDIO``) then the
+        shared ones, and its default the mode's. A setting without
+        ``mode_defaults``, or one already bound to a mode, is returned as is.
+        """
+        if not self.per_mode or self.mode is not None:
+            return self
+        default = next(d for d in self.mode_defaults if d.mode is mode)
+        return replace(self, env=(mode_variable(self.env[0], mode), *self.env), default=default.value,
+                       default_text=default.text, mode=mode)
+
+    def format(self, value: T) -> str:
+        """``value`` as a dry run prints it: ``1MiB``, ``30``, ``until stopped`` for None."""
+        if value is None:
+            return self.default_text
+        if self.show is not None:
+            return self.show(value)
+        if isinstance(value, bool):
+            return str(value).lower()
+        if isinstance(value, float):
+            return f"{value:g}"
+        return str(value)
 
     @property
     def example_text(self) -> str:

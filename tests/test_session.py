@@ -23,6 +23,7 @@ from helpers import ffprobe, mp4_top_level_boxes, wait_until
 from capture.command import AudioBackend, AudioSource, Backend, Encoding, VideoSource
 from capture.cursor import CursorContext, CursorSidecar, CursorWriter, Region, read_cursor_log
 from capture.ffmpeg_bin import find_ffmpeg
+from capture.output import join_segments
 from capture.recorder import Recorder, RecordingStats, StopControl
 from capture.session import CursorSpec, Mode, Session, SessionSpec, part_path
 
@@ -253,3 +254,16 @@ def test_sigusr1_pauses_and_resumes_a_cli_recording(spawn_caprec: SpawnCaprec, t
     probe = ffprobe(output)
     assert probe.codec == "h264" and probe.frames >= paused["frames"] + PAUSE_AT_FRAME
     assert not part_path(output, 2).exists()
+
+
+def test_join_segments_handles_quotes_and_spaces_in_paths(recorder: Recorder, tmp_path: Path) -> None:
+    folder = tmp_path / "it's a 'folder' with spaces"
+    folder.mkdir()
+    parts = [folder / "a'1.mp4", folder / "b 2.mp4"]
+    for part in parts:
+        result = Session(recorder).run(SessionSpec(mode=Mode.INSTANT, source=pattern(),
+                                                   encoding=Encoding(duration=1.0), output=part))
+        assert result.error is None
+    assert join_segments(parts, parts[0], ffmpeg_path=recorder.ffmpeg.path) is None
+    assert ffprobe(parts[0]).frames == pytest.approx(2 * FPS, abs=2)
+    assert sorted(p.name for p in folder.iterdir()) == ["a'1.mp4", "b 2.mp4"]  # no temp file left
