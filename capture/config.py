@@ -55,6 +55,8 @@ TEMP_SUFFIX = ".tmp"
 _HEADER = (
     "# caprec configuration: defaults for `caprec record`.\n"
     "# Precedence: command-line flag > CAPREC_* environment variable > this file > built-in default.\n"
+    "# For queue_size and pipe_buffer a per-mode variable (CAPREC_QUEUE_SIZE_STUDIO) comes before the\n"
+    "# shared one (CAPREC_QUEUE_SIZE), and the default depends on the mode.\n"
     "# `caprec config set KEY VALUE` rewrites this file; comments are not kept.\n"
 )
 
@@ -215,8 +217,13 @@ def save_document(path: Path, document: Mapping[str, Any]) -> None:
 
 
 def default_toml(setting: Setting[Any]) -> RawValue | None:
-    """The built-in default of ``setting`` as a config value, or None when it has none to write."""
-    if setting.default is None:
+    """The built-in default of ``setting`` as a config value, or None when it has none to write.
+
+    None too for a setting ``config init`` leaves out (:attr:`Setting.in_init`):
+    the mode, and a default that differs between modes (``queue_size``),
+    which a value in the file would replace in both modes.
+    """
+    if setting.default is None or not setting.in_init:
         return None
     value = text_to_toml(setting, setting.default_text)
     parsed = setting.parse(value, setting.key)

@@ -120,11 +120,12 @@ class Session:
     """Runs one recording of any number of segments with one :class:`Recorder`.
 
     ``cursor_factory`` makes the cursor sidecar for a :class:`CursorSpec`
-    (tests hand in fakes); the session owns it: start, pause, resume, stop.
+    and a function that reports its write errors (tests hand in fakes); the
+    session owns it: start, pause, resume, stop.
     """
 
     def __init__(self, recorder: Recorder, *,
-                 cursor_factory: Callable[[CursorSpec], CursorLog] | None = None,
+                 cursor_factory: Callable[[CursorSpec, Callable[[str], None]], CursorLog] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._recorder = recorder
         self._cursor_factory = cursor_factory
@@ -167,7 +168,7 @@ class Session:
     def _start_cursor(self, spec: SessionSpec, notes: list[str], warn: Callable[[str], None]) -> CursorLog | None:
         if spec.cursor is None or self._cursor_factory is None:
             return None
-        cursor = self._cursor_factory(spec.cursor)
+        cursor = self._cursor_factory(spec.cursor, warn)
         try:
             cursor.start()
         except CaptureError as exc:

@@ -363,11 +363,64 @@ def parse_region_setting(raw: RawValue, origin: str) -> Region:
     return parse_region(str(raw), origin=origin)
 
 
+PIPE_BUFFER_RANGE_TEXT = f"{format_bytes(MIN_PIPE_BUFFER_BYTES)} to {format_bytes(MAX_PIPE_BUFFER_BYTES)}"
+QUEUE_SIZE_RANGE_TEXT = f"{QUEUE_SIZE_RANGE[0]} to {QUEUE_SIZE_RANGE[1]} packets"
+
+
 def parse_pipe_buffer(raw: RawValue, origin: str) -> int:
-    """A pipe buffer size in bytes (see :func:`capture.units.parse_byte_size`)."""
+    """A pipe buffer size in bytes, :data:`capture.units.MIN_PIPE_BUFFER_BYTES` to
+    :data:`capture.units.MAX_PIPE_BUFFER_BYTES` (``65536``, ``512KiB``, ``1MiB``).
+
+    Every error names the accepted range.
+    """
+    not_a_size = f"{raw!r} is not a size; use {PIPE_BUFFER_RANGE_TEXT}, in bytes or with a unit: 512KiB, 1MiB"
     if isinstance(raw, bool):
-        raise SettingError(origin, f"{raw!r} is not a size; use bytes or units such as 512KiB or 1MiB")
-    return parse_byte_size(raw if isinstance(raw, int) else str(raw), origin=origin)
+        raise SettingError(origin, not_a_size)
+    try:
+        # Unbounded here, so that the only error is "not a size"; the range is checked below.
+        size = parse_byte_size(raw if isinstance(raw, int) else str(raw), origin=origin, minimum=0,
+                               maximum=sys.maxsize)
+    except SettingError:
+        raise SettingError(origin, not_a_size) from None
+    if not MIN_PIPE_BUFFER_BYTES <= size <= MAX_PIPE_BUFFER_BYTES:
+        raise SettingError(origin, f"{raw!r} is out of range; use {PIPE_BUFFER_RANGE_TEXT}")
+    return size
+
+
+def parse_queue_size(raw: RawValue, origin: str) -> int:
+    """A packet count in :data:`QUEUE_SIZE_RANGE` (FFmpeg's ``-thread_queue_size``)."""
+    low, high = QUEUE_SIZE_RANGE
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        value = raw
+    elif isinstance(raw, str) and _WHOLE_NUMBER.fullmatch(raw.strip()):
+        value = int(raw.strip())
+    else:
+        raise SettingError(origin, f"{raw!r} is not a whole number; use {QUEUE_SIZE_RANGE_TEXT}")
+    if not low <= value <= high:
+        raise SettingError(origin, f"{raw!r} is out of range; use {QUEUE_SIZE_RANGE_TEXT}")
+    return value
+
+
+def parse_mode(raw: RawValue, origin: str) -> Mode:
+    """``instant`` or ``studio`` (any case)."""
+    word = str(raw).strip().lower()
+    for mode in Mode:
+        if word == mode.value:
+            return mode
+    raise SettingError(origin, f"{raw!r} is not a mode; use {' or '.join(m.value for m in Mode)}")
+
+
+def parse_audio_setting(raw: RawValue, origin: str) -> str | None:
+    """An audio input for this platform (see :func:`capture.audio.parse_audio`), or None for ``none``.
+
+    The value kept is the text as given (stripped); the plan maps it to an
+    :class:`capture.command.AudioSource`.
+    """
+    text = parse_text(raw, origin).strip()
+    if text.lower() == AUDIO_NONE:
+        return None
+    parse_audio(text, platform=sys.platform, origin=origin)
+    return text
 
 
 def parse_directory(raw: RawValue, origin: str) -> Path:
@@ -426,7 +479,9 @@ FFMPEG: Setting[str | None] = Setting(
 PIPE_BUFFER: Setting[int] = Setting(
     key="pipe_buffer", flag="--pipe-buffer", parse=parse_pipe_buffer, default=DEFAULT_PIPE_BUFFER,
     env=_env("pipe_buffer"), toml_types=(int, str), summary="pipe buffer between ffmpeg and caprec",
-    default_text=_size_text(DEFAULT_PIPE_BUFFER), example="1MiB")
+    default_text=_size_text(DEFAULT_PIPE_BUFFER), example="1MiB", show=_size_text,
+    accepts=f"a size from {PIPE_BUFFER_RANGE_TEXT}",
+    mode_defaults=tuple(ModeDefault(mode, DEFAULT_PIPE_BUFFER, _size_text(DEFAULT_PIPE_BUFFER)) for mode in Mode))
 CURSOR: Setting[bool | None] = Setting(
     key="cursor", flag="--cursor/--no-cursor", parse=parse_bool, default=None, env=_env("cursor"), toml_types=(bool,),
     summary="log the mouse to <output>.cursor.ndjson", default_text="on for the screen, off for test",
@@ -443,9 +498,30 @@ DELAY: Setting[float] = Setting(
     key="delay", flag="--delay", parse=parse_delay, default=0.0, env=_env("delay"),
     toml_types=(int, float, str), summary=f"countdown before recording starts, 0 to {MAX_DELAY_S:g} s",
     default_text="0", example=3)
+# The mode is resolved before every other setting: it picks their per-mode
+# variables and defaults. config init leaves it out, so that a fresh config
+# file does not choose a mode.
+MODE: Setting[Mode] = Setting(
+    key="mode", flag="--mode", parse=parse_mode, default=DEFAULT_MODE, env=_env("mode"),
+    summary="instant (one MP4, pointer drawn in) or studio (a bundle directory for editing)",
+    default_text=DEFAULT_MODE.value, example=Mode.STUDIO.value, in_init=False)
+AUDIO: Setting[str | None] = Setting(
+    key="audio", flag="--audio", parse=parse_audio_setting, default=None, env=_env("audio"),
+    summary="audio input: test; Linux: a PulseAudio source, pulse:NAME, alsa:NAME; macOS: an avfoundation "
+            "index or name; Windows: a DirectShow device; none",
+    default_text=AUDIO_NONE, example="test")
+QUEUE_SIZE: Setting[int] = Setting(
+    key="queue_size", flag="--queue-size", parse=parse_queue_size, default=DEFAULT_QUEUE_SIZE_INSTANT,
+    env=_env("queue_size"), toml_types=(int, str), example=DEFAULT_QUEUE_SIZE_INSTANT,
+    summary="packets FFmpeg may queue per capture input (FFmpeg 7+: per output too)",
+    default_text=f"{DEFAULT_QUEUE_SIZE_INSTANT} instant, {DEFAULT_QUEUE_SIZE_STUDIO} studio",
+    accepts=f"a whole number from {QUEUE_SIZE_RANGE_TEXT}", in_init=False,
+    mode_defaults=(ModeDefault(Mode.INSTANT, DEFAULT_QUEUE_SIZE_INSTANT, str(DEFAULT_QUEUE_SIZE_INSTANT)),
+                   ModeDefault(Mode.STUDIO, DEFAULT_QUEUE_SIZE_STUDIO, str(DEFAULT_QUEUE_SIZE_STUDIO))))
 OUTPUT: Setting[str | None] = Setting(
     key="output", flag="--output", parse=parse_optional_text, default=None, configurable=False,
-    summary="output file, '-' for stdout", default_text="caprec-YYYYmmdd-HHMMSS.mp4", example="talk.mp4")
+    summary="output file ('-' for stdout), or the studio bundle directory",
+    default_text="caprec-YYYYmmdd-HHMMSS.mp4 (studio: .caprec)", example="talk.mp4")
 OVERWRITE: Setting[bool] = Setting(
     key="overwrite", flag="--overwrite", parse=parse_bool, default=False, configurable=False,
     summary="replace an existing output", default_text="off", example=True)
@@ -458,7 +534,7 @@ DRY_RUN: Setting[bool] = Setting(
 
 SETTINGS: tuple[Setting[Any], ...] = (
     SOURCE, FPS, DURATION, REGION, CODEC, PRESET, CRF, DISPLAY, FFMPEG, PIPE_BUFFER, CURSOR, CURSOR_FLUSH,
-    OUTPUT_DIR, DELAY, OUTPUT, OVERWRITE, QUIET, DRY_RUN,
+    OUTPUT_DIR, DELAY, MODE, AUDIO, QUEUE_SIZE, OUTPUT, OVERWRITE, QUIET, DRY_RUN,
 )
 
 
@@ -572,7 +648,9 @@ def resolve_setting(setting: Setting[T], *, flag: RawValue | None, environ: Mapp
         if name in environ:
             text = environ[name]
             if not text:
-                raise SettingError(name, f"is empty; unset it or give a value such as {setting.example_text}")
+                accepts = f" ({setting.accepts})" if setting.accepts else ""
+                raise SettingError(name, f"is empty; unset it or give a value such as {setting.example_text}"
+                                         f"{accepts}")
             return ResolvedValue(setting, setting.parse(text, name), Origin(OriginKind.ENV, name), text)
     if config is not None and setting.configurable and setting.key in config.values:
         raw = config.values[setting.key]
@@ -588,16 +666,27 @@ def resolve_settings(*, flags: Mapping[str, RawValue | None], environ: Mapping[s
                      settings: Sequence[Setting[Any]] = SETTINGS) -> ResolvedSettings:
     """Resolve every setting: flag > environment variable > config file > default.
 
-    ``flags`` maps setting keys to the values given on the command line
-    (None: not given). ``defaults`` replaces built-in defaults (e.g. a
-    mode's). Raises :class:`SettingError` naming the first bad value's origin.
+    The mode comes first (from ``flags``, ``CAPREC_MODE``, the config file,
+    else instant; also when :data:`MODE` is not in ``settings`` but a
+    per-mode setting is); per-mode settings are then resolved as
+    :meth:`Setting.for_mode` makes them. ``flags`` maps setting keys to the
+    values given on the command line (None: not given). ``defaults``
+    replaces built-in defaults. Raises :class:`SettingError` naming the
+    first bad value's origin (a bad mode before anything else).
     """
     known = {setting.key for setting in settings}
     stray = sorted((set(flags) | set(defaults or {})) - known)
     if stray:
         raise ValueError(f"no such setting: {', '.join(stray)}")
+    mode_entry: ResolvedValue[Mode] | None = None
+    if MODE.key in known or any(setting.per_mode for setting in settings):
+        mode_entry = resolve_setting(MODE, flag=flags.get(MODE.key), environ=environ, config=config,
+                                     defaults=defaults)
+    mode = DEFAULT_MODE if mode_entry is None else mode_entry.value
     entries = tuple(
-        resolve_setting(setting, flag=flags.get(setting.key), environ=environ, config=config, defaults=defaults)
+        mode_entry if mode_entry is not None and setting.key == MODE.key else
+        resolve_setting(setting.for_mode(mode), flag=flags.get(setting.key), environ=environ, config=config,
+                        defaults=defaults)
         for setting in settings
     )
     return ResolvedSettings(entries=entries, config=config)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import signal
-from collections.abc import Iterator
-from dataclasses import dataclass
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,17 +17,26 @@ from rich.console import Console
 
 from capture import __version__
 from capture import settings as opt
-from capture.command import DEFAULT_TEST_SIZE, SUPPORTED_CODECS, AudioSource, Backend, Encoding, VideoSource
+from capture.audio import parse_audio
+from capture.command import (
+    DEFAULT_TEST_SIZE,
+    SUPPORTED_CODECS,
+    AudioSource,
+    Backend,
+    Encoding,
+    VideoSource,
+    build_record_argv,
+)
 from capture.config import load_config
 from capture.cursor import DEFAULT_FLUSH_INTERVAL, CursorContext, CursorSidecar, CursorWriter
 from capture.cursor import Region as CursorRegion
 from capture.errors import CaptureError, OutputError, SettingError
 from capture.ffmpeg_bin import FFmpegBinary, find_ffmpeg
-from capture.output import check_output_path, default_output_name
+from capture.output import check_output_path, default_output_name, ffmpeg_file_url
 from capture.recorder import Recorder, RecordingResult, Status, StopControl, Target
 from capture.screen import default_backend, resolve_x11_display, x11_screen_size
 from capture.session import CursorSpec as CursorPlan
-from capture.session import Mode, Session, SessionSpec
+from capture.session import AUDIO_NAME, CURSOR_NAME, SEGMENTS_DIR, STUDIO_SUFFIX, Mode, Session, SessionSpec
 from capture.settings import MAX_CURSOR_FLUSH_S as MAX_CURSOR_FLUSH_S
 from capture.settings import MIN_CURSOR_FLUSH_S as MIN_CURSOR_FLUSH_S
 from capture.settings import SOURCES as SOURCES
@@ -40,6 +51,11 @@ from cli.keys import pause_keys
 from cli.output import STATUS_CANCELLED, Reports, StatsFileWriter, empty_summary, result_summary
 
 CURSOR_SUFFIX = ".cursor.ndjson"
+#: Names that say "a media file": in studio mode ``-o talk.mp4`` is refused, not made a directory.
+MEDIA_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".m4a", ".mp3", ".wav", ".aac"})
+#: The session records segment N into ``<bundle>/segments/N/`` (see capture.session).
+FIRST_SEGMENT = 1
+PIPE_OUTPUT = "pipe:1"
 PAUSE_SIGNAL = getattr(signal, "SIGUSR1", None)
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
@@ -56,7 +72,13 @@ Examples:
 
 @dataclass(frozen=True)
 class RecordPlan:
-    """Everything a recording needs, resolved and validated before anything starts."""
+    """Everything a recording needs, resolved and validated before anything starts.
+
+    ``target.path`` is the MP4 in instant mode and the bundle directory in
+    studio mode; nothing exists yet in either. ``queue_size`` is also in
+    ``source`` and ``audio`` (their ``-thread_queue_size``) and, with FFmpeg
+    7+, goes on each output.
+    """
 
     ffmpeg: FFmpegBinary
     source: VideoSource
@@ -68,7 +90,12 @@ class RecordPlan:
     settings: ResolvedSettings | None = None
     mode: Mode = Mode.INSTANT
     audio: AudioSource | None = None
-    queue_size: int | None = None
+    queue_size: int = opt.DEFAULT_QUEUE_SIZE_INSTANT
+
+    @property
+    def bundle(self) -> Path | None:
+        """The studio bundle directory (``target.path``; created when recording starts), None in instant mode."""
+        return self.target.path if self.mode is Mode.STUDIO else None
 
 
 def cursor_log_path(video: Path) -> Path:
@@ -77,10 +104,12 @@ def cursor_log_path(video: Path) -> Path:
 
 
 def plan_cursor(*, video: VideoSource, path: Path | None, screen: tuple[int, int] | None,
-                flush: str | float | None, overwrite: bool) -> CursorPlan | None:
+                flush: str | float | None, overwrite: bool, log: Path | None = None) -> CursorPlan | None:
     """The cursor log for a recording to ``path``, or None when it has none.
 
-    ``flush`` is the flush interval: text (checked as ``--cursor-flush``) or seconds.
+    ``flush`` is the flush interval: text (checked as ``--cursor-flush``) or
+    seconds. ``log`` is the log's path (default: beside ``path``, see
+    :func:`cursor_log_path`; a studio bundle's ``cursor.ndjson``).
     """
     if flush is None:
         interval = DEFAULT_FLUSH_INTERVAL
@@ -88,7 +117,7 @@ def plan_cursor(*, video: VideoSource, path: Path | None, screen: tuple[int, int
         interval = parse_flush_interval(flush) if isinstance(flush, str) else flush
     if path is None:
         return None
-    log = cursor_log_path(path)
+    log = cursor_log_path(path) if log is None else log
     if log.exists() and not overwrite:
         raise OutputError(f"{log} already exists; pass --overwrite or choose another -o")
     region = video.region
@@ -227,11 +256,20 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings) -> Recor
                       pipe_buffer=settings.get(opt.PIPE_BUFFER), delay=settings.get(opt.DELAY), settings=settings)
 
 
-def make_sidecar(plan: CursorPlan) -> CursorSidecar:
-    """The cursor sidecar for ``plan`` (the session starts and stops it)."""
+def make_sidecar(plan: CursorPlan, warn: Callable[[str], None]) -> CursorSidecar:
+    """The cursor sidecar for ``plan`` (the session starts and stops it).
+
+    A write error (a full disk) is reported once through ``warn``; the
+    recording goes on and the events wait for the next flush.
+    """
     if plan.path.exists():
         plan.path.unlink()  # only reached with --overwrite (checked while planning)
-    return CursorSidecar(CursorWriter(plan.path, plan.context, flush_interval=plan.flush_interval))
+
+    def write_failed(exc: OSError) -> None:
+        warn(f"cursor log {plan.path}: {exc.strerror or exc}; events are kept and written when it works again")
+
+    return CursorSidecar(CursorWriter(plan.path, plan.context, flush_interval=plan.flush_interval,
+                                      on_error=write_failed))
 
 
 def session_spec(plan: RecordPlan) -> SessionSpec:

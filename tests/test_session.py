@@ -181,7 +181,7 @@ def test_cursor_log_pauses_with_the_video(recorder: Recorder, tmp_path: Path) ->
                             screen_width=320, screen_height=240, fps=FPS)
     writers: list[CursorWriter] = []
 
-    def factory(spec: CursorSpec) -> CursorSidecar:
+    def factory(spec: CursorSpec, warn: Callable[[str], None]) -> CursorSidecar:
         writer = CursorWriter(spec.path, spec.context, flush_interval=spec.flush_interval)
         writers.append(writer)
         return CursorSidecar(writer, listener_factory=QuietListener)
