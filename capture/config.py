@@ -20,12 +20,9 @@ crash leaves the old file or the new one, never half of one.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import stat
 import sys
-import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,6 +31,7 @@ from typing import Any
 
 import tomli_w
 
+from capture.atomic import write_atomic
 from capture.errors import OutputError, SettingError
 from capture.settings import (
     CONFIG_TABLE,
@@ -50,8 +48,6 @@ from capture.settings import (
 CONFIG_ENV = "CAPREC_CONFIG"
 APP_NAME = "caprec"
 CONFIG_FILENAME = "config.toml"
-NEW_FILE_MODE = 0o644
-TEMP_SUFFIX = ".tmp"
 _HEADER = (
     "# caprec configuration: defaults for `caprec record`.\n"
     "# Precedence: command-line flag > CAPREC_* environment variable > this file > built-in default.\n"
@@ -153,46 +149,6 @@ def load_config(*, environ: Mapping[str, str] = os.environ) -> ConfigValues:
     return read_config(config_location(environ=environ).path)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data``: a temporary sibling, fsync, then :func:`os.replace`.
-
-    A symlinked ``path`` is followed, so the link stays. Keeps an existing
-    file's permissions; a new file gets :data:`NEW_FILE_MODE`. Raises
-    :class:`OSError`; the temporary file never outlives a failure.
-    """
-    target = Path(os.path.realpath(path))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = stat.S_IMODE(target.stat().st_mode)
-    except FileNotFoundError:
-        mode = NEW_FILE_MODE
-    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
-    temp = Path(temp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    _fsync_directory(target.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename in ``directory`` durable (POSIX; a no-op where directories cannot be opened)."""
-    if not hasattr(os, "O_DIRECTORY"):
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def render_config(document: Mapping[str, Any]) -> str:
     """The text of a config file: a comment header, then the TOML document.
 
@@ -211,6 +167,7 @@ def save_document(path: Path, document: Mapping[str, Any]) -> None:
     """Write ``document`` to ``path`` atomically; raises :class:`OutputError` when it cannot."""
     data = render_config(document).encode("utf-8")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # the platform's config directory may be new
         write_atomic(path, data)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +9,7 @@ from typing import Any
 
 import tomli_w
 
+from capture.atomic import write_atomic
 from capture.errors import CaptureError
 
 MANIFEST_FORMAT = "caprec-studio"
@@ -27,22 +26,12 @@ def utc_now() -> str:
 
 
 def write_manifest(path: Path, document: dict[str, Any]) -> None:
-    """Replace ``path`` with ``document`` atomically: temp sibling, fsync, rename.
+    """Replace ``path`` with ``document`` atomically (temp sibling, fsync, rename).
 
     A reader (or a crash) sees the old manifest or the new one, never a
     torn one.
     """
-    data = tomli_w.dumps(_drop_none(document)).encode()
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
+    write_atomic(path, tomli_w.dumps(_drop_none(document)).encode())
 
 
 def read_manifest(path: Path) -> dict[str, Any]:

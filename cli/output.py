@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from capture.atomic import write_atomic
 from capture.errors import CaptureError, SettingError
-from capture.output import sibling_temp
 from capture.recorder import RecordingResult, RecordingStats
 from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
@@ -132,21 +132,10 @@ def dump_json(data: Any) -> str:
 def write_json_atomic(path: Path, data: Any, *, durable: bool = False) -> None:
     """Replace ``path`` with ``data`` as JSON so a reader never sees half a file.
 
-    Written to a temporary sibling (same directory, so the same filesystem)
-    and renamed over ``path``. ``durable`` also fsyncs, which only the last
-    write is worth paying for. Raises OSError; the temporary file is removed.
+    ``durable`` also fsyncs, which only the last write is worth paying for.
+    Raises OSError; the temporary file never outlives a failure.
     """
-    temp = sibling_temp(path, "tmp")
-    try:
-        with temp.open("w", encoding="utf-8") as handle:
-            handle.write(dump_json(data))
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(temp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
+    write_atomic(path, dump_json(data).encode("utf-8"), durable=durable)
 
 
 def check_report_path(path: Path, *, origin: str, video: Path | None) -> None:
