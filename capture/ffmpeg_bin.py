@@ -59,26 +59,44 @@ def _bundled_ffmpeg() -> str | None:
         return None
 
 
-def probe_version(path: str) -> str | None:
-    """The version string ``path -version`` prints, or None if it does not work."""
+@dataclass(frozen=True)
+class Probe:
+    """What one run of ``ffmpeg -encoders`` tells: the version and the video encoders."""
+
+    version: str
+    encoders: frozenset[str]
+
+
+def probe_ffmpeg(path: str) -> Probe | None:
+    """Run ``path -encoders`` once: its banner has the version, its stdout the encoders.
+
+    None if it does not run, fails, or is not an ffmpeg. One run instead of
+    ``-version`` then ``-encoders`` saves a process start on every recording.
+    """
     try:
-        result = run_tool([path, "-hide_banner", "-version"], timeout=VERSION_TIMEOUT)
+        result = run_tool([path, "-encoders"], timeout=VERSION_TIMEOUT)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if result.returncode != 0:
         return None
-    match = _VERSION_RE.match(result.stdout.decode("utf-8", "replace"))
-    return match.group(1) if match else None
+    match = _VERSION_RE.match(result.stderr.decode("utf-8", "replace"))
+    if match is None:
+        return None
+    text = result.stdout.decode("utf-8", "replace")
+    encoders = frozenset(m.group(1) for line in text.splitlines() if (m := _ENCODER_RE.match(line)))
+    return Probe(version=match.group(1), encoders=encoders)
+
+
+def probe_version(path: str) -> str | None:
+    """The version string of the ffmpeg at ``path``, or None if it does not work."""
+    probe = probe_ffmpeg(path)
+    return None if probe is None else probe.version
 
 
 def list_encoders(path: str) -> frozenset[str]:
-    """The video encoders this ffmpeg was built with (``ffmpeg -encoders``)."""
-    try:
-        result = run_tool([path, "-hide_banner", "-encoders"], timeout=VERSION_TIMEOUT)
-    except (OSError, subprocess.TimeoutExpired):
-        return frozenset()
-    text = result.stdout.decode("utf-8", "replace")
-    return frozenset(m.group(1) for line in text.splitlines() if (m := _ENCODER_RE.match(line)))
+    """The video encoders the ffmpeg at ``path`` was built with (empty if it does not work)."""
+    probe = probe_ffmpeg(path)
+    return frozenset() if probe is None else probe.encoders
 
 
 def find_ffmpeg(
@@ -88,8 +106,7 @@ def find_ffmpeg(
     environ: Mapping[str, str] = os.environ,
     which: Callable[[str], str | None] = shutil.which,
     bundled: Callable[[], str | None] = _bundled_ffmpeg,
-    check: Callable[[str], str | None] = probe_version,
-    encoders: Callable[[str], frozenset[str]] = list_encoders,
+    probe: Callable[[str], Probe | None] = probe_ffmpeg,
 ) -> FFmpegBinary:
     """Find a working ffmpeg in caprec's order and return it with its version.
 
@@ -103,26 +120,26 @@ def find_ffmpeg(
         if candidate is None:
             continue
         resolved = which(candidate) or candidate
-        version = check(resolved)
-        if version is None:
+        found = probe(resolved)
+        if found is None:
             fix = ("drop the flag" if origin == "--ffmpeg" else f"unset {ENV_FFMPEG}" if origin == ENV_FFMPEG
                    else "remove the setting")
             raise FFmpegNotFoundError(f"{origin} names {candidate!r}, which is not a working ffmpeg; "
                                       f"fix the path or {fix}")
-        return FFmpegBinary(resolved, version, origin, encoders(resolved))
+        return FFmpegBinary(resolved, found.version, origin, found.encoders)
     tried: list[str] = []
     on_path = which("ffmpeg")
     if on_path is None:
         tried.append("ffmpeg on PATH (not found)")
-    elif (version := check(on_path)) is not None:
-        return FFmpegBinary(on_path, version, "PATH", encoders(on_path))
+    elif (found := probe(on_path)) is not None:
+        return FFmpegBinary(on_path, found.version, "PATH", found.encoders)
     else:
         tried.append(f"{on_path} (does not run)")
     packaged = bundled()
     if packaged is None:
         tried.append("imageio-ffmpeg's binary (not installed)")
-    elif (version := check(packaged)) is not None:
-        return FFmpegBinary(packaged, version, "imageio-ffmpeg", encoders(packaged))
+    elif (found := probe(packaged)) is not None:
+        return FFmpegBinary(packaged, found.version, "imageio-ffmpeg", found.encoders)
     else:
         tried.append(f"imageio-ffmpeg's {packaged} (does not run)")
     raise FFmpegNotFoundError(

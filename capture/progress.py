@@ -9,6 +9,7 @@ log line, kept in a bounded ring for error messages.
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 from collections import deque
@@ -110,7 +111,12 @@ class StderrReader:
         self._thread = threading.Thread(target=self._run, name="caprec-ffmpeg-stderr", daemon=True)
 
     def _run(self) -> None:
-        self.feed(line.decode("utf-8", "replace") for line in self._stream)
+        stream = self._stream
+        if isinstance(stream, io.RawIOBase):
+            # An unbuffered pipe yields lines one read() per byte; a buffered
+            # reader still hands over each line as soon as it is complete.
+            stream = io.BufferedReader(stream)
+        self.feed(line.decode("utf-8", "replace") for line in stream)
 
     def feed(self, lines: Iterable[str]) -> None:
         """Parse ``lines`` (without threads: tests call this directly)."""

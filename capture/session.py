@@ -76,6 +76,7 @@ class CursorSpec:
     path: Path
     context: CursorContext
     flush_interval: float
+    display: str | None = None  # the X display whose pointer is logged (None: the process's $DISPLAY)
 
 
 @dataclass(frozen=True)

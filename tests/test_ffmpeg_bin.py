@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from capture.errors import FFmpegNotFoundError
-from capture.ffmpeg_bin import ENV_FFMPEG, FFmpegBinary, find_ffmpeg, list_encoders, probe_version
+from capture.ffmpeg_bin import ENV_FFMPEG, FFmpegBinary, Probe, find_ffmpeg, list_encoders, probe_version
 
 ENCODERS = frozenset({"libx264", "h264_nvenc"})
 
@@ -34,16 +34,14 @@ class World:
         self.bundled_calls += 1
         return self.packaged
 
-    def check(self, path: str) -> str | None:
+    def probe(self, path: str) -> Probe | None:
         self.checked.append(path)
-        return self.working.get(path)
-
-    def encoders(self, path: str) -> frozenset[str]:
-        return ENCODERS if path in self.working else frozenset()
+        version = self.working.get(path)
+        return None if version is None else Probe(version=version, encoders=ENCODERS)
 
     def find(self, explicit: str | None = None, environ: dict[str, str] | None = None) -> FFmpegBinary:
         return find_ffmpeg(explicit=explicit, environ=environ or {}, which=self.which, bundled=self.bundled,
-                           check=self.check, encoders=self.encoders)
+                           probe=self.probe)
 
 
 def everything_works() -> World:
