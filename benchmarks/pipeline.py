@@ -188,15 +188,23 @@ def screen_benchmark(args: argparse.Namespace, binary: FFmpegBinary, workdir: Pa
         device = resolve_x11_display(xserver.display, {})
         source = VideoSource(backend=Backend.X11GRAB, fps=args.fps, device=device)
         encoding = Encoding(duration=seconds)  # caprec record's defaults: libx264 veryfast zerolatency crf 23
-        pipe_argv = Recorder(binary).argv(source, encoding)
-        if pipe_argv.count("pipe:1") != 1:
-            raise SystemExit(f"expected exactly one pipe:1 in {pipe_argv}")
+        built = Recorder(binary).argv(source, encoding)
         plain_path = workdir / "plain.mp4"
-        plain_argv = [str(plain_path) if a == "pipe:1" else a for a in pipe_argv]
 
         def caprec_argv(path: Path, *extra: str) -> list[str]:
             return [*caprec_command(), "record", "--display", xserver.display, "-d", f"{seconds:g}",
                     "-o", str(path), "--quiet", *extra]
+
+        # The argv caprec itself would run: its --dry-run (the CLI may add settings of its own, such as a
+        # queue size, that a bare VideoSource/Encoding does not have). Recorder.argv is the fallback.
+        dry_argv = [a for a in caprec_argv(workdir / "dry.mp4") if a != "--quiet"] + ["--dry-run"]
+        dry = subprocess.run(dry_argv, capture_output=True, text=True, check=False,
+                             env=screen_env(xserver, workdir, "caprec"))
+        printed = _dry_run_argv(dry.stdout)
+        pipe_argv = printed if printed is not None and printed.count("pipe:1") == 1 else built
+        if pipe_argv.count("pipe:1") != 1:
+            raise SystemExit(f"expected exactly one pipe:1 in {pipe_argv}")
+        plain_argv = [str(plain_path) if a == "pipe:1" else a for a in pipe_argv]
 
         runs_planned: list[tuple[str, str, list[str], Path]] = [
             ("plain ffmpeg", "plain", plain_argv, plain_path),
@@ -207,22 +215,27 @@ def screen_benchmark(args: argparse.Namespace, binary: FFmpegBinary, workdir: Pa
             runs_planned.append(("caprec --no-cursor", "caprec", caprec_argv(path, "--no-cursor"), path))
         if args.order == "caprec-first":
             runs_planned = runs_planned[1:] + runs_planned[:1]
-        dry_argv = [a for a in caprec_argv(workdir / "dry.mp4") if a != "--quiet"] + ["--dry-run"]
-        dry = subprocess.run(dry_argv, capture_output=True, text=True, check=False,
-                             env=screen_env(xserver, workdir, "caprec"))
-        same = shlex.split(dry.stdout.strip()) == pipe_argv
 
         print(f"\n== 1. screen capture: x11grab {args.size}@{args.fps:g} for {seconds:g} s on Xvfb "
               f"{xserver.display}, DISPLAY={xserver.display}, animated screen (seed {args.seed}) ==")
         for label, _, argv, _ in runs_planned:
             print(f"{label}: {common.quote(argv)}")
-        print(f"caprec's ffmpeg argv (--dry-run) equals the plain one with pipe:1 for the file: "
-              f"{'yes' if same else 'NO'}")
+        if printed is None:
+            print("plain ffmpeg's argv: Recorder(...).argv(VideoSource(X11GRAB, device=..., fps=...), "
+                  "Encoding(duration=...)); caprec --dry-run printed no usable argv: "
+                  + (dry.stdout.strip() or dry.stderr.strip())[-400:])
+        elif printed == built:
+            print("plain ffmpeg's argv: caprec --dry-run's, identical to Recorder(...).argv(VideoSource(X11GRAB, "
+                  "device=..., fps=...), Encoding(duration=...)); pipe:1 replaced by the file")
+        else:
+            only_cli = [a for a in printed if a not in built]
+            only_built = [a for a in built if a not in printed]
+            print("plain ffmpeg's argv: caprec --dry-run's, with pipe:1 replaced by the file. It differs from "
+                  f"Recorder(...).argv(VideoSource(X11GRAB, ...), Encoding(duration=...)): the CLI adds "
+                  f"{only_cli or 'nothing'}, drops {only_built or 'nothing'}")
         print("caprec runs with " + ("the environment's bytecode settings (--cold-bytecode)" if COLD_BYTECODE else
               "PYTHONPYCACHEPREFIX=<tmp>/pycache, PYTHONDONTWRITEBYTECODE unset, cache warmed by the --dry-run "
               "(as an installed caprec has its .pyc)"))
-        if not same:
-            print("  caprec --dry-run printed:", dry.stdout.strip() or dry.stderr.strip())
 
         runs = [run_screen(label, kind, argv, path, xserver, workdir, seed=args.seed)
                 for label, kind, argv, path in runs_planned]
@@ -320,7 +333,9 @@ def report_screen(runs: list[ScreenRun], *, expected: int, seconds: float) -> No
                   f"/proc of the exited caprec: itself {own:.2f} s + reaped children {kids:.2f} s = "
                   f"{own + kids:.2f} s; recording ffmpeg alone {rec:.2f} s [{r.ffmpeg_cpu_how}], "
                   f"last /proc sample {f.cpu_s:.2f} s)")
-        others = sorted({_short(t.argv) for t in m.sampler.find(lambda a: True) if t is not f})
+        # A child caught between fork and exec still shows caprec's own command line: leave it out.
+        own_argv = m.root.argv
+        others = sorted({_short(t.argv) for t in m.sampler.find(lambda a, own=own_argv: a != own) if t is not f})
         if others:
             print(f"  other children seen: {', '.join(others)}")
         before, after, extra = python_phase(r, "before"), python_phase(r, "after"), helpers(r)
@@ -344,6 +359,17 @@ def _cursor_lines(video: Path) -> str:
         return "no log"
     with open(log, "rb") as handle:
         return str(sum(1 for _ in handle))
+
+
+def _dry_run_argv(stdout: str) -> list[str] | None:
+    """The FFmpeg argv in ``caprec record --dry-run``'s output: its first line that is not a comment."""
+    for line in stdout.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            try:
+                return shlex.split(line)
+            except ValueError:
+                return None
+    return None
 
 
 def _short(argv: list[str]) -> str:

@@ -38,9 +38,7 @@ from typing import Any
 from capture.errors import SettingError
 from capture.units import MAX_DURATION_SECONDS, parse_duration, parse_fps
 
-# The only capture mode so far; "studio" (separate tracks) comes later.
-MODES = ("instant",)
-FUTURE_MODES = ("studio",)
+MODES = ("instant", "studio")
 DEFAULT_MODE = "instant"
 # More runs than this from one table is a typo, not a plan.
 MAX_REPEAT = 1000
@@ -48,8 +46,6 @@ STDOUT_OUTPUT = "-"
 TOP_LEVEL_KEYS = ("capture", "defaults")
 CAPTURE_KEYS = ("output", "source", "region", "fps", "duration", "mode", "audio", "delay", "repeat",
                 "codec", "preset", "crf", "cursor")
-# Keys that mean something in a plan only with a later caprec.
-NOT_YET_KEYS = {"audio": "not supported yet (a later caprec adds audio); remove the key or set audio = false"}
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _N_FIELD = re.compile(r"^n(?::(?P<spec>[^{}]*))?$")
 _ZERO_DURATION = re.compile(r"(?=.*0)[0.:hms]+")
@@ -124,6 +120,7 @@ class CaptureSpec:
     preset: str | None = None
     crf: int | None = None
     cursor: bool | None = None
+    audio: str | None = None  # None: no audio
 
     @property
     def label(self) -> str:
@@ -227,14 +224,10 @@ def _check_table(table: Mapping[str, Any], *, index: int | None, output: str | N
     for key, value in table.items():
         if key not in CAPTURE_KEYS:
             problem(key, _unknown(key, CAPTURE_KEYS, "key"))
-        elif key in NOT_YET_KEYS:
-            if value is not False:
-                problem(key, NOT_YET_KEYS[key])
         elif (expected := _type_error(key, value)) is not None:
             problem(key, expected)
         elif key == "mode" and value not in MODES:
-            later = " (a later caprec adds it)" if value in FUTURE_MODES else ""
-            problem(key, f"{value!r} is not supported yet{later}; only {', '.join(map(repr, MODES))} for now")
+            problem(key, f"{value!r} is not a mode; use {' or '.join(map(repr, MODES))}")
     return problems
 
 
@@ -251,6 +244,8 @@ def _type_error(key: str, value: Any) -> str | None:
         ok, wanted = isinstance(value, int) and not isinstance(value, bool), "a whole number"
     elif key == "cursor":
         ok, wanted = isinstance(value, bool), "true or false"
+    elif key == "audio":
+        ok, wanted = isinstance(value, str) or value is False, "a device name such as \"test\", or false"
     else:  # pragma: no cover - every key in CAPTURE_KEYS is handled above
         return None
     return None if ok else f"expected {wanted}, got {_kind(value)}"
@@ -270,7 +265,7 @@ def _expand(merged: Mapping[str, Any], *, index: int, shown: str | None,
         problems.append(PlanProblem(message, index=index, output=shown, key=key))
 
     unreadable = {key for key, value in merged.items()
-                  if key in CAPTURE_KEYS and key not in NOT_YET_KEYS and _type_error(key, value) is not None}
+                  if key in CAPTURE_KEYS and _type_error(key, value) is not None}
     values = {key: value for key, value in merged.items() if key not in unreadable}
     output = values.get("output")
     if output is None:
@@ -319,7 +314,8 @@ def _expand(merged: Mapping[str, Any], *, index: int, shown: str | None,
     runs = [CaptureSpec(index=index, n=n, repeat=repeat, name=name, output=(base_dir / name).absolute(),
                         duration=duration, fps=fps, source=values.get("source"), region=values.get("region"),
                         delay=delay, mode=values.get("mode", DEFAULT_MODE), codec=values.get("codec"),
-                        preset=values.get("preset"), crf=values.get("crf"), cursor=values.get("cursor"))
+                        preset=values.get("preset"), crf=values.get("crf"), cursor=values.get("cursor"),
+                        audio=values.get("audio") or None)
             for n, name in enumerate(names, start=1)]
     return problems, runs
 

@@ -48,6 +48,7 @@ def x11_screen_size(display: str) -> tuple[int, int] | None:
     """
     try:
         from Xlib import display as xdisplay
+        from Xlib.error import ConnectionClosedError, XauthError
         from Xlib.error import DisplayError as XDisplayError
     except ImportError:
         return None
@@ -55,6 +56,10 @@ def x11_screen_size(display: str) -> tuple[int, int] | None:
         conn = xdisplay.Display(display)
     except (XDisplayError, OSError, ValueError):
         raise DisplayError(f"cannot open the X display {display}; check DISPLAY / --display") from None
+    except (ConnectionClosedError, XauthError) as exc:
+        # The server refused or dropped the connection (authorization, a server resetting or going away).
+        raise DisplayError(f"cannot open the X display {display} ({exc}); check DISPLAY / --display and "
+                           "that the X server accepts you (xauth)") from None
     try:
         screen = conn.screen()
         return int(screen.width_in_pixels), int(screen.height_in_pixels)

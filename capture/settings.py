@@ -74,7 +74,7 @@ QUEUE_SIZE_RANGE = (1, 2048)
 #: Each mode's default queue size (see benchmarks/queue.py for the figures).
 DEFAULT_QUEUE_SIZE_INSTANT = 96
 DEFAULT_QUEUE_SIZE_STUDIO = 240
-_WHOLE_NUMBER = re.compile(r"\+?[0-9]+")
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 _FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 _TOML_TYPE_NAMES: dict[type, str] = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
@@ -429,8 +429,14 @@ def parse_directory(raw: RawValue, origin: str) -> Path:
 
 
 def parse_optional_text(raw: RawValue, origin: str) -> str:
-    """Text as given (flag-only options such as ``--output``)."""
-    return str(raw)
+    """Text as given (flag-only options such as ``--output``), but not empty.
+
+    ``-o "$OUT"`` with ``OUT`` unset must not quietly record to the default name.
+    """
+    text = str(raw)
+    if not text:
+        raise SettingError(origin, "is empty; give a file name ('-' for stdout) or leave the option out")
+    return text
 
 
 def _env(key: str) -> tuple[str, ...]:

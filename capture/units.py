@@ -142,6 +142,7 @@ def format_bytes(size: float) -> str:
 
 def format_duration(seconds: float) -> str:
     """``83.4`` -> ``00:01:23.4``."""
-    minutes, secs = divmod(max(seconds, 0.0), 60)
+    # Round to the tenth shown first: 299.97 is 00:05:00.0, not 00:04:60.0.
+    minutes, secs = divmod(round(max(seconds, 0.0), 1), 60)
     hours, minutes = divmod(int(minutes), 60)
     return f"{hours:02d}:{minutes:02d}:{secs:04.1f}"

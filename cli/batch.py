@@ -82,7 +82,9 @@ def resolve_captures(env: Environment, plan: BatchPlan, *, ffmpeg_path: str | No
             record_plan = resolve_plan(
                 env=env, source=spec.source, output=str(spec.output), fps=spec.fps, region=spec.region,
                 duration=spec.duration, codec=spec.codec, preset=spec.preset, crf=spec.crf, cursor=spec.cursor,
-                ffmpeg_path=ffmpeg_path, delay=spec.delay, quiet=quiet)
+                ffmpeg_path=ffmpeg_path, delay=spec.delay, quiet=quiet, mode=spec.mode,
+                # The plan decides: a CAPREC_AUDIO or config default does not add audio to a capture.
+                audio=spec.audio or "none")
         except CaptureError as exc:
             code = exit_status_for(exc)
             if code is not ExitStatus.USAGE:

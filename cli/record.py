@@ -35,8 +35,17 @@ from capture.ffmpeg_bin import FFmpegBinary, find_ffmpeg
 from capture.output import check_output_path, default_output_name, ffmpeg_file_url
 from capture.recorder import Recorder, RecordingResult, Status, StopControl, Target
 from capture.screen import default_backend, resolve_x11_display, x11_screen_size
+from capture.session import (
+    AUDIO_NAME,
+    CURSOR_NAME,
+    DISPLAY_NAME,
+    SEGMENTS_DIR,
+    STUDIO_SUFFIX,
+    Mode,
+    Session,
+    SessionSpec,
+)
 from capture.session import CursorSpec as CursorPlan
-from capture.session import AUDIO_NAME, CURSOR_NAME, SEGMENTS_DIR, STUDIO_SUFFIX, Mode, Session, SessionSpec
 from capture.settings import MAX_CURSOR_FLUSH_S as MAX_CURSOR_FLUSH_S
 from capture.settings import MIN_CURSOR_FLUSH_S as MIN_CURSOR_FLUSH_S
 from capture.settings import SOURCES as SOURCES
@@ -138,6 +147,8 @@ def plan_cursor(*, video: VideoSource, path: Path | None, screen: tuple[int, int
             fps=video.fps,
         ),
         flush_interval=interval,
+        # pynput watches $DISPLAY: the one being recorded (--display) must win.
+        display=video.device if video.backend is Backend.X11GRAB else None,
     )
 
 
@@ -169,11 +180,14 @@ def resolve_plan(*, env: Environment, source: str | None = None, output: str | N
                  pipe_buffer: str | int | None = None, cursor: bool | None = None,
                  cursor_flush: str | float | None = None, output_dir: str | None = None,
                  delay: str | float | None = None, quiet: bool = False, dry_run: bool = False,
+                 mode: str | None = None, audio: str | None = None, queue_size: str | int | None = None,
                  config: opt.ConfigValues | None = None) -> RecordPlan:
     """Resolve and validate every option and find ffmpeg; raises a CaptureError naming the culprit.
 
     Arguments are the command-line values, None when not given; the rest
-    comes from CAPREC_* variables, the config file, then the defaults.
+    comes from CAPREC_* variables, the config file, then the defaults. The
+    mode is resolved first: it picks the per-mode variables and defaults of
+    ``queue_size`` and ``pipe_buffer``.
     """
     settings = resolve_settings_for(env=env, config=config, flags={
         opt.SOURCE.key: source, opt.OUTPUT.key: output, opt.FPS.key: fps, opt.REGION.key: region,
@@ -181,7 +195,8 @@ def resolve_plan(*, env: Environment, source: str | None = None, output: str | N
         opt.DISPLAY.key: display, opt.FFMPEG.key: ffmpeg_path, opt.OVERWRITE.key: _flag(overwrite),
         opt.PIPE_BUFFER.key: pipe_buffer, opt.CURSOR.key: cursor, opt.CURSOR_FLUSH.key: cursor_flush,
         opt.OUTPUT_DIR.key: output_dir, opt.DELAY.key: delay, opt.QUIET.key: _flag(quiet),
-        opt.DRY_RUN.key: _flag(dry_run),
+        opt.DRY_RUN.key: _flag(dry_run), opt.MODE.key: mode, opt.AUDIO.key: audio,
+        opt.QUEUE_SIZE.key: queue_size,
     })
     return plan_from_settings(env=env, settings=settings)
 
@@ -197,25 +212,122 @@ def _output_path(settings: ResolvedSettings) -> Path | None:
         return None
     if output:
         return Path(output)
+    return _output_dir(settings) / default_output_name()
+
+
+def _output_dir(settings: ResolvedSettings) -> Path:
+    """Where default-named recordings go: ``output_dir`` (which must exist), else the current directory."""
     directory = settings.get(opt.OUTPUT_DIR)
     if directory is None:
-        return Path(default_output_name())
+        return Path()
     if not directory.is_dir():
         raise SettingError(_culprit(settings, opt.OUTPUT_DIR),
                            f"{directory} is not a directory; create it or choose another")
-    return directory / default_output_name()
+    return directory
+
+
+def default_bundle_name() -> str:
+    """``caprec-YYYYmmdd-HHMMSS.caprec``: the default name with the studio suffix."""
+    return str(Path(default_output_name()).with_suffix(STUDIO_SUFFIX))
+
+
+def _bundle_path(settings: ResolvedSettings) -> Path:
+    """The studio bundle: ``-o NAME`` (``.caprec`` appended when missing), else a default name.
+
+    Refuses ``-o -`` (a directory cannot stream to stdout) and a media file
+    name (``talk.mp4``): the culprit is the mode's origin or ``--output``.
+    """
+    mode = _culprit(settings, opt.MODE)
+    output = settings.get(opt.OUTPUT)
+    if output == "-":
+        raise SettingError(mode, "studio mode writes a bundle directory, which cannot go to stdout; "
+                                 "drop -o - or use --mode instant")
+    if not output:
+        return _output_dir(settings) / default_bundle_name()
+    path = Path(output)
+    if path.name in ("", ".", ".."):
+        raise SettingError("--output", f"{output!r} names no bundle; give a name such as talk{STUDIO_SUFFIX}")
+    if path.suffix.lower() == STUDIO_SUFFIX:
+        return path
+    if path.suffix.lower() in MEDIA_SUFFIXES:
+        raise SettingError("--output", f"{output} is a media file name, but studio mode ({mode}) writes a bundle "
+                                       f"directory; use -o {path.with_suffix(STUDIO_SUFFIX)} or --mode instant")
+    return path.with_name(path.name + STUDIO_SUFFIX)
+
+
+def check_bundle_path(path: Path) -> None:
+    """Refuse a studio bundle that cannot be created, before anything starts.
+
+    The bundle must not exist (``--overwrite`` does not change that: caprec
+    never deletes a directory, nor replaces a file with one), and its parent
+    must be a writable directory. Raises :class:`OutputError`.
+    """
+    if path.is_dir():
+        if any(path.iterdir()):
+            raise OutputError(f"{path} already exists and is not empty; caprec never deletes a directory, "
+                              "even with --overwrite: choose another -o")
+        raise OutputError(f"{path} already exists (empty); remove it or choose another -o "
+                          "(--overwrite never replaces a bundle)")
+    if os.path.lexists(path):
+        raise OutputError(f"{path} exists and is not a directory; caprec does not replace a file with a "
+                          "bundle: choose another -o")
+    parent = path.absolute().parent
+    if not parent.is_dir():
+        raise OutputError(f"directory {parent} does not exist; create it first or choose another -o")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"directory {parent} is not writable; choose another -o")
+
+
+def studio_display_path(bundle: Path, segment: int = FIRST_SEGMENT) -> Path:
+    """Where the session writes segment ``segment``'s screen video in ``bundle``."""
+    return bundle / SEGMENTS_DIR / str(segment) / DISPLAY_NAME
+
+
+def studio_audio_path(bundle: Path, segment: int = FIRST_SEGMENT) -> Path:
+    """Where the session writes segment ``segment``'s audio track in ``bundle``."""
+    return bundle / SEGMENTS_DIR / str(segment) / AUDIO_NAME
+
+
+def plan_argv(plan: RecordPlan) -> list[str]:
+    """The FFmpeg command the recording of ``plan`` runs (its first segment's, in studio mode).
+
+    The video goes to caprec's pipe (``pipe:1``), which caprec writes to the
+    output; in studio mode with audio, the audio goes to the first
+    segment's ``audio.m4a``. The queue size is on each capture input and,
+    with FFmpeg 7+, on each output.
+    """
+    bundle = plan.bundle
+    audio_output = None
+    if bundle is not None and plan.audio is not None:
+        audio_output = ffmpeg_file_url(studio_audio_path(bundle))
+    return build_record_argv(plan.source, plan.encoding, ffmpeg_path=plan.ffmpeg.path, output=PIPE_OUTPUT,
+                             audio=plan.audio, audio_output=audio_output, ffmpeg_major=plan.ffmpeg.major,
+                             output_queue_size=plan.queue_size)
 
 
 def plan_from_settings(*, env: Environment, settings: ResolvedSettings) -> RecordPlan:
-    """The plan for resolved ``settings``: check the output, find ffmpeg, size the screen."""
+    """The plan for resolved ``settings``: check the output, find ffmpeg, size the screen.
+
+    Creates nothing: a studio bundle is only checked (the session creates it
+    when recording starts).
+    """
     source = settings.get(opt.SOURCE)
     fps_value = settings.get(opt.FPS)
     codec = settings.get(opt.CODEC)
     overwrite = settings.get(opt.OVERWRITE)
     region_value = settings.get(opt.REGION)
-    path = _output_path(settings)
-    if path is not None:
-        check_output_path(path, overwrite=overwrite)
+    mode = settings.get(opt.MODE)
+    studio = mode is Mode.STUDIO
+    queue_size = settings.get(opt.QUEUE_SIZE)
+    path: Path | None
+    if studio:
+        path = _bundle_path(settings)
+        check_bundle_path(path)
+    else:
+        path = _output_path(settings)
+        if path is not None:
+            check_output_path(path, overwrite=overwrite)
+    audio = _plan_audio(settings, queue_size=queue_size)
     ffmpeg_origin = settings.origin(opt.FFMPEG)
     binary = find_ffmpeg(explicit=settings.get(opt.FFMPEG), explicit_origin=ffmpeg_origin.culprit,
                          environ=env.environ)
@@ -227,7 +339,7 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings) -> Recor
             raise SettingError("--region", "the test source has no screen to crop; drop --region")
         # A region from a variable or the config file is a screen default: not for the test pattern.
         region_value = None
-        video = VideoSource(backend=Backend.LAVFI, fps=fps_value, device=DEFAULT_TEST_SIZE)
+        video = VideoSource(backend=Backend.LAVFI, fps=fps_value, device=DEFAULT_TEST_SIZE, queue_size=queue_size)
         size: tuple[int, int] | None = None
     else:
         display = settings.get(opt.DISPLAY)
@@ -242,18 +354,32 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings) -> Recor
                                   origin=_culprit(settings, opt.REGION))
         elif display is not None:
             device = display
-        video = VideoSource(backend=backend, fps=fps_value, device=device, region=region_value)
+        # Studio hides the pointer from the video: the cursor log carries it, for the editor to draw.
+        video = VideoSource(backend=backend, fps=fps_value, device=device, region=region_value,
+                            draw_mouse=not studio, queue_size=queue_size)
     # The cursor log is on by default for the screen and off for the test
     # pattern, whose pointer is not in the picture.
     cursor = settings.get(opt.CURSOR)
     wants_cursor = cursor if cursor is not None else source == "screen"
+    log = path / CURSOR_NAME if studio and path is not None else None
     cursor_plan = plan_cursor(video=video, path=path, screen=size, flush=settings.get(opt.CURSOR_FLUSH),
-                              overwrite=overwrite) if wants_cursor else None
+                              overwrite=overwrite, log=log) if wants_cursor else None
     encoding = Encoding(codec=codec, preset=settings.get(opt.PRESET), crf=settings.get(opt.CRF),
                         duration=settings.get(opt.DURATION))
     return RecordPlan(ffmpeg=binary, source=video, cursor=cursor_plan, encoding=encoding,
-                      target=Target(path=path, fd=env.stdout_fd if path is None else None, overwrite=overwrite),
-                      pipe_buffer=settings.get(opt.PIPE_BUFFER), delay=settings.get(opt.DELAY), settings=settings)
+                      target=Target(path=path, fd=env.stdout_fd if path is None else None,
+                                    overwrite=overwrite and not studio),
+                      pipe_buffer=settings.get(opt.PIPE_BUFFER), delay=settings.get(opt.DELAY), settings=settings,
+                      mode=mode, audio=audio, queue_size=queue_size)
+
+
+def _plan_audio(settings: ResolvedSettings, *, queue_size: int) -> AudioSource | None:
+    """The audio input the ``audio`` setting names on this platform, with the queue size; None for none."""
+    text = settings.get(opt.AUDIO)
+    if text is None:
+        return None
+    audio = parse_audio(text, platform=sys.platform, origin=_culprit(settings, opt.AUDIO))
+    return replace(audio, queue_size=queue_size)
 
 
 def make_sidecar(plan: CursorPlan, warn: Callable[[str], None]) -> CursorSidecar:
@@ -264,6 +390,9 @@ def make_sidecar(plan: CursorPlan, warn: Callable[[str], None]) -> CursorSidecar
     """
     if plan.path.exists():
         plan.path.unlink()  # only reached with --overwrite (checked while planning)
+    if plan.display is not None:
+        # pynput's X listener opens $DISPLAY; this process records one display.
+        os.environ["DISPLAY"] = plan.display
 
     def write_failed(exc: OSError) -> None:
         warn(f"cursor log {plan.path}: {exc.strerror or exc}; events are kept and written when it works again")
@@ -335,9 +464,41 @@ def exit_code(result: RecordingResult, stop: StopControl) -> ExitStatus:
 
 
 def _help(setting: Setting[Any], text: str) -> str:
-    """Option help with its default and variable, from the settings table."""
-    env = ", ".join(f"${name}" for name in setting.env)
+    """Option help with its default and variables (per-mode ones first), from the settings table."""
+    env = ", ".join(f"${name}" for name in setting.all_env)
     return f"{text} Default: {setting.default_text}." + (f" Env: {env}." if env else "")
+
+
+def dry_run_text(plan: RecordPlan) -> str:
+    """What ``--dry-run`` prints: the FFmpeg command, where its output goes, then every setting.
+
+    Everything after the command is a ``#`` comment, so the text stays a
+    valid shell script (``shlex.split(text, comments=True)`` is the argv).
+    """
+    lines = [shlex.join(plan_argv(plan))]
+    bundle = plan.bundle
+    if bundle is not None:
+        lines.append(f"# {PIPE_OUTPUT} -> {studio_display_path(bundle.absolute())} "
+                     "(the bundle is created when recording starts)")
+        if plan.audio is not None:
+            lines.append(f"# audio -> {studio_audio_path(bundle.absolute())}")
+    elif plan.target.path is not None:
+        lines.append(f"# {PIPE_OUTPUT} -> {plan.target.path.absolute()}")
+    else:
+        lines.append(f"# {PIPE_OUTPUT} -> stdout")
+    if plan.cursor is not None:
+        lines.append(f"# cursor log -> {plan.cursor.path.absolute()}")
+    # Where a default is a description ("PATH, then imageio-ffmpeg"), show what it resolved to.
+    resolved = {
+        opt.OUTPUT.key: "-" if plan.target.path is None else str(plan.target.path),
+        opt.FFMPEG.key: f"{plan.ffmpeg.path} ({plan.ffmpeg.version})",
+        opt.CURSOR.key: "on" if plan.cursor is not None else "off",
+    }
+    for entry in plan.settings or ():
+        key = entry.setting.key
+        shown = resolved[key] if key in resolved else entry.setting.format(entry.value)
+        lines.append(f"# {key} = {shown}  ({entry.origin})")
+    return "\n".join(lines) + "\n"
 
 
 def _complete_sources(incomplete: str) -> list[str]:
@@ -348,10 +509,25 @@ def _complete_codecs(incomplete: str) -> list[str]:
     return [name for name in sorted(SUPPORTED_CODECS) if name.startswith(incomplete)]
 
 
+def _complete_modes(incomplete: str) -> list[str]:
+    return [mode.value for mode in Mode if mode.value.startswith(incomplete)]
+
+
 @app.command(epilog=EXAMPLES)
 def record(
     output: Annotated[str | None, typer.Option("--output", "-o", help="Output file; '-' streams the MP4 to stdout. "
-                                               "Default: caprec-YYYYmmdd-HHMMSS.mp4 in --output-dir.")] = None,
+                                               "Studio mode: the bundle directory (.caprec is appended when "
+                                               "missing; it must not exist). Default: caprec-YYYYmmdd-HHMMSS.mp4 "
+                                               "(studio: .caprec) in --output-dir.")] = None,
+    mode: Annotated[str | None, typer.Option(
+        metavar="instant|studio",
+        help=_help(opt.MODE, "instant: one shareable MP4, pointer drawn in. studio: a bundle directory for "
+                   "editing (segments, separate audio, cursor log), pointer hidden."),
+        autocompletion=_complete_modes)] = None,
+    audio: Annotated[str | None, typer.Option(
+        metavar="DEVICE", help=_help(opt.AUDIO, "Record audio: test (a tone); Linux: a PulseAudio source "
+                                     "(default, NAME, pulse:NAME) or alsa:NAME; macOS: an avfoundation index or "
+                                     "name; Windows: a DirectShow device name; none. See caprec devices."))] = None,
     source: Annotated[str | None, typer.Option(
         help=_help(opt.SOURCE, "screen (x11grab / avfoundation / gdigrab by platform) or test (a synthetic "
                    "pattern, paced in real time)."), autocompletion=_complete_sources)] = None,
@@ -371,7 +547,12 @@ def record(
     ffmpeg_path: Annotated[str | None, typer.Option(
         "--ffmpeg", metavar="PATH", help=_help(opt.FFMPEG, "The ffmpeg binary to use."))] = None,
     pipe_buffer: Annotated[str | None, typer.Option(
-        metavar="SIZE", help=_help(opt.PIPE_BUFFER, "Pipe buffer between ffmpeg and caprec, e.g. 1MiB."))] = None,
+        metavar="SIZE", help=_help(opt.PIPE_BUFFER, f"Pipe buffer between ffmpeg and caprec, "
+                                   f"{opt.PIPE_BUFFER_RANGE_TEXT}, e.g. 512KiB or 1MiB."))] = None,
+    queue_size: Annotated[str | None, typer.Option(
+        metavar="N", help=_help(opt.QUEUE_SIZE, f"Packets FFmpeg may queue per capture input "
+                                f"(-thread_queue_size; FFmpeg 7+: per output too), {opt.QUEUE_SIZE_RANGE_TEXT}."))
+    ] = None,
     cursor: Annotated[bool | None, typer.Option(
         "--cursor/--no-cursor", show_default=False,
         help=_help(opt.CURSOR, "Log mouse moves, clicks and scrolls to <output>.cursor.ndjson."))] = None,
@@ -386,7 +567,9 @@ def record(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file "
                                             "(and its cursor log).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the ffmpeg command and exit.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print the ffmpeg command, then each setting and where it came from (as # comments); "
+                          "record and create nothing.")] = False,
     json_output: Annotated[bool, typer.Option(
         "--json", help="Print a JSON summary (schema caprec-summary/1) on stdout at the end; with -o - use "
                        "--summary-file.")] = False,
@@ -406,12 +589,11 @@ def record(
                             codec=codec, preset=preset, crf=crf, display=display, ffmpeg_path=ffmpeg_path,
                             overwrite=overwrite, pipe_buffer=pipe_buffer, cursor=cursor,
                             cursor_flush=cursor_flush, output_dir=output_dir, delay=delay, quiet=quiet,
-                            dry_run=dry_run)
+                            dry_run=dry_run, mode=mode, audio=audio, queue_size=queue_size)
         reports.check(to_stdout=plan.target.path is None, video=plan.target.path)
         console = error_console(env)
         if dry_run:
-            argv = Recorder(plan.ffmpeg).argv(plan.source, plan.encoding)
-            env.stdout.write(shlex.join(argv) + "\n")
+            env.stdout.write(dry_run_text(plan))
             return ExitStatus.OK
         stop = StopControl()
         pausable = plan.target.path is not None

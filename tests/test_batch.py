@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import textwrap
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -201,24 +202,24 @@ PLAN_ERRORS: list[tuple[str, str, list[str]]] = [
         duration = 1
         repeat = 0
      """, ["capture 1 (a-{n}.mp4)", "repeat", "out of range"]),
-    ("studio-mode", """
+    ("studio-output-is-a-media-name", """
         [[capture]]
         output = "a.mp4"
         duration = 1
         mode = "studio"
-     """, ["capture 1 (a.mp4)", "mode", "not supported yet", "a later caprec adds it", "'instant'"]),
+     """, ["capture 1 (a.mp4)", "studio", "a.mp4"]),
     ("unknown-mode", """
         [[capture]]
         output = "a.mp4"
         duration = 1
         mode = "turbo"
-     """, ["capture 1 (a.mp4)", "mode", "not supported"]),
+     """, ["capture 1 (a.mp4)", "mode", "not a mode", "'instant' or 'studio'"]),
     ("audio", """
         [[capture]]
         output = "a.mp4"
         duration = 1
         audio = true
-     """, ["capture 1 (a.mp4)", "audio", "not supported yet"]),
+     """, ["capture 1 (a.mp4)", "audio", "a device name"]),
     ("no-captures", """
         [defaults]
         fps = 30
@@ -375,6 +376,26 @@ def test_two_real_captures(run_caprec: RunCaprec, env: dict[str, str], tmp_path:
     # Not a terminal: plain progress lines and the results table, no escape codes.
     assert "capture 1/2" in result.stderr and "capture 2/2" in result.stderr
     assert "complete" in result.stderr and "\x1b[" not in result.stderr
+
+
+def test_a_studio_capture_with_audio_in_a_plan(run_caprec: RunCaprec, env: dict[str, str], tmp_path: Path,
+                                               probe: Callable[[Path], Probe]) -> None:
+    plan = write_plan(tmp_path, f"""
+        [[capture]]
+        output = "take.caprec"
+        source = "test"
+        mode = "studio"
+        audio = "test"
+        fps = {FPS}
+        duration = {DURATION_S}
+    """)
+    result = run_caprec(["batch", str(plan)], cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    manifest = tomllib.loads((tmp_path / "take.caprec" / "recording.toml").read_text())
+    assert manifest["status"] == "complete" and manifest["audio"] == "test"
+    (segment,) = manifest["segments"]
+    assert abs(probe(tmp_path / "take.caprec" / segment["display"]).frames - FPS * DURATION_S) <= FRAME_TOLERANCE
+    assert (tmp_path / "take.caprec" / segment["audio"]).stat().st_size > 0
 
 
 def _failing_ffmpeg(tmp_path: Path) -> Path:

@@ -74,7 +74,8 @@ def bash_complete(words: list[str], env: dict[str, str]) -> list[str]:
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
 @pytest.mark.parametrize(("words", "expected"), [
-    (["caprec", "rec"], ["record"]),
+    (["caprec", "recor"], ["record"]),
+    (["caprec", "rec"], ["record", "recover"]),
     (["caprec", "config", "s"], ["set", "show"]),
     (["caprec", "record", "--sou"], ["--source"]),
     (["caprec", "record", "--source", ""], ["screen", "test"]),

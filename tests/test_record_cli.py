@@ -22,6 +22,8 @@ from typer.testing import CliRunner
 
 from capture import __version__
 from capture.command import DEFAULT_TEST_SIZE, Backend, Encoding, VideoSource, build_record_argv
+from capture.ffmpeg_bin import FFmpegBinary, probe_version
+from capture.settings import DEFAULT_QUEUE_SIZE_INSTANT
 from cli.app import app
 from cli.exit import ExitStatus
 
@@ -109,10 +111,16 @@ def test_dry_run_prints_the_exact_ffmpeg_command(run_caprec: RunCaprec, tmp_path
     assert result.stderr == ""
     ffmpeg = shutil.which("ffmpeg")
     assert ffmpeg is not None
-    expected = build_record_argv(VideoSource(Backend.LAVFI, fps=25.0, device=DEFAULT_TEST_SIZE),
-                                 Encoding(duration=2.0), ffmpeg_path=ffmpeg)
-    assert result.stdout.count("\n") == 1
-    assert shlex.split(result.stdout) == expected
+    version = probe_version(ffmpeg)
+    assert version is not None
+    expected = build_record_argv(VideoSource(Backend.LAVFI, fps=25.0, device=DEFAULT_TEST_SIZE,
+                                             queue_size=DEFAULT_QUEUE_SIZE_INSTANT),
+                                 Encoding(duration=2.0), ffmpeg_path=ffmpeg,
+                                 ffmpeg_major=FFmpegBinary(ffmpeg, version, "PATH").major,
+                                 output_queue_size=DEFAULT_QUEUE_SIZE_INSTANT)
+    # The command on the first line; the settings after it are shell comments.
+    assert all(line.startswith("# ") for line in result.stdout.splitlines()[1:])
+    assert shlex.split(result.stdout, comments=True) == expected
     assert "-progress pipe:2" in result.stdout
     assert snapshot(tmp_path) == {}  # a dry run creates nothing
 

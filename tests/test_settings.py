@@ -67,12 +67,16 @@ def test_table_names_each_option_once_with_the_documented_variables() -> None:
     keys = [s.key for s in opt.SETTINGS]
     flags = [s.flag for s in opt.SETTINGS]
     assert len(set(keys)) == len(keys) and len(set(flags)) == len(flags)
-    variables = {name for s in opt.SETTINGS for name in s.env}
+    variables = {name for s in opt.SETTINGS for name in s.all_env}
     assert variables == {
         "CAPREC_SOURCE", "CAPREC_FPS", "CAPREC_DURATION", "CAPREC_REGION", "CAPREC_CODEC", "CAPREC_PRESET",
         "CAPREC_CRF", "CAPREC_DISPLAY", "CAPREC_FFMPEG", "CAPREC_PIPE_BUFFER", "CAPREC_CURSOR",
-        "CAPREC_CURSOR_FLUSH", "CAPREC_OUTPUT_DIR", "CAPREC_DELAY",
+        "CAPREC_CURSOR_FLUSH", "CAPREC_OUTPUT_DIR", "CAPREC_DELAY", "CAPREC_MODE", "CAPREC_AUDIO",
+        "CAPREC_QUEUE_SIZE", "CAPREC_QUEUE_SIZE_INSTANT", "CAPREC_QUEUE_SIZE_STUDIO",
+        "CAPREC_PIPE_BUFFER_INSTANT", "CAPREC_PIPE_BUFFER_STUDIO",
     }
+    # Only these two depend on the mode; the mode itself is resolved first.
+    assert [s.key for s in opt.SETTINGS if s.per_mode] == ["pipe_buffer", "queue_size"]
     # Per-invocation switches are flag-only: no variable or config key can turn them on.
     for setting in (opt.OUTPUT, opt.OVERWRITE, opt.QUIET, opt.DRY_RUN):
         assert setting.env == () and not setting.configurable
@@ -213,6 +217,11 @@ ENV_ERRORS = [
     ("CAPREC_DELAY", "soon", "CAPREC_DELAY: 'soon' is not a number of seconds"),
     ("CAPREC_OUTPUT_DIR", "", "CAPREC_OUTPUT_DIR: is empty"),
     ("CAPREC_CONFIG", "", "CAPREC_CONFIG: is empty"),
+    ("CAPREC_MODE", "movie", "CAPREC_MODE: 'movie' is not a mode; use instant or studio"),
+    ("CAPREC_MODE", "", "CAPREC_MODE: is empty"),
+    ("CAPREC_AUDIO", "", "CAPREC_AUDIO: is empty"),
+    ("CAPREC_AUDIO", "hw:0,0", "CAPREC_AUDIO: 'hw:0,0' looks like an ALSA device; write alsa:hw:0,0"),
+    ("CAPREC_AUDIO", "pulse:", "CAPREC_AUDIO: 'pulse:' names no device"),
 ]
 
 
