@@ -22,6 +22,7 @@ import contextlib
 import enum
 import os
 import re
+import stat
 import struct
 import subprocess
 import sys
@@ -292,6 +293,8 @@ def rewrite_verified(sources: list[Path], destination: Path, *, expected_frames:
         floor = expected_frames - FRAMES_LOST_PER_FILE * len(sources)
         if media.frames < floor:
             return None, f"the rewritten file held {media.frames} of {expected_frames} frames; kept the originals"
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(temp, stat.S_IMODE(destination.stat().st_mode))  # the file keeps its permissions
         _fsync(temp)
         os.replace(temp, destination)
         return media, None

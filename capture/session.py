@@ -112,6 +112,15 @@ class SegmentInfo:
     status: str
 
 
+def segment_files(mode: Mode, output: Path, index: int, *, audio: bool) -> tuple[Path, Path | None]:
+    """Where segment ``index`` (from 1) of a recording to ``output`` goes: its video, and
+    (studio mode with audio) its audio file. Instant mode muxes the audio into the video."""
+    if mode is Mode.INSTANT:
+        return (output if index == 1 else part_path(output, index)), None
+    directory = output / SEGMENTS_DIR / str(index)
+    return directory / DISPLAY_NAME, (directory / AUDIO_NAME if audio else None)
+
+
 def part_path(output: Path, index: int) -> Path:
     """``talk.mp4`` -> ``talk.part-2.mp4``: where instant segment ``index`` (>= 2) is recorded."""
     return output.with_name(PART_FORMAT.format(stem=output.stem, index=index, suffix=output.suffix))
@@ -242,11 +251,10 @@ class Session:
         """Segment ``index``'s video file and (studio with audio) its audio file."""
         if spec.output is None:
             return None, None
-        if spec.mode is Mode.INSTANT:
-            return (spec.output if index == 1 else part_path(spec.output, index)), None
-        directory = spec.output / SEGMENTS_DIR / str(index)
-        directory.mkdir(parents=True, exist_ok=False)
-        return directory / DISPLAY_NAME, (directory / AUDIO_NAME if spec.audio is not None else None)
+        video, audio = segment_files(spec.mode, spec.output, index, audio=spec.audio is not None)
+        if spec.mode is Mode.STUDIO:
+            video.parent.mkdir(parents=True, exist_ok=False)
+        return video, audio
 
     def _finish(self, run: _Run, notes: list[str], *, fast: bool) -> RecordingResult:
         spec = run.spec

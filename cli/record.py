@@ -25,25 +25,22 @@ from capture.command import (
     Backend,
     Encoding,
     VideoSource,
-    build_record_argv,
 )
 from capture.config import load_config
 from capture.cursor import DEFAULT_FLUSH_INTERVAL, CursorContext, CursorSidecar, CursorWriter
 from capture.cursor import Region as CursorRegion
 from capture.errors import CaptureError, OutputError, SettingError
 from capture.ffmpeg_bin import FFmpegBinary, find_ffmpeg
-from capture.output import check_output_path, default_output_name, ffmpeg_file_url
+from capture.output import check_output_path, default_output_name
 from capture.recorder import Recorder, RecordingResult, Status, StopControl, Target
 from capture.screen import default_backend, resolve_x11_display, x11_screen_size
 from capture.session import (
-    AUDIO_NAME,
     CURSOR_NAME,
-    DISPLAY_NAME,
-    SEGMENTS_DIR,
     STUDIO_SUFFIX,
     Mode,
     Session,
     SessionSpec,
+    segment_files,
 )
 from capture.session import CursorSpec as CursorPlan
 from capture.settings import MAX_CURSOR_FLUSH_S as MAX_CURSOR_FLUSH_S
@@ -62,8 +59,7 @@ from cli.output import STATUS_CANCELLED, Reports, StatsFileWriter, empty_summary
 CURSOR_SUFFIX = ".cursor.ndjson"
 #: Names that say "a media file": in studio mode ``-o talk.mp4`` is refused, not made a directory.
 MEDIA_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".m4a", ".mp3", ".wav", ".aac"})
-#: The session records segment N into ``<bundle>/segments/N/`` (see capture.session).
-FIRST_SEGMENT = 1
+#: FFmpeg writes the video to caprec's pipe, which caprec writes to the output.
 PIPE_OUTPUT = "pipe:1"
 PAUSE_SIGNAL = getattr(signal, "SIGUSR1", None)
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -278,16 +274,6 @@ def check_bundle_path(path: Path) -> None:
         raise OutputError(f"directory {parent} is not writable; choose another -o")
 
 
-def studio_display_path(bundle: Path, segment: int = FIRST_SEGMENT) -> Path:
-    """Where the session writes segment ``segment``'s screen video in ``bundle``."""
-    return bundle / SEGMENTS_DIR / str(segment) / DISPLAY_NAME
-
-
-def studio_audio_path(bundle: Path, segment: int = FIRST_SEGMENT) -> Path:
-    """Where the session writes segment ``segment``'s audio track in ``bundle``."""
-    return bundle / SEGMENTS_DIR / str(segment) / AUDIO_NAME
-
-
 def plan_argv(plan: RecordPlan) -> list[str]:
     """The FFmpeg command the recording of ``plan`` runs (its first segment's, in studio mode).
 
@@ -296,13 +282,11 @@ def plan_argv(plan: RecordPlan) -> list[str]:
     segment's ``audio.m4a``. The queue size is on each capture input and,
     with FFmpeg 7+, on each output.
     """
-    bundle = plan.bundle
     audio_output = None
-    if bundle is not None and plan.audio is not None:
-        audio_output = ffmpeg_file_url(studio_audio_path(bundle))
-    return build_record_argv(plan.source, plan.encoding, ffmpeg_path=plan.ffmpeg.path, output=PIPE_OUTPUT,
-                             audio=plan.audio, audio_output=audio_output, ffmpeg_major=plan.ffmpeg.major,
-                             output_queue_size=plan.queue_size)
+    if plan.bundle is not None:
+        _, audio_output = segment_files(Mode.STUDIO, plan.bundle, 1, audio=plan.audio is not None)
+    return Recorder(plan.ffmpeg).argv(plan.source, plan.encoding, audio=plan.audio, audio_output=audio_output,
+                                      output_queue_size=plan.queue_size)
 
 
 def plan_from_settings(*, env: Environment, settings: ResolvedSettings) -> RecordPlan:
@@ -478,10 +462,10 @@ def dry_run_text(plan: RecordPlan) -> str:
     lines = [shlex.join(plan_argv(plan))]
     bundle = plan.bundle
     if bundle is not None:
-        lines.append(f"# {PIPE_OUTPUT} -> {studio_display_path(bundle.absolute())} "
-                     "(the bundle is created when recording starts)")
-        if plan.audio is not None:
-            lines.append(f"# audio -> {studio_audio_path(bundle.absolute())}")
+        video, audio = segment_files(Mode.STUDIO, bundle.absolute(), 1, audio=plan.audio is not None)
+        lines.append(f"# {PIPE_OUTPUT} -> {video} (the bundle is created when recording starts)")
+        if audio is not None:
+            lines.append(f"# audio -> {audio}")
     elif plan.target.path is not None:
         lines.append(f"# {PIPE_OUTPUT} -> {plan.target.path.absolute()}")
     else:
