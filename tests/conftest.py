@@ -84,7 +84,9 @@ def xvfb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[XServer]:
     with log.open("wb") as log_file:
         server = subprocess.Popen(
             # -br: a black root window, so tests can find the drawn pointer by its bright pixels.
-            ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", XVFB_SCREEN, "-br", "-nolisten", "tcp"],
+            # -noreset: no server reset when the last client leaves, which drops clients connecting meanwhile.
+            ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", XVFB_SCREEN, "-br", "-noreset", "-nolisten",
+             "tcp"],
             pass_fds=(write_fd,), stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
             start_new_session=True,
         )

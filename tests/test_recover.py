@@ -137,10 +137,12 @@ def test_parts_are_joined_in_order_and_deleted(run_caprec: RunCaprec, tmp_path: 
     expected = sum(ffprobe(p).frames for p in (out, part2, part3))
     cursor = tmp_path / "it's a täke.cursor.ndjson"
     write_cursor_log(cursor, 25, torn=True)
+    out.chmod(0o640)
 
     code, report, err = recover_json(run_caprec, out, tmp_path)
     assert code == 0, err
     assert_regular_mp4(out)
+    assert out.stat().st_mode & 0o777 == 0o640  # the rewritten file keeps its permissions
     assert not part2.exists() and not part3.exists()
     media = ffprobe(out)
     assert expected - TORN_FRAME_SLACK <= media.frames <= expected, (expected, media)
