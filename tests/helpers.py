@@ -6,18 +6,22 @@ modules can import them (``from helpers import wait_until``).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
+import shutil
 import signal
 import struct
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+
+import pytest
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
@@ -205,3 +209,22 @@ def kill_if_running(proc: subprocess.Popen[bytes] | subprocess.Popen[str]) -> No
 def python_argv(*args: str) -> list[str]:
     """``python -m cli ...`` with the interpreter running the tests."""
     return [sys.executable, "-m", "cli", *args]
+
+
+@contextlib.contextmanager
+def read_only_directory(path: Path) -> Iterator[None]:
+    """A directory that even root cannot write: a read-only tmpfs mounted on it."""
+    path.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        # Without root the permission bits suffice.
+        path.chmod(0o555)
+        yield
+        return
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(path)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"root ignores permissions and a read-only mount is refused here: {mounted.stderr.strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", str(path)], capture_output=True, check=False)

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from conftest import CAPREC_PREFIX, SCRUBBED_VARS, RunCaprec, XServer
-from helpers import ffprobe
+from helpers import ffprobe, read_only_directory
 from typer.testing import CliRunner
 
 from capture.settings import SETTINGS
@@ -204,25 +202,6 @@ def snapshot(directory: Path) -> dict[str, bytes]:
 
 def help_has(option: str, env: Mapping[str, str | None]) -> bool:
     return option in CliRunner().invoke(app, ["record", "--help"], env=dict(env)).stdout
-
-
-@contextlib.contextmanager
-def read_only_directory(path: Path) -> Iterator[None]:
-    """A directory that even root cannot write: a read-only tmpfs mounted on it."""
-    path.mkdir()
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        # Without root the permission bits suffice.
-        path.chmod(0o555)
-        yield
-        return
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(path)],
-                             capture_output=True, text=True, check=False)
-    if mounted.returncode != 0:
-        pytest.skip(f"root ignores permissions and a read-only mount is refused here: {mounted.stderr.strip()}")
-    try:
-        yield
-    finally:
-        subprocess.run(["umount", str(path)], capture_output=True, check=False)
 
 
 @pytest.mark.parametrize("case", BAD_INPUT)

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from conftest import XServer
+from helpers import read_only_directory
 from typer.testing import CliRunner
 
 from capture import settings as opt
@@ -507,14 +508,9 @@ def test_bad_bundle_names_are_refused(args: tuple[str, ...], message: str, tmp_p
     assert created(tmp_path, config=clean_env) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
 def test_an_unwritable_parent_is_refused(tmp_path: Path, clean_env: Path) -> None:
-    locked = tmp_path / "locked"
-    locked.mkdir(mode=0o500)
-    try:
+    with read_only_directory(tmp_path / "locked"):  # read-only even for root
         assert_refused(invoke("--source", "test", "--mode", "studio", "-o", "locked/talk"), "is not writable")
-    finally:
-        locked.chmod(0o700)
 
 
 # Audio: the pure mapping per platform ------------------------------------------------
