@@ -35,6 +35,8 @@ CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 PAGE = 4096
 MB = 1e6
 SAMPLE_INTERVAL_S = 0.05
+# How long a helper process gets to exit after SIGTERM before it is killed.
+END_TIMEOUT_S = 5.0
 
 
 # --------------------------------------------------------------------------- Xvfb
@@ -75,14 +77,19 @@ def xvfb(size: str = "1280x720", depth: int = 24, timeout: float = 10.0) -> Iter
         yield XServer(display=f":{int(data.strip())}", pid=proc.pid)
     finally:
         os.close(read_fd)
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
+        end_process(proc)
+
+
+def end_process(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a helper process (Xvfb, the animator, ffplay), kill it if it lingers, reap it."""
+    proc.terminate()
+    try:
+        proc.wait(END_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stderr:
+        proc.stderr.close()
 
 
 # ----------------------------------------------------------------------- animator
@@ -177,14 +184,7 @@ def animator(display: str, *, seed: int = 1, warmup: float = 1.0) -> Iterator[su
     try:
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
+        end_process(proc)
 
 
 # ------------------------------------------------------------------- /proc reading

@@ -71,7 +71,7 @@ AUDIO_NONE = "none"
 #: Packets FFmpeg may queue per capture input (and, FFmpeg 7+, per output).
 #: Beyond 2048 a queue of raw 1080p frames (8 MB each) could pin 16 GB.
 QUEUE_SIZE_RANGE = (1, 2048)
-#: Each mode's default queue size (see benchmarks/queue.py for the figures).
+#: Each mode's default queue size (see benchmarks/queue_size.py for the figures).
 DEFAULT_QUEUE_SIZE_INSTANT = 96
 DEFAULT_QUEUE_SIZE_STUDIO = 240
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")

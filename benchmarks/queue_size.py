@@ -25,7 +25,7 @@ imageio-ffmpeg's). Linux only; needs Xvfb, ffplay (part 2), ffprobe and
 python-xlib. A full run takes about 5 minutes (FFmpeg 5.x drains its backlog
 after part 2's recordings end, which can double their wall time).
 
-    python benchmarks/queue.py [--seconds 15] [--behind-seconds 8] [--preset-seconds 6] [--ffmpeg PATH ...]
+    python benchmarks/queue_size.py [--seconds 15] [--behind-seconds 8] [--preset-seconds 6] [--ffmpeg PATH ...]
 """
 
 from __future__ import annotations
@@ -223,14 +223,7 @@ def ffplay_fullscreen(display: str) -> Iterator[subprocess.Popen[bytes]]:
             time.sleep(0.1)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
+        common.end_process(proc)
 
 
 def binaries(paths: Sequence[str]) -> list[FFmpegBinary]:
