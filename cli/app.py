@@ -6,11 +6,15 @@ boundary (see :func:`run_guarded`).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Annotated
 
 import typer
 from rich.console import Console
+
+# Typer (0.29+) carries its own copy of click; its usage errors live here.
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from capture import __version__
 from capture.errors import CaptureError
@@ -76,8 +80,27 @@ def _register() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    Usage errors (an unknown flag, a missing argument) become one
+    ``error: ...`` line and exit 2, like every other bad input.
+    """
+    try:
+        code = app(standalone_mode=False, prog_name="caprec")
+    except NoArgsIsHelpError as exc:
+        if exc.ctx is not None:
+            typer.echo(exc.ctx.get_help())
+        sys.exit(int(ExitStatus.USAGE))
+    except UsageError as exc:
+        where = f"{exc.ctx.command_path} --help" if exc.ctx is not None else "caprec --help"
+        typer.echo(f"error: {exc.format_message().rstrip('.')}; see {where}", err=True)
+        sys.exit(int(ExitStatus.USAGE))
+    except ClickException as exc:
+        typer.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(int(ExitStatus.INTERRUPTED))
+    sys.exit(code if isinstance(code, int) else int(ExitStatus.OK))
 
 
 _register()

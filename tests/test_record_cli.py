@@ -233,3 +233,16 @@ def test_region_outside_the_screen_is_refused(run_caprec: RunCaprec, caprec_env:
     assert result.returncode == 2
     assert_one_error_line(result.stderr, "640x480+642+0 lies outside the 1280x720 screen")
     assert snapshot(tmp_path) == {}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["record", "--bogus"], "error: No such option: --bogus; see caprec record --help"),
+    (["record", "--fps"], "error: Option '--fps' requires an argument"),
+    (["cursor", "summary"], "error: Missing argument 'path'; see caprec cursor summary --help"),
+])
+def test_usage_errors_are_one_line(run_caprec: RunCaprec, tmp_path: Path, args: list[str], message: str) -> None:
+    result = run_caprec(args, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message), result.stderr
+    assert list(tmp_path.iterdir()) == []
