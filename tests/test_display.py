@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import python_argv
+from helpers import ffprobe, python_argv
 from rich.console import Console
 
 from capture.cursor import CursorStats
@@ -344,3 +344,27 @@ def test_quiet_prints_nothing_on_success(run_caprec: RunCaprec, caprec_env: dict
     assert result.returncode == 0
     assert result.stderr == "" and result.stdout == ""
     assert os.path.getsize(tmp_path / "quiet.mp4") > 0
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+def test_space_and_p_pause_and_resume_in_a_terminal(caprec_env: dict[str, str], tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    output = tmp_path / "keys.mp4"
+    argv = python_argv("record", "--source", "test", "-o", str(output))
+    child = pexpect.spawn(argv[0], argv[1:], cwd=str(tmp_path), env=_spawn_env(caprec_env, tmp_path),
+                          dimensions=(24, 100), encoding="utf-8", timeout=PTY_TIMEOUT_S)
+    try:
+        child.expect(FRAMES)
+        child.send(" ")
+        child.expect("PAUSED")
+        child.send("p")
+        child.expect("REC")  # recording again: the panel's head is back to ● REC
+        child.expect(FRAMES)
+        child.sendintr()
+        child.expect(pexpect.EOF)
+        rest = child.before
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0, rest
+    assert "saved:" in rest
+    assert ffprobe(output).frames > 0
