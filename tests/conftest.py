@@ -7,6 +7,7 @@ except under CI (the ``CI`` variable set), where a missing tool fails them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import shutil
@@ -73,47 +74,55 @@ def _display_answers(env: Mapping[str, str]) -> bool:
     return result.returncode == 0
 
 
-@pytest.fixture(scope="session")
-def xvfb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[XServer]:
-    """A private Xvfb at 1280x720x24 on a display number Xvfb picks itself."""
+@contextlib.contextmanager
+def start_xvfb(*screens: str, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """Start an Xvfb with ``screens`` (e.g. ``"1280x720x24"``) on a display number it picks itself.
+
+    Yields the server and its display (``:N``) once it accepts connections;
+    kills and reaps it at the end (a test may have stopped it already).
+    """
     for tool in ("Xvfb", "xdotool"):
         if shutil.which(tool) is None:
             _missing_tool(f"{tool} is not installed (apt-get install xvfb xdotool)")
-    log = tmp_path_factory.mktemp("xvfb") / "xvfb.log"
+    screen_args = [arg for number, size in enumerate(screens) for arg in ("-screen", str(number), size)]
     read_fd, write_fd = os.pipe()
     with log.open("wb") as log_file:
         server = subprocess.Popen(
             # -br: a black root window, so tests can find the drawn pointer by its bright pixels.
             # -noreset: no server reset when the last client leaves, which drops clients connecting meanwhile.
-            ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", XVFB_SCREEN, "-br", "-noreset", "-nolisten",
-             "tcp"],
+            ["Xvfb", "-displayfd", str(write_fd), *screen_args, "-br", "-noreset", "-nolisten", "tcp"],
             pass_fds=(write_fd,), stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
             start_new_session=True,
         )
     os.close(write_fd)
-
-    def stop_server() -> None:
-        server.terminate()
-        try:
-            server.wait(timeout=XVFB_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
     try:
-        number = _read_display_number(read_fd, server, XVFB_START_TIMEOUT_S)
-        display = f":{number}"
+        try:
+            display = f":{_read_display_number(read_fd, server, XVFB_START_TIMEOUT_S)}"
+            wait_until(lambda: _display_answers({**scrubbed_environ(), "DISPLAY": display}), XVFB_START_TIMEOUT_S,
+                       message=f"Xvfb on {display} to accept connections")
+        except (RuntimeError, AssertionError) as exc:
+            pytest.fail(f"could not start Xvfb: {exc}; log: {log.read_text(errors='replace')[-2000:]}")
+        finally:
+            os.close(read_fd)
+        yield server, display
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=XVFB_STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        server.wait()
+
+
+@pytest.fixture(scope="session")
+def xvfb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[XServer]:
+    """A private Xvfb at 1280x720x24 for the whole session."""
+    log = tmp_path_factory.mktemp("xvfb") / "xvfb.log"
+    with start_xvfb(XVFB_SCREEN, log=log) as (_, display):
         env = scrubbed_environ()
         env["DISPLAY"] = display
-        wait_until(lambda: _display_answers(env), XVFB_START_TIMEOUT_S,
-                   message=f"Xvfb on {display} to accept connections")
-    except (RuntimeError, AssertionError) as exc:
-        stop_server()
-        pytest.fail(f"could not start Xvfb: {exc}; log: {log.read_text(errors='replace')[-2000:]}")
-    finally:
-        os.close(read_fd)
-    yield XServer(display=display, width=XVFB_WIDTH, height=XVFB_HEIGHT, env=env)
-    stop_server()
+        yield XServer(display=display, width=XVFB_WIDTH, height=XVFB_HEIGHT, env=env)
 
 
 def scrubbed_environ() -> dict[str, str]:

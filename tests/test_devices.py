@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import select
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from conftest import RunCaprec, XServer
-from helpers import wait_until
+from conftest import RunCaprec, XServer, start_xvfb
 
 from capture.devices import (
     LIST_TIMEOUT_S,
@@ -398,55 +394,12 @@ def test_pactl_missing_is_silent(tmp_path: Path) -> None:
 
 # -- a real X server ----------------------------------------------------------
 
-XVFB_START_TIMEOUT_S = 15.0
-XVFB_STOP_TIMEOUT_S = 5.0
-
-
-def _answers(display: str) -> bool:
-    try:
-        read_x_screens(display)
-    except DisplayError:
-        return False
-    return True
-
-
 @pytest.fixture(scope="module")
-def two_screen_xvfb() -> Iterator[str]:
+def two_screen_xvfb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A private Xvfb with two screens (1280x720 and 800x600); yields its display."""
-    if shutil.which("Xvfb") is None:
-        if os.environ.get("CI"):
-            pytest.fail("Xvfb is not installed (CI is set: the X tests must run)")
-        pytest.skip("Xvfb is not installed (apt-get install xvfb)")
-    read_fd, write_fd = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x720x24", "-screen", "1", "800x600x24",
-         "-nolisten", "tcp"],
-        pass_fds=(write_fd,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    os.close(write_fd)
-    try:
-        data = b""
-        deadline = time.monotonic() + XVFB_START_TIMEOUT_S
-        while not data.endswith(b"\n"):
-            remaining = deadline - time.monotonic()
-            assert remaining > 0 and server.poll() is None, f"Xvfb did not start (exit code {server.poll()})"
-            ready, _, _ = select.select([read_fd], [], [], remaining)
-            if ready:
-                chunk = os.read(read_fd, 64)
-                assert chunk, "Xvfb closed -displayfd without a display number"
-                data += chunk
-        display = f":{data.decode().strip()}"
-        wait_until(lambda: _answers(display), XVFB_START_TIMEOUT_S, message=f"Xvfb on {display}")
+    log = tmp_path_factory.mktemp("xvfb-two") / "xvfb.log"
+    with start_xvfb("1280x720x24", "800x600x24", log=log) as (_, display):
         yield display
-    finally:
-        os.close(read_fd)
-        server.terminate()
-        try:
-            server.wait(timeout=XVFB_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 @pytest.mark.x11

@@ -13,7 +13,6 @@ import json
 import os
 import random
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import RunCaprec, SpawnCaprec, XServer
+from conftest import RunCaprec, SpawnCaprec, XServer, start_xvfb
 from helpers import (
     REPO_ROOT,
     Probe,
@@ -201,31 +200,8 @@ def readme_row(first_cell: str) -> str:
 @contextlib.contextmanager
 def private_xvfb(log: Path) -> Iterator[tuple[subprocess.Popen[bytes], dict[str, str]]]:
     """An Xvfb of this test's own (the session's must survive): the server and an env pointing at it."""
-    if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
-        pytest.skip("Xvfb and xdotool are needed (apt-get install xvfb xdotool)")
-    read_fd, write_fd = os.pipe()
-    with log.open("wb") as log_file:
-        server = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "640x480x24", "-br",
-                                   "-noreset", "-nolisten", "tcp"], pass_fds=(write_fd,), stdin=subprocess.DEVNULL,
-                                  stdout=log_file, stderr=log_file, start_new_session=True)
-    os.close(write_fd)
-    try:
-        number = b""
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not number.endswith(b"\n"):
-            left = deadline - time.monotonic()
-            assert left > 0 and server.poll() is None, f"Xvfb did not start: {log.read_text(errors='replace')}"
-            if select.select([read_fd], [], [], left)[0]:
-                chunk = os.read(read_fd, 64)
-                assert chunk, "Xvfb closed -displayfd"
-                number += chunk
-        env = {"DISPLAY": f":{number.decode().strip()}"}
-        yield server, env
-    finally:
-        os.close(read_fd)
-        if server.poll() is None:
-            server.kill()
-        server.wait()
+    with start_xvfb("640x480x24", log=log) as (server, display):
+        yield server, {"DISPLAY": display}
 
 
 # --- kill -9 of caprec at a random moment ----------------------------------------------------
