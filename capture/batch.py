@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from capture.errors import SettingError
+from capture.settings import describe_toml
 from capture.units import MAX_DURATION_SECONDS, parse_duration, parse_fps
 
 MODES = ("instant", "studio")
@@ -166,7 +167,7 @@ def parse_plan(data: Mapping[str, Any], *, base_dir: Path, origin: str = "plan")
     defaults: Mapping[str, Any] = {}
     raw_defaults = data.get("defaults", {})
     if not isinstance(raw_defaults, Mapping):
-        problems.append(PlanProblem(f"expected a [defaults] table, got {_kind(raw_defaults)}", key="defaults"))
+        problems.append(PlanProblem(f"expected a [defaults] table, got {describe_toml(raw_defaults)}", key="defaults"))
     else:
         defaults = raw_defaults
         problems += _check_table(defaults, index=None, output=None, section="defaults")
@@ -177,7 +178,7 @@ def parse_plan(data: Mapping[str, Any], *, base_dir: Path, origin: str = "plan")
         tables = []
     elif isinstance(tables, Mapping) or not isinstance(tables, list) or not all(
             isinstance(table, Mapping) for table in tables):
-        problems.append(PlanProblem(f"expected [[capture]] tables (an array of tables), got {_kind(tables)}",
+        problems.append(PlanProblem(f"expected [[capture]] tables (an array of tables), got {describe_toml(tables)}",
                                     key="capture"))
         tables = []
     elif not tables:
@@ -248,7 +249,7 @@ def _type_error(key: str, value: Any) -> str | None:
         ok, wanted = isinstance(value, str) or value is False, "a device name such as \"test\", or false"
     else:  # pragma: no cover - every key in CAPTURE_KEYS is handled above
         return None
-    return None if ok else f"expected {wanted}, got {_kind(value)}"
+    return None if ok else f"expected {wanted}, got {describe_toml(value)}"
 
 
 def _expand(merged: Mapping[str, Any], *, index: int, shown: str | None,
@@ -348,21 +349,6 @@ def _check_outputs(specs: list[CaptureSpec]) -> list[PlanProblem]:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _kind(value: Any) -> str:
-    """A TOML-ish name for ``value``'s type, for messages."""
-    if isinstance(value, bool):
-        return f"a boolean ({str(value).lower()})"
-    if isinstance(value, int | float):
-        return f"a number ({value})"
-    if isinstance(value, str):
-        return f"a string ({value!r})"
-    if isinstance(value, Mapping):
-        return "a table"
-    if isinstance(value, list):
-        return "an array"
-    return type(value).__name__
 
 
 def _unknown(key: str, known: tuple[str, ...], what: str) -> str:
