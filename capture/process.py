@@ -9,7 +9,6 @@ process is always reaped.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import subprocess
 import sys
@@ -204,14 +203,3 @@ class ManagedProcess:
     def wait(self, timeout: float) -> int | None:
         """Wait up to ``timeout`` seconds for the process to exit on its own."""
         return self._wait(timeout)
-
-
-def pid_alive(pid: int) -> bool:
-    """True if a process with ``pid`` exists (POSIX); used by tests and recovery."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

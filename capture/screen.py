@@ -28,7 +28,7 @@ def resolve_x11_display(explicit: str | None, environ: Mapping[str, str] = os.en
     display = explicit or environ.get("DISPLAY")
     if display:
         return display if "." in display.rsplit(":", 1)[-1] else f"{display}.0"
-    if environ.get("WAYLAND_DISPLAY") or environ.get("XDG_SESSION_TYPE") == "wayland":
+    if is_wayland(environ):
         raise DisplayError(
             "this is a Wayland session without XWayland: x11grab cannot capture it; "
             "log in to an X11 session, or use --source test"

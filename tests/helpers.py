@@ -228,3 +228,14 @@ def read_only_directory(path: Path) -> Iterator[None]:
         yield
     finally:
         subprocess.run(["umount", str(path)], capture_output=True, check=False)
+
+
+def pid_alive(pid: int) -> bool:
+    """True if a process with ``pid`` exists (POSIX), a zombie included."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

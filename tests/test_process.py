@@ -16,12 +16,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from helpers import FAKE_FFMPEG, reaped
+from helpers import FAKE_FFMPEG, pid_alive, reaped
 
 from capture.command import Backend, Encoding, VideoSource
 from capture.errors import DisplayError, NoFirstFrameError, WriteError
 from capture.ffmpeg_bin import FFmpegBinary
-from capture.process import ManagedProcess, StopOutcome, pid_alive
+from capture.process import ManagedProcess, StopOutcome
 from capture.recorder import Recorder, Status, StopControl, Target
 
 READY_TIMEOUT_S = 10.0
