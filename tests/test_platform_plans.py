@@ -1,0 +1,122 @@
+"""``caprec record`` planned for macOS and Windows: exact argv, cursor log header, notes.
+
+The platform and its displays are handed in (``platform=``, ``displays=``):
+nothing of macOS or Windows exists here, so the plan and the argv FFmpeg
+would run are pinned instead.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+
+from capture.cursor import Region as CursorRegion
+from capture.displays import DisplayInfo, GeometryUnavailable
+from capture.framebudget import QUEUE_MEMORY_BUDGET
+import cli.app  # noqa: F401  (registers the commands: cli.record imports cli.app, which imports it back)
+from cli.env import Environment
+from cli.record import RecordPlan, dry_run_text, plan_argv, resolve_plan
+
+MAIN = DisplayInfo(x=0, y=0, width=1920, height=1080, pixel_width=1920, pixel_height=1080, main=True)
+RETINA_LEFT = DisplayInfo(x=-1512, y=-200, width=1512, height=982, pixel_width=3024, pixel_height=1964)
+PRIMARY = DisplayInfo(x=0, y=0, width=1920, height=1080, pixel_width=1920, pixel_height=1080, main=True)
+LEFT = DisplayInfo(x=-1280, y=0, width=1280, height=1024, pixel_width=1280, pixel_height=1024)
+
+
+@pytest.fixture
+def env(caprec_env: dict[str, str]) -> Environment:
+    return Environment(environ=caprec_env)
+
+
+def no_geometry() -> list[DisplayInfo]:
+    raise GeometryUnavailable("pyobjc's Quartz is missing")
+
+
+def plan_for(env: Environment, tmp_path: Path, platform: str, displays: list[DisplayInfo] | None = None,
+             **flags: str | bool) -> RecordPlan:
+    reader = no_geometry if displays is None else lambda: list(displays)
+    output = str(flags.pop("output", tmp_path / "talk.mp4"))
+    return resolve_plan(env=env, output=output, platform=platform, displays=reader, **flags)  # type: ignore[arg-type]
+
+
+def input_of(argv: list[str]) -> str:
+    return argv[argv.index("-i") + 1]
+
+
+def option(argv: list[str], name: str) -> str:
+    return argv[argv.index(name) + 1]
+
+
+def test_macos_default_screen_is_named_not_an_index(env: Environment, tmp_path: Path) -> None:
+    argv = plan_argv(plan_for(env, tmp_path, "darwin", [MAIN]))
+    assert input_of(argv) == "Capture screen 0:none"
+    assert option(argv, "-f") == "avfoundation" and option(argv, "-capture_cursor") == "1"
+
+
+def test_macos_cursor_log_in_points_with_scale_on_a_retina_screen_left_of_main(env: Environment,
+                                                                               tmp_path: Path) -> None:
+    plan = plan_for(env, tmp_path, "darwin", [MAIN, RETINA_LEFT], display="Capture screen 1",
+                    region="1000x600+200+100")
+    assert plan.cursor is not None
+    context = plan.cursor.context
+    assert context.region == CursorRegion(x=-1412, y=-150, width=500, height=300)
+    assert (context.unit, context.scale, context.screen_width, context.screen_height) == ("points", 2, 1512, 982)
+    argv = plan_argv(plan)
+    assert input_of(argv) == "Capture screen 1:none"
+    assert "[0]crop=1000:600:200:100[s0]" in argv
+
+
+def test_dry_run_shows_the_cursor_log_on_macos_and_windows(env: Environment, tmp_path: Path) -> None:
+    for platform, displays in (("darwin", [MAIN]), ("win32", [PRIMARY, LEFT])):
+        plan = plan_for(env, tmp_path, platform, displays, cursor=True)
+        text = dry_run_text(plan)
+        assert f"# cursor log -> {tmp_path / 'talk.cursor.ndjson'}" in text.splitlines()
+        assert "# cursor = on  (--cursor/--no-cursor)" in text.splitlines()
+
+
+def test_windows_desktop_cursor_region_starts_at_the_left_monitor(env: Environment, tmp_path: Path) -> None:
+    plan = plan_for(env, tmp_path, "win32", [PRIMARY, LEFT])
+    assert plan.cursor is not None
+    context = plan.cursor.context
+    assert context.region == CursorRegion(x=-1280, y=0, width=3200, height=1080)
+    assert (context.unit, context.scale, context.source) == ("pixels", 1, "gdigrab")
+    argv = plan_argv(plan)
+    assert input_of(argv) == "desktop" and option(argv, "-draw_mouse") == "1"
+
+
+def test_studio_hides_the_pointer_only_when_the_log_carries_it(env: Environment, tmp_path: Path) -> None:
+    placed = plan_for(env, tmp_path, "darwin", [MAIN], mode="studio", output=tmp_path / "a")
+    assert placed.cursor is not None
+    assert option(plan_argv(placed), "-capture_cursor") == "0"
+    unknown = plan_for(env, tmp_path, "darwin", None, mode="studio", output=tmp_path / "b")
+    assert unknown.cursor is None
+    assert option(plan_argv(unknown), "-capture_cursor") == "1"
+    windows = plan_for(env, tmp_path, "win32", None, mode="studio", output=tmp_path / "c")
+    assert option(plan_argv(windows), "-draw_mouse") == "1"
+
+
+def test_unknown_geometry_says_so(env: Environment, tmp_path: Path) -> None:
+    plan = plan_for(env, tmp_path, "darwin", None)
+    assert plan.cursor is None
+    assert plan.notes == ("no cursor log: the pointer cannot be placed in the video (pyobjc's Quartz is missing); "
+                          "the pointer stays drawn in the video",)
+    text = dry_run_text(plan)
+    assert "# cursor = off  (default)" in text.splitlines()
+    assert "# note: no cursor log: the pointer cannot be placed" in text
+    assert shlex.split(text, comments=True) == plan_argv(plan)
+    bare_index = plan_for(env, tmp_path, "darwin", [MAIN], display="1")
+    assert bare_index.cursor is None and "avfoundation index" in bare_index.notes[0]
+
+
+def test_retina_queue_is_bounded_by_bytes(env: Environment, tmp_path: Path) -> None:
+    retina = DisplayInfo(x=0, y=0, width=1440, height=900, pixel_width=2880, pixel_height=1800, main=True)
+    plan = plan_for(env, tmp_path, "darwin", [retina], mode="studio", output=tmp_path / "r")
+    expected = QUEUE_MEMORY_BUDGET // (2880 * 1800 * 2)
+    assert option(plan_argv(plan), "-thread_queue_size") == str(expected) == "51"
+    assert plan.queue_size == expected
+    assert any("queue_size 240 lowered to 51" in note for note in plan.notes)
+    # The user's own number is kept.
+    explicit = plan_for(env, tmp_path, "darwin", [retina], queue_size="200", output=tmp_path / "e.mp4")
+    assert option(plan_argv(explicit), "-thread_queue_size") == "200"
