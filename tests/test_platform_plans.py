@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+import cli.app  # noqa: F401  (registers the commands: cli.record imports cli.app, which imports it back)
 from capture.cursor import Region as CursorRegion
 from capture.displays import DisplayInfo, GeometryUnavailable
 from capture.framebudget import QUEUE_MEMORY_BUDGET
-import cli.app  # noqa: F401  (registers the commands: cli.record imports cli.app, which imports it back)
 from cli.env import Environment
 from cli.record import RecordPlan, dry_run_text, plan_argv, resolve_plan
 
