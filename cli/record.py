@@ -64,6 +64,8 @@ MEDIA_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".m4a", ".m
 #: FFmpeg writes the video to caprec's pipe, which caprec writes to the output.
 PIPE_OUTPUT = "pipe:1"
 PAUSE_SIGNAL = getattr(signal, "SIGUSR1", None)
+#: ddagrab, FFmpeg's Desktop Duplication source, arrived in FFmpeg 6.0.
+DDAGRAB_MIN_MAJOR = 6
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 EXAMPLES = """
@@ -347,7 +349,10 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings, platform
         size: tuple[int, int] | None = None
     else:
         display = settings.get(opt.DISPLAY)
-        backend = default_backend(platform)
+        backend = Backend.DDAGRAB if source == "ddagrab" else default_backend(platform)
+        if backend is Backend.DDAGRAB:
+            check_ddagrab(binary, platform=platform, culprit=_culprit(settings, opt.SOURCE), display=display,
+                          display_culprit=_culprit(settings, opt.DISPLAY))
         device = default_screen_device(backend)
         size = None
         if backend is Backend.X11GRAB:
@@ -363,7 +368,7 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings, platform
     # The cursor log is on by default for the screen and off for the test
     # pattern, whose pointer is not in the picture.
     cursor = settings.get(opt.CURSOR)
-    wants_cursor = cursor if cursor is not None else source == "screen"
+    wants_cursor = cursor if cursor is not None else source != "test"
     log = path / CURSOR_NAME if studio and path is not None else None
     notes: list[str] = []
     pointer = None
@@ -392,6 +397,18 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings, platform
                                     overwrite=overwrite and not studio),
                       pipe_buffer=settings.get(opt.PIPE_BUFFER), delay=settings.get(opt.DELAY), settings=settings,
                       mode=mode, audio=audio, queue_size=queue_size, notes=tuple(notes))
+
+
+def check_ddagrab(binary: FFmpegBinary, *, platform: str, culprit: str, display: str | None,
+                  display_culprit: str) -> None:
+    """Refuse ddagrab where it cannot run: off Windows, with FFmpeg before 6.0, or a non-numeric output."""
+    if platform != "win32":
+        raise SettingError(culprit, "ddagrab (Desktop Duplication) exists only on Windows; use --source screen")
+    if binary.major is not None and binary.major < DDAGRAB_MIN_MAJOR:
+        raise SettingError(culprit, f"ddagrab needs FFmpeg {DDAGRAB_MIN_MAJOR}.0 or later, but {binary.path} is "
+                                    f"{binary.version}; use --source screen (gdigrab) or a newer ffmpeg (--ffmpeg)")
+    if display is not None and not display.isdigit():
+        raise SettingError(display_culprit, f"{display!r} is not a ddagrab output; give a monitor index: 0, 1, ...")
 
 
 def _budget_queue(settings: ResolvedSettings, video: VideoSource, geometry: list[DisplayInfo],
@@ -564,8 +581,9 @@ def record(
                                      "(default, NAME, pulse:NAME) or alsa:NAME; macOS: an avfoundation index or "
                                      "name; Windows: a DirectShow device name; none. See caprec devices."))] = None,
     source: Annotated[str | None, typer.Option(
-        help=_help(opt.SOURCE, "screen (x11grab / avfoundation / gdigrab by platform) or test (a synthetic "
-                   "pattern, paced in real time)."), autocompletion=_complete_sources)] = None,
+        help=_help(opt.SOURCE, "screen (x11grab / avfoundation / gdigrab by platform), test (a synthetic "
+                   "pattern, paced in real time) or ddagrab (Windows, FFmpeg 6+: one monitor, GPU capture)."),
+        autocompletion=_complete_sources)] = None,
     duration: Annotated[str | None, typer.Option(
         "--duration", "-d", metavar="T", help=_help(opt.DURATION, "Stop after 90, 1m30s or 00:01:30."))] = None,
     fps: Annotated[str | None, typer.Option(metavar="N", help=_help(opt.FPS, "Frames per second."))] = None,
@@ -578,7 +596,8 @@ def record(
     crf: Annotated[str | None, typer.Option(
         metavar="N", help=_help(opt.CRF, "Constant quality, 0 (best) to 51 (smallest)."))] = None,
     display: Annotated[str | None, typer.Option(
-        help=_help(opt.DISPLAY, "X display to grab; the screen device on macOS."))] = None,
+        help=_help(opt.DISPLAY, "X display to grab; on macOS the screen (Capture screen N); "
+                                "with ddagrab the monitor index."))] = None,
     ffmpeg_path: Annotated[str | None, typer.Option(
         "--ffmpeg", metavar="PATH", help=_help(opt.FFMPEG, "The ffmpeg binary to use."))] = None,
     pipe_buffer: Annotated[str | None, typer.Option(

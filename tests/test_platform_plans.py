@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 import cli.app  # noqa: F401  (registers the commands: cli.record imports cli.app, which imports it back)
+from capture.command import FRAGMENTED_MP4_FLAGS
 from capture.cursor import Region as CursorRegion
 from capture.displays import DisplayInfo, GeometryUnavailable
+from capture.errors import SettingError
 from capture.framebudget import QUEUE_MEMORY_BUDGET
 from cli.env import Environment
 from cli.record import RecordPlan, dry_run_text, plan_argv, resolve_plan
@@ -120,3 +122,42 @@ def test_retina_queue_is_bounded_by_bytes(env: Environment, tmp_path: Path) -> N
     # The user's own number is kept.
     explicit = plan_for(env, tmp_path, "darwin", [retina], queue_size="200", output=tmp_path / "e.mp4")
     assert option(plan_argv(explicit), "-thread_queue_size") == "200"
+
+
+def ffmpeg_9() -> str:
+    import imageio_ffmpeg
+
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def test_ddagrab_is_selected_with_per_monitor_offsets(env: Environment, tmp_path: Path) -> None:
+    binary = ffmpeg_9()
+    plan = plan_for(env, tmp_path, "win32", [PRIMARY, LEFT], source="ddagrab", ffmpeg_path=binary, display="1",
+                    region="640x480+100+50")
+    assert plan_argv(plan) == [
+        binary, "-f", "lavfi", "-thread_queue_size", "96",
+        "-i", "ddagrab=output_idx=1:framerate=30:draw_mouse=1:video_size=640x480:offset_x=100:offset_y=50",
+        "-filter_complex", "[0]hwdownload[s0];[s0]format=bgra[s1]", "-map", "[s1]",
+        "-f", "mp4", "-c:v", "libx264", "-crf", "23", "-g", "30", "-movflags", FRAGMENTED_MP4_FLAGS,
+        "-pix_fmt", "yuv420p", "-preset", "veryfast", "-thread_queue_size", "96", "-tune", "zerolatency", "pipe:1",
+        "-hide_banner", "-nostats", "-loglevel", "level+info", "-progress", "pipe:2", "-stats_period", "0.5",
+    ]
+    assert plan.cursor is not None
+    # Monitor 1's origin is (-1280, 0): the region is offset from it.
+    assert plan.cursor.context.region == CursorRegion(x=-1180, y=50, width=640, height=480)
+    assert plan.cursor.context.source == "ddagrab"
+
+
+@pytest.mark.parametrize(("platform", "ffmpeg", "flags", "message"), [
+    ("linux", "ffmpeg_9", {}, "--source: ddagrab (Desktop Duplication) exists only on Windows; use --source screen"),
+    ("darwin", "ffmpeg_9", {}, "exists only on Windows"),
+    ("win32", "ffmpeg", {}, "--source: ddagrab needs FFmpeg 6.0 or later, but /usr/bin/ffmpeg is 5.1"),
+    ("win32", "ffmpeg_9", {"display": "HDMI-1"}, "--display: 'HDMI-1' is not a ddagrab output; give a monitor index"),
+])
+def test_ddagrab_refusals_are_one_line(env: Environment, tmp_path: Path, platform: str, ffmpeg: str,
+                                       flags: dict[str, str], message: str) -> None:
+    binary = ffmpeg_9() if ffmpeg == "ffmpeg_9" else "/usr/bin/ffmpeg"  # Debian's 5.1
+    with pytest.raises(SettingError) as raised:
+        plan_for(env, tmp_path, platform, [PRIMARY], source="ddagrab", ffmpeg_path=binary, **flags)
+    text = str(raised.value)
+    assert message in text and "\n" not in text
