@@ -556,7 +556,9 @@ def dry_run_text(plan: RecordPlan) -> str:
 
 
 def _complete_sources(incomplete: str) -> list[str]:
-    return [name for name in opt.SOURCES if name.startswith(incomplete)]
+    # ddagrab exists only on Windows: offer it there only.
+    offered = [name for name in opt.SOURCES if name != "ddagrab" or sys.platform == "win32"]
+    return [name for name in offered if name.startswith(incomplete)]
 
 
 def _complete_codecs(incomplete: str) -> list[str]:
