@@ -175,6 +175,17 @@ def pointer_area(*, backend: Backend, device: str, region: Region | None,
     raise GeometryUnavailable(f"{backend} has no display geometry here")
 
 
+def captured_display(*, backend: Backend, device: str, displays: Sequence[DisplayInfo]) -> DisplayInfo | None:
+    """The one display an avfoundation screen (by name) or a ddagrab output captures; None when unknown."""
+    if backend is Backend.AVFOUNDATION:
+        index = avfoundation_screen_index(device)
+    elif backend is Backend.DDAGRAB:
+        index = int(device or "0")
+    else:
+        return None
+    return displays[index] if index is not None and 0 <= index < len(displays) else None
+
+
 def display_reader(platform: str = sys.platform) -> DisplayReader:
     """The display list of ``platform`` (the reader raises :class:`GeometryUnavailable` when it cannot read it)."""
     if platform == "darwin":

@@ -29,7 +29,15 @@ from capture.command import (
 from capture.config import load_config
 from capture.cursor import DEFAULT_FLUSH_INTERVAL, CursorContext, CursorSidecar, CursorWriter
 from capture.cursor import Region as CursorRegion
-from capture.displays import DisplayInfo, DisplayReader, GeometryUnavailable, PointerArea, display_reader, pointer_area
+from capture.displays import (
+    DisplayInfo,
+    DisplayReader,
+    GeometryUnavailable,
+    PointerArea,
+    captured_display,
+    display_reader,
+    pointer_area,
+)
 from capture.errors import CaptureError, OutputError, SettingError
 from capture.ffmpeg_bin import FFmpegBinary, find_ffmpeg
 from capture.framebudget import capped_queue_size
@@ -378,6 +386,10 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings, platform
         try:
             geometry = (displays or display_reader(platform))()
             video = replace(video, queue_size=_budget_queue(settings, video, geometry, notes))
+            shown = captured_display(backend=video.backend, device=video.device, displays=geometry)
+            if video.region is not None and shown is not None:
+                check_region_fits(video.region, screen_width=shown.pixel_width, screen_height=shown.pixel_height,
+                                  origin=_culprit(settings, opt.REGION))
             if wants_cursor:
                 pointer = pointer_area(backend=video.backend, device=video.device, region=video.region,
                                     displays=geometry)

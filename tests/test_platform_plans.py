@@ -161,3 +161,12 @@ def test_ddagrab_refusals_are_one_line(env: Environment, tmp_path: Path, platfor
         plan_for(env, tmp_path, platform, [PRIMARY], source="ddagrab", ffmpeg_path=binary, **flags)
     text = str(raised.value)
     assert message in text and "\n" not in text
+
+
+def test_a_region_outside_the_captured_display_is_refused(env: Environment, tmp_path: Path) -> None:
+    with pytest.raises(SettingError, match=r"^--region: 4000x600\+0\+0 lies outside the 3024x1964 screen"):
+        plan_for(env, tmp_path, "darwin", [MAIN, RETINA_LEFT], display="Capture screen 1", region="4000x600+0+0")
+    with pytest.raises(SettingError, match=r"^--region: 1280x720\+100\+400 lies outside the 1280x1024 screen"):
+        plan_for(env, tmp_path, "win32", [PRIMARY, LEFT], source="ddagrab", ffmpeg_path=ffmpeg_9(), display="1",
+                 region="1280x720+100+400")
+    assert not list(tmp_path.iterdir())
