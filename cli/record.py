@@ -560,6 +560,8 @@ def dry_run_text(plan: RecordPlan) -> str:
         opt.FFMPEG.key: f"{plan.ffmpeg.path} ({plan.ffmpeg.version})",
         opt.CURSOR.key: "on" if plan.cursor is not None else "off",
     }
+    if plan.source.backend is Backend.AVFOUNDATION:
+        resolved[opt.DISPLAY.key] = plan.source.device  # not $DISPLAY: the screen's name
     for entry in plan.settings or ():
         key = entry.setting.key
         shown = resolved[key] if key in resolved else entry.setting.format(entry.value)

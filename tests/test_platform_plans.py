@@ -52,8 +52,10 @@ def option(argv: list[str], name: str) -> str:
 
 
 def test_macos_default_screen_is_named_not_an_index(env: Environment, tmp_path: Path) -> None:
-    argv = plan_argv(plan_for(env, tmp_path, "darwin", [MAIN]))
+    plan = plan_for(env, tmp_path, "darwin", [MAIN])
+    argv = plan_argv(plan)
     assert input_of(argv) == "Capture screen 0:none"
+    assert "# display = Capture screen 0  (default)" in dry_run_text(plan).splitlines()
     assert option(argv, "-f") == "avfoundation" and option(argv, "-capture_cursor") == "1"
 
 
