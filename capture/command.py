@@ -33,6 +33,9 @@ KEYFRAME_INTERVAL_S = 1.0
 STATS_PERIOD_S = 0.5
 FRAGMENTED_MP4_FLAGS = "+frag_keyframe+empty_moov+default_base_moof"
 PIXEL_FORMAT = "yuv420p"
+# avfoundation numbers screens after the cameras, so an index names a camera on
+# a Mac with one; it also matches a device by name, and screens are named.
+AVFOUNDATION_DEFAULT_SCREEN = "Capture screen 0"
 
 SOFTWARE_CODECS = frozenset({"libx264"})
 HARDWARE_CODECS = frozenset({"h264_videotoolbox", "h264_nvenc", "h264_qsv", "h264_amf"})
@@ -55,7 +58,7 @@ class VideoSource:
     """What to capture.
 
     ``device`` is backend-specific: the X display (``:0.0``) for x11grab, the
-    screen device for avfoundation (``1`` or ``Capture screen 0``), the
+    screen device for avfoundation (``Capture screen 0``, by name), the
     window (``desktop`` or ``title=...``) for gdigrab, the output index for
     ddagrab, the pattern size (``1280x720``) for lavfi.
     """
@@ -136,7 +139,8 @@ def source_stream(source: VideoSource) -> Any:
     if source.backend is Backend.AVFOUNDATION:
         # "<video>:<audio>"; audio is a separate input (none here). Screens
         # are captured whole, so the region is a crop filter.
-        stream = ffmpeg.input(f"{source.device or '1'}:none", f="avfoundation", framerate=fps,
+        stream = ffmpeg.input(f"{source.device or AVFOUNDATION_DEFAULT_SCREEN}:none", f="avfoundation",
+                              framerate=fps,
                               capture_cursor=int(source.draw_mouse), capture_mouse_clicks=0,
                               pixel_format="uyvy422", **queue)
         if region is None:

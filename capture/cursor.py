@@ -112,13 +112,14 @@ class Region:
     """The captured rectangle in screen coordinates.
 
     ``x``/``y`` may be negative for monitors left of or above the primary one.
-    Use the same unit as the pointer positions (see :attr:`CursorContext.unit`).
+    Use the same unit as the pointer positions (see :attr:`CursorContext.unit`):
+    in points, a crop of a Retina display may be fractional (an odd pixel offset).
     """
 
-    x: int
-    y: int
-    width: int
-    height: int
+    x: float
+    y: float
+    width: float
+    height: float
 
     def __post_init__(self) -> None:
         if self.width <= 0 or self.height <= 0:

@@ -6,9 +6,11 @@ Pure parsers turn the text FFmpeg and the system tools print into
 one platform:
 
 - macOS: ``ffmpeg -f avfoundation -list_devices true -i ""`` (screens are the
-  ``Capture screen N`` video devices, cameras the others, then microphones).
-- Windows: ``gdigrab``'s ``desktop``, then ``ffmpeg -list_devices true -f dshow
-  -i dummy`` (cameras and microphones, in either of FFmpeg's two formats).
+  ``Capture screen N`` video devices, by name, sized from Quartz; cameras the
+  others, then microphones).
+- Windows: ``gdigrab``'s ``desktop`` and its monitors as regions, then
+  ``ffmpeg -list_devices true -f dshow -i dummy`` (cameras and microphones,
+  in either of FFmpeg's two formats).
 - Linux and other X11 systems: the X screens of ``$DISPLAY`` with their sizes
   (python-xlib), RandR monitors when a screen has several, PulseAudio sources
   (``pactl``, when installed and a server answers) and ALSA capture devices
@@ -26,11 +28,18 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from capture.command import Backend
+from capture.displays import (
+    DisplayInfo,
+    DisplayReader,
+    GeometryUnavailable,
+    avfoundation_screen_index,
+    display_reader,
+)
 from capture.errors import DeviceError, DisplayError
 from capture.process import ToolResult, run_tool
 from capture.screen import default_backend
@@ -82,7 +91,8 @@ class Device:
     """One capture device.
 
     ``id`` is what to hand to caprec (``--display`` for screens: ``:0.0`` on
-    X11, ``1`` for avfoundation; an audio source's name or ``hw:0,0``);
+    X11, the name ``Capture screen 0`` for avfoundation, whose indexes count
+    the cameras first; an audio source's name or ``hw:0,0``);
     ``backend`` the FFmpeg input that opens it. ``region`` (``WxH+X+Y``) is
     set for an X11 RandR monitor: record it with ``--display ID --region
     REGION``. ``alternative`` is DirectShow's unique "Alternative name", for
@@ -154,9 +164,11 @@ def _log_lines(text: str) -> Iterable[str]:
 def parse_avfoundation(text: str) -> list[Device]:
     """Devices from the stderr of ``ffmpeg -f avfoundation -list_devices true -i ""``.
 
-    Video devices named ``Capture screen N`` are screens; other video
-    devices are cameras (:attr:`DeviceKind.VIDEO`). ``id`` is the index,
-    which avfoundation takes as ``"<video>:<audio>"``.
+    Video devices named ``Capture screen N`` are screens, listed after the
+    cameras (:attr:`DeviceKind.VIDEO`) in avfoundation's numbering. A
+    screen's ``id`` is its name (avfoundation matches names too, and the
+    name does not change when a camera comes or goes); other devices' ``id``
+    is the index, which avfoundation takes as ``"<video>:<audio>"``.
     """
     devices: list[Device] = []
     section: str | None = None
@@ -173,7 +185,34 @@ def parse_avfoundation(text: str) -> list[Device]:
             kind = DeviceKind.AUDIO
         else:
             kind = DeviceKind.SCREEN if _AVF_SCREEN.match(name) else DeviceKind.VIDEO
-        devices.append(Device(kind=kind, backend=str(Backend.AVFOUNDATION), id=index, name=name))
+        device_id = name if kind is DeviceKind.SCREEN else index
+        devices.append(Device(kind=kind, backend=str(Backend.AVFOUNDATION), id=device_id, name=name))
+    return devices
+
+
+def with_display_sizes(devices: Sequence[Device], displays: Sequence[DisplayInfo]) -> list[Device]:
+    """avfoundation screens with the pixel size of their display (``Capture screen N`` is display N)."""
+    sized: list[Device] = []
+    for device in devices:
+        index = avfoundation_screen_index(device.id) if device.kind is DeviceKind.SCREEN else None
+        if index is not None and index < len(displays):
+            display = displays[index]
+            device = replace(device, size=(display.pixel_width, display.pixel_height))
+        sized.append(device)
+    return sized
+
+
+def windows_monitors(displays: Sequence[DisplayInfo]) -> list[Device]:
+    """Each monitor of a Windows desktop with more than one, as a gdigrab ``desktop`` region."""
+    if len(displays) < 2:
+        return []
+    devices = []
+    for number, display in enumerate(displays):
+        x, y = round(display.x), round(display.y)
+        primary = " (primary)" if display.main else ""
+        devices.append(Device(kind=DeviceKind.SCREEN, backend=str(Backend.GDIGRAB), id=DESKTOP_ID,
+                              name=f"monitor {number}{primary}", size=(display.pixel_width, display.pixel_height),
+                              region=f"{display.pixel_width}x{display.pixel_height}{x:+d}{y:+d}"))
     return devices
 
 
@@ -456,6 +495,7 @@ def list_devices(
     alsa_pcm: Path = ALSA_PCM_PATH,
     display: str | None = None,
     on_note: Note | None = None,
+    displays: DisplayReader | None = None,
 ) -> list[Device]:
     """Every capture device of ``platform``: screens first, then other video, then audio.
 
@@ -463,17 +503,25 @@ def list_devices(
     on X11 the display is ``display`` or ``$DISPLAY``. What cannot be listed
     but is not an error (no DISPLAY, no PulseAudio server) is reported
     through ``on_note``. Raises :class:`DeviceError` when FFmpeg cannot list
-    the platform's devices. The ``test`` audio source is always last.
+    the platform's devices. The ``test`` audio source is always last. On
+    macOS and Windows ``displays`` (default: the platform's reader) sizes
+    the screens and lists Windows monitors; without it they have no size.
     """
     devices: list[Device] = []
     backend = default_backend(platform)
     if backend is Backend.AVFOUNDATION or backend is Backend.GDIGRAB:
+        try:
+            geometry = (displays or display_reader(platform))()
+        except GeometryUnavailable as exc:
+            _note(on_note, f"screen sizes unknown: {exc}")
+            geometry = []
         if backend is Backend.GDIGRAB:
             devices.append(gdigrab_desktop())
+            devices += windows_monitors(geometry)
         if ffmpeg_path is None:
             _note(on_note, "no ffmpeg: only FFmpeg can list this platform's devices")
         elif backend is Backend.AVFOUNDATION:
-            devices += list_avfoundation(ffmpeg_path, runner=runner)
+            devices += with_display_sizes(list_avfoundation(ffmpeg_path, runner=runner), geometry)
         else:
             devices += list_dshow(ffmpeg_path, runner=runner)
     else:

@@ -27,6 +27,7 @@ from capture.devices import parse_ffmpeg_devices
 from capture.diskspace import DiskSpaceError, FreeBytes, check_start, existing_ancestor, free_bytes
 from capture.errors import DisplayError, FFmpegNotFoundError
 from capture.ffmpeg_bin import FFmpegBinary, find_ffmpeg
+from capture.permissions import MICROPHONE, SCREEN_RECORDING, ScreenPreflight, screen_capture_preflight
 from capture.process import TOOL_TIMEOUT, ToolResult, run_tool
 from capture.recorder import FIRST_FRAME_TIMEOUT_S
 from capture.screen import default_backend, is_wayland, x11_screen_size
@@ -216,12 +217,25 @@ def check_writable(output_dir: Path) -> Check:
     return Check(name, CheckStatus.PASS, f"{output_dir.absolute()} is writable")
 
 
-def check_macos_permission() -> Check:
-    """macOS: the Screen Recording permission, which only the first recording can reveal (a warning)."""
-    return Check("screen recording permission", CheckStatus.WARN,
-                 "macOS asks for Screen Recording permission for the app that runs ffmpeg (System Settings > "
-                 "Privacy & Security > Screen Recording); until it is granted ffmpeg captures no frames and caprec "
-                 f"stops after {FIRST_FRAME_TIMEOUT_S:g} s saying so")
+def check_macos_permission(*, preflight: ScreenPreflight = screen_capture_preflight) -> Check:
+    """macOS: Screen Recording permission, asked without a prompt (CGPreflightScreenCaptureAccess).
+
+    Granted passes, refused fails; when it cannot be asked (pyobjc's Quartz
+    missing, macOS before 10.15) it is a warning that says what to expect.
+    """
+    name = "screen recording permission"
+    where = f"System Settings > Privacy & Security > {SCREEN_RECORDING}"
+    granted = preflight()
+    if granted:
+        return Check(name, CheckStatus.PASS, f"granted to the app that runs caprec; audio from avfoundation also "
+                     f"needs {MICROPHONE} permission (without it ffmpeg waits forever)")
+    if granted is False:
+        return Check(name, CheckStatus.FAIL, f"not granted to the app that runs caprec (your terminal): ffmpeg gets "
+                     f"no frames, or only the wallpaper; grant it in {where}, then quit and reopen the terminal")
+    return Check(name, CheckStatus.WARN,
+                 f"could not be asked here; macOS asks for Screen Recording permission for the app that runs ffmpeg "
+                 f"({where}); until it is granted ffmpeg captures no frames and caprec stops after "
+                 f"{FIRST_FRAME_TIMEOUT_S:g} s saying so")
 
 
 def run_checks(
@@ -237,6 +251,7 @@ def run_checks(
     screen_size: Callable[[str], tuple[int, int] | None] = x11_screen_size,
     pynput_backend: Callable[[], str] = pynput_backend_name,
     free: FreeBytes = free_bytes,
+    screen_permission: ScreenPreflight = screen_capture_preflight,
 ) -> list[Check]:
     """Every check for ``platform``, in report order.
 
@@ -251,7 +266,7 @@ def run_checks(
     if grabber is Backend.X11GRAB:
         checks.append(check_display(display=display, environ=environ, screen_size=screen_size))
     elif grabber is Backend.AVFOUNDATION:
-        checks.append(check_macos_permission())
+        checks.append(check_macos_permission(preflight=screen_permission))
     checks.append(check_pynput(backend=pynput_backend))
     checks.append(check_free_space(output_dir, free=free))
     checks.append(check_writable(output_dir))

@@ -31,6 +31,7 @@ from capture.errors import (
 )
 from capture.ffmpeg_bin import FFmpegBinary
 from capture.output import MediaCheck, ffmpeg_file_url, remux_faststart, verify_media
+from capture.permissions import no_first_frame_hint
 from capture.process import ManagedProcess
 from capture.progress import WALLCLOCK_TOLERANCE_S, FFmpegProgress, LogLine, StderrReader
 from capture.pump import DEFAULT_PIPE_BUFFER, PipePump, Sink, is_disk_full, tune_pipe
@@ -303,7 +304,8 @@ class Recorder:
         return self._finish(reason=reason, returncode=outcome.returncode, argv=argv, target=target,
                             sink=sink, watch=watch, reader=reader, stats=snapshot(),
                             cursor=None if sidecar is None else sidecar.stats(), fast=stop.fast,
-                            finalize=finalize, disk=disk, audio_output=audio_output)
+                            finalize=finalize, disk=disk, audio_output=audio_output,
+                            no_frame_hint=no_first_frame_hint(source, audio))
 
     def _watch(self, proc: ManagedProcess, stop: StopControl, watch: _Watch, reader: StderrReader,
                snapshot: Callable[[], RecordingStats],
@@ -356,7 +358,7 @@ class Recorder:
     def _finish(self, *, reason: str, returncode: int, argv: list[str], target: Target, sink: Sink,
                 watch: _Watch, reader: StderrReader, stats: RecordingStats, cursor: Any,
                 fast: bool, finalize: bool, disk: DiskWatch | None,
-                audio_output: Path | None) -> RecordingResult:
+                audio_output: Path | None, no_frame_hint: str = "") -> RecordingResult:
         lines = reader.last_lines(ERROR_LINES)
         quoted = f": {lines[-1]}" if lines else ""
         path = target.path if sink.created else None
@@ -371,9 +373,8 @@ class Recorder:
                                    f"{saved} saved")
         elif reason == "no-first-frame":
             raise NoFirstFrameError(
-                f"ffmpeg produced no frame within {self._first_frame_timeout:g} s{quoted}; "
-                "on macOS grant Screen Recording permission to your terminal (System Settings > "
-                "Privacy & Security) and try again", ffmpeg_lines=lines)
+                f"ffmpeg produced no frame within {self._first_frame_timeout:g} s{quoted}; {no_frame_hint}",
+                ffmpeg_lines=lines)
         elif not sink.created and stats.bytes == 0:
             raise _startup_error(lines, returncode)
         elif reason == "ffmpeg-exit" and returncode != 0:

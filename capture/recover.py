@@ -26,7 +26,7 @@ import stat
 import struct
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -276,13 +276,14 @@ def _copy(sources: list[Path], destination: Path, *, ffmpeg_path: str) -> str | 
     return None
 
 
-def rewrite_verified(sources: list[Path], destination: Path, *, expected_frames: int,
-                     ffmpeg_path: str) -> tuple[MediaCheck | None, str | None]:
+def rewrite_verified(sources: list[Path], destination: Path, *, expected_frames: int, ffmpeg_path: str,
+                     sync: Callable[[Path], None] | None = None) -> tuple[MediaCheck | None, str | None]:
     """Copy ``sources`` into a temporary sibling of ``destination``, check it, rename it over ``destination``.
 
     The copy must hold at least ``expected_frames`` minus
     :data:`FRAMES_LOST_PER_FILE` per source, else nothing is changed and the
     reason is returned. Returns (what the new file holds, None) on success.
+    ``sync`` makes the copy durable before the rename (default :func:`fsync_file`).
     """
     temp = sibling_temp(destination, "recover")
     try:
@@ -293,9 +294,11 @@ def rewrite_verified(sources: list[Path], destination: Path, *, expected_frames:
         floor = expected_frames - FRAMES_LOST_PER_FILE * len(sources)
         if media.frames < floor:
             return None, f"the rewritten file held {media.frames} of {expected_frames} frames; kept the originals"
+        # Synced while still writable: the destination's mode may be read-only,
+        # and on Windows that attribute refuses the write access a sync needs.
+        (sync or fsync_file)(temp)
         with contextlib.suppress(FileNotFoundError):
             os.chmod(temp, stat.S_IMODE(destination.stat().st_mode))  # the file keeps its permissions
-        _fsync(temp)
         os.replace(temp, destination)
         return media, None
     except OSError as exc:
@@ -305,10 +308,17 @@ def rewrite_verified(sources: list[Path], destination: Path, *, expected_frames:
             temp.unlink()
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def fsync_file(path: Path, *, opener: Callable[[Path, int], int] = os.open,
+               sync: Callable[[int], None] = os.fsync) -> None:
+    """Make ``path``'s bytes durable.
+
+    The file is opened for writing (never truncated): on Windows
+    :func:`os.fsync` is FlushFileBuffers, which fails with EBADF on a
+    read-only handle; POSIX accepts either.
+    """
+    fd = opener(path, os.O_WRONLY | getattr(os, "O_BINARY", 0))
     try:
-        os.fsync(fd)
+        sync(fd)
     finally:
         os.close(fd)
 

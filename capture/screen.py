@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Mapping
 
-from capture.command import Backend
+from capture.command import AVFOUNDATION_DEFAULT_SCREEN, Backend
 from capture.errors import DisplayError
 
 
@@ -17,6 +17,11 @@ def default_backend(platform: str = sys.platform) -> Backend:
     if platform == "win32":
         return Backend.GDIGRAB
     return Backend.X11GRAB
+
+
+def default_screen_device(backend: Backend) -> str:
+    """The screen ``backend`` captures when none is named: macOS's first screen by name, else the default."""
+    return AVFOUNDATION_DEFAULT_SCREEN if backend is Backend.AVFOUNDATION else ""
 
 
 def resolve_x11_display(explicit: str | None, environ: Mapping[str, str] = os.environ) -> str:

@@ -60,7 +60,7 @@ RawValue = str | int | float | bool
 CONFIG_TABLE = "record"
 ENV_PREFIX = "CAPREC_"
 
-SOURCES = ("screen", "test")
+SOURCES = ("screen", "test", "ddagrab")
 DEFAULT_SOURCE = "screen"
 MIN_CURSOR_FLUSH_S = 0.05
 MAX_CURSOR_FLUSH_S = 60.0
@@ -293,7 +293,7 @@ def parse_bool(raw: RawValue, origin: str) -> bool:
 
 
 def parse_source(raw: RawValue, origin: str) -> str:
-    """``screen`` or ``test``."""
+    """``screen``, ``test`` or ``ddagrab`` (Windows' Desktop Duplication, FFmpeg 6+)."""
     if raw not in SOURCES:
         raise SettingError(origin, f"{raw!r} is not a source; use one of {', '.join(SOURCES)}")
     return str(raw)
@@ -455,7 +455,8 @@ def _size_text(size: int) -> str:
 # too, so that the table describes every option of ``caprec record``.
 SOURCE: Setting[str] = Setting(
     key="source", flag="--source", parse=parse_source, default=DEFAULT_SOURCE, env=_env("source"),
-    summary="screen, or test (a synthetic pattern)", default_text=DEFAULT_SOURCE, example="test")
+    summary="screen, test (a synthetic pattern) or ddagrab (Windows, FFmpeg 6+)", default_text=DEFAULT_SOURCE,
+    example="test")
 FPS: Setting[float] = Setting(
     key="fps", flag="--fps", parse=parse_fps_setting, default=DEFAULT_FPS, env=_env("fps"),
     toml_types=(int, float, str), summary="frames per second", default_text=f"{DEFAULT_FPS:g}", example=30)

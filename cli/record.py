@@ -29,11 +29,21 @@ from capture.command import (
 from capture.config import load_config
 from capture.cursor import DEFAULT_FLUSH_INTERVAL, CursorContext, CursorSidecar, CursorWriter
 from capture.cursor import Region as CursorRegion
+from capture.displays import (
+    DisplayInfo,
+    DisplayReader,
+    GeometryUnavailable,
+    PointerArea,
+    captured_display,
+    display_reader,
+    pointer_area,
+)
 from capture.errors import CaptureError, OutputError, SettingError
 from capture.ffmpeg_bin import FFmpegBinary, find_ffmpeg
+from capture.framebudget import capped_queue_size
 from capture.output import check_output_path, default_output_name
 from capture.recorder import Recorder, RecordingResult, Status, StopControl, Target
-from capture.screen import default_backend, resolve_x11_display, x11_screen_size
+from capture.screen import default_backend, default_screen_device, resolve_x11_display, x11_screen_size
 from capture.session import (
     CURSOR_NAME,
     STUDIO_SUFFIX,
@@ -62,7 +72,11 @@ MEDIA_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".m4a", ".m
 #: FFmpeg writes the video to caprec's pipe, which caprec writes to the output.
 PIPE_OUTPUT = "pipe:1"
 PAUSE_SIGNAL = getattr(signal, "SIGUSR1", None)
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+#: ddagrab, FFmpeg's Desktop Duplication source, arrived in FFmpeg 6.0.
+DDAGRAB_MIN_MAJOR = 6
+# SIGBREAK: Ctrl-Break on Windows, which otherwise ends caprec at once (FFmpeg's file unfinished).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK")
+                     if hasattr(signal, name))
 
 EXAMPLES = """
 Examples:
@@ -96,6 +110,8 @@ class RecordPlan:
     mode: Mode = Mode.INSTANT
     audio: AudioSource | None = None
     queue_size: int = opt.DEFAULT_QUEUE_SIZE_INSTANT
+    #: Facts the user should know before recording (no cursor log possible, a capped queue).
+    notes: tuple[str, ...] = ()
 
     @property
     def bundle(self) -> Path | None:
@@ -109,12 +125,16 @@ def cursor_log_path(video: Path) -> Path:
 
 
 def plan_cursor(*, video: VideoSource, path: Path | None, screen: tuple[int, int] | None,
-                flush: str | float | None, overwrite: bool, log: Path | None = None) -> CursorPlan | None:
+                flush: str | float | None, overwrite: bool, log: Path | None = None,
+                pointer: PointerArea | None = None) -> CursorPlan | None:
     """The cursor log for a recording to ``path``, or None when it has none.
 
     ``flush`` is the flush interval: text (checked as ``--cursor-flush``) or
     seconds. ``log`` is the log's path (default: beside ``path``, see
-    :func:`cursor_log_path`; a studio bundle's ``cursor.ndjson``).
+    :func:`cursor_log_path`; a studio bundle's ``cursor.ndjson``). ``pointer``
+    places the video in pointer coordinates on macOS and Windows (see
+    :func:`capture.displays.pointer_area`); on X11 ``screen`` and the
+    region do.
     """
     if flush is None:
         interval = DEFAULT_FLUSH_INTERVAL
@@ -127,6 +147,12 @@ def plan_cursor(*, video: VideoSource, path: Path | None, screen: tuple[int, int
         raise OutputError(f"{log} already exists; pass --overwrite or choose another -o")
     region = video.region
     width, height = screen if screen is not None else (0, 0)
+    if pointer is not None:
+        return CursorPlan(path=log, context=CursorContext(
+            caprec_version=__version__, source=str(video.backend),
+            region=CursorRegion(x=pointer.x, y=pointer.y, width=pointer.width, height=pointer.height),
+            screen_width=pointer.screen[0], screen_height=pointer.screen[1], unit=pointer.unit, scale=pointer.scale,
+            fps=video.fps), flush_interval=interval)
     if region is not None:
         area = CursorRegion(x=region.x, y=region.y, width=region.width, height=region.height)
     elif screen is not None:
@@ -177,13 +203,15 @@ def resolve_plan(*, env: Environment, source: str | None = None, output: str | N
                  cursor_flush: str | float | None = None, output_dir: str | None = None,
                  delay: str | float | None = None, quiet: bool = False, dry_run: bool = False,
                  mode: str | None = None, audio: str | None = None, queue_size: str | int | None = None,
-                 config: opt.ConfigValues | None = None) -> RecordPlan:
+                 config: opt.ConfigValues | None = None, platform: str = sys.platform,
+                 displays: DisplayReader | None = None) -> RecordPlan:
     """Resolve and validate every option and find ffmpeg; raises a CaptureError naming the culprit.
 
     Arguments are the command-line values, None when not given; the rest
     comes from CAPREC_* variables, the config file, then the defaults. The
     mode is resolved first: it picks the per-mode variables and defaults of
-    ``queue_size`` and ``pipe_buffer``.
+    ``queue_size`` and ``pipe_buffer``. ``platform`` and ``displays`` (the
+    display geometry reader) default to this machine's.
     """
     settings = resolve_settings_for(env=env, config=config, flags={
         opt.SOURCE.key: source, opt.OUTPUT.key: output, opt.FPS.key: fps, opt.REGION.key: region,
@@ -194,7 +222,7 @@ def resolve_plan(*, env: Environment, source: str | None = None, output: str | N
         opt.DRY_RUN.key: _flag(dry_run), opt.MODE.key: mode, opt.AUDIO.key: audio,
         opt.QUEUE_SIZE.key: queue_size,
     })
-    return plan_from_settings(env=env, settings=settings)
+    return plan_from_settings(env=env, settings=settings, platform=platform, displays=displays)
 
 
 def _culprit(settings: ResolvedSettings, setting: Setting[Any]) -> str:
@@ -289,11 +317,15 @@ def plan_argv(plan: RecordPlan) -> list[str]:
                                       output_queue_size=plan.queue_size)
 
 
-def plan_from_settings(*, env: Environment, settings: ResolvedSettings) -> RecordPlan:
+def plan_from_settings(*, env: Environment, settings: ResolvedSettings, platform: str = sys.platform,
+                       displays: DisplayReader | None = None) -> RecordPlan:
     """The plan for resolved ``settings``: check the output, find ffmpeg, size the screen.
 
     Creates nothing: a studio bundle is only checked (the session creates it
-    when recording starts).
+    when recording starts). On macOS and Windows ``displays`` (default: the
+    platform's reader) places the video in pointer coordinates for the
+    cursor log; when it cannot, the log is off, a note says why and the
+    pointer stays drawn in the video, studio mode included.
     """
     source = settings.get(opt.SOURCE)
     fps_value = settings.get(opt.FPS)
@@ -327,8 +359,11 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings) -> Recor
         size: tuple[int, int] | None = None
     else:
         display = settings.get(opt.DISPLAY)
-        backend = default_backend()
-        device = ""
+        backend = Backend.DDAGRAB if source == "ddagrab" else default_backend(platform)
+        if backend is Backend.DDAGRAB:
+            check_ddagrab(binary, platform=platform, culprit=_culprit(settings, opt.SOURCE), display=display,
+                          display_culprit=_culprit(settings, opt.DISPLAY))
+        device = default_screen_device(backend)
         size = None
         if backend is Backend.X11GRAB:
             device = resolve_x11_display(display, env.environ)
@@ -338,23 +373,69 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings) -> Recor
                                   origin=_culprit(settings, opt.REGION))
         elif display is not None:
             device = display
-        # Studio hides the pointer from the video: the cursor log carries it, for the editor to draw.
         video = VideoSource(backend=backend, fps=fps_value, device=device, region=region_value,
-                            draw_mouse=not studio, queue_size=queue_size)
+                            queue_size=queue_size)
     # The cursor log is on by default for the screen and off for the test
     # pattern, whose pointer is not in the picture.
     cursor = settings.get(opt.CURSOR)
-    wants_cursor = cursor if cursor is not None else source == "screen"
+    wants_cursor = cursor if cursor is not None else source != "test"
     log = path / CURSOR_NAME if studio and path is not None else None
+    notes: list[str] = []
+    pointer = None
+    if video.backend not in (Backend.LAVFI, Backend.X11GRAB):
+        try:
+            geometry = (displays or display_reader(platform))()
+            video = replace(video, queue_size=_budget_queue(settings, video, geometry, notes))
+            shown = captured_display(backend=video.backend, device=video.device, displays=geometry)
+            if video.region is not None and shown is not None:
+                check_region_fits(video.region, screen_width=shown.pixel_width, screen_height=shown.pixel_height,
+                                  origin=_culprit(settings, opt.REGION))
+            if wants_cursor:
+                pointer = pointer_area(backend=video.backend, device=video.device, region=video.region,
+                                    displays=geometry)
+        except GeometryUnavailable as exc:
+            if wants_cursor:
+                notes.append(f"no cursor log: the pointer cannot be placed in the video ({exc}); "
+                             "the pointer stays drawn in the video")
     cursor_plan = plan_cursor(video=video, path=path, screen=size, flush=settings.get(opt.CURSOR_FLUSH),
-                              overwrite=overwrite, log=log) if wants_cursor else None
+                              overwrite=overwrite, log=log, pointer=pointer) if wants_cursor else None
+    if wants_cursor and cursor_plan is None and not notes and path is not None:
+        notes.append("no cursor log: the screen size is unknown; the pointer stays drawn in the video")
+    # Studio hides the pointer from the video only when the cursor log carries it, for the editor to draw.
+    video = replace(video, draw_mouse=not (studio and cursor_plan is not None))
+    queue_size = video.queue_size if video.queue_size is not None else queue_size
     encoding = Encoding(codec=codec, preset=settings.get(opt.PRESET), crf=settings.get(opt.CRF),
                         duration=settings.get(opt.DURATION))
     return RecordPlan(ffmpeg=binary, source=video, cursor=cursor_plan, encoding=encoding,
                       target=Target(path=path, fd=env.stdout_fd if path is None else None,
                                     overwrite=overwrite and not studio),
                       pipe_buffer=settings.get(opt.PIPE_BUFFER), delay=settings.get(opt.DELAY), settings=settings,
-                      mode=mode, audio=audio, queue_size=queue_size)
+                      mode=mode, audio=audio, queue_size=queue_size, notes=tuple(notes))
+
+
+def check_ddagrab(binary: FFmpegBinary, *, platform: str, culprit: str, display: str | None,
+                  display_culprit: str) -> None:
+    """Refuse ddagrab where it cannot run: off Windows, with FFmpeg before 6.0, or a non-numeric output."""
+    if platform != "win32":
+        raise SettingError(culprit, "ddagrab (Desktop Duplication) exists only on Windows; use --source screen")
+    if binary.major is not None and binary.major < DDAGRAB_MIN_MAJOR:
+        raise SettingError(culprit, f"ddagrab needs FFmpeg {DDAGRAB_MIN_MAJOR}.0 or later, but {binary.path} is "
+                                    f"{binary.version}; use --source screen (gdigrab) or a newer ffmpeg (--ffmpeg)")
+    if display is not None and not display.isdigit():
+        raise SettingError(display_culprit, f"{display!r} is not a ddagrab output; give a monitor index: 0, 1, ...")
+
+
+def _budget_queue(settings: ResolvedSettings, video: VideoSource, geometry: list[DisplayInfo],
+                  notes: list[str]) -> int:
+    """The default queue size, capped so that a queue of big (Retina, 5K) frames fits the memory budget."""
+    queue_size = video.queue_size if video.queue_size is not None else settings.get(opt.QUEUE_SIZE)
+    if settings.origin(opt.QUEUE_SIZE).kind is not OriginKind.DEFAULT:
+        return queue_size  # the user's own number is kept
+    capped = capped_queue_size(queue_size, backend=video.backend, device=video.device, displays=geometry,
+                               region=video.region)
+    if capped.reason is not None:
+        notes.append(capped.reason)
+    return capped.size
 
 
 def _plan_audio(settings: ResolvedSettings, *, queue_size: int) -> AudioSource | None:
@@ -472,12 +553,15 @@ def dry_run_text(plan: RecordPlan) -> str:
         lines.append(f"# {PIPE_OUTPUT} -> stdout")
     if plan.cursor is not None:
         lines.append(f"# cursor log -> {plan.cursor.path.absolute()}")
+    lines += [f"# note: {note}" for note in plan.notes]
     # Where a default is a description ("PATH, then imageio-ffmpeg"), show what it resolved to.
     resolved = {
         opt.OUTPUT.key: "-" if plan.target.path is None else str(plan.target.path),
         opt.FFMPEG.key: f"{plan.ffmpeg.path} ({plan.ffmpeg.version})",
         opt.CURSOR.key: "on" if plan.cursor is not None else "off",
     }
+    if plan.source.backend is Backend.AVFOUNDATION:
+        resolved[opt.DISPLAY.key] = plan.source.device  # not $DISPLAY: the screen's name
     for entry in plan.settings or ():
         key = entry.setting.key
         shown = resolved[key] if key in resolved else entry.setting.format(entry.value)
@@ -486,7 +570,9 @@ def dry_run_text(plan: RecordPlan) -> str:
 
 
 def _complete_sources(incomplete: str) -> list[str]:
-    return [name for name in opt.SOURCES if name.startswith(incomplete)]
+    # ddagrab exists only on Windows: offer it there only.
+    offered = [name for name in opt.SOURCES if name != "ddagrab" or sys.platform == "win32"]
+    return [name for name in offered if name.startswith(incomplete)]
 
 
 def _complete_codecs(incomplete: str) -> list[str]:
@@ -513,8 +599,9 @@ def record(
                                      "(default, NAME, pulse:NAME) or alsa:NAME; macOS: an avfoundation index or "
                                      "name; Windows: a DirectShow device name; none. See caprec devices."))] = None,
     source: Annotated[str | None, typer.Option(
-        help=_help(opt.SOURCE, "screen (x11grab / avfoundation / gdigrab by platform) or test (a synthetic "
-                   "pattern, paced in real time)."), autocompletion=_complete_sources)] = None,
+        help=_help(opt.SOURCE, "screen (x11grab / avfoundation / gdigrab by platform), test (a synthetic "
+                   "pattern, paced in real time) or ddagrab (Windows, FFmpeg 6+: one monitor, GPU capture)."),
+        autocompletion=_complete_sources)] = None,
     duration: Annotated[str | None, typer.Option(
         "--duration", "-d", metavar="T", help=_help(opt.DURATION, "Stop after 90, 1m30s or 00:01:30."))] = None,
     fps: Annotated[str | None, typer.Option(metavar="N", help=_help(opt.FPS, "Frames per second."))] = None,
@@ -527,7 +614,8 @@ def record(
     crf: Annotated[str | None, typer.Option(
         metavar="N", help=_help(opt.CRF, "Constant quality, 0 (best) to 51 (smallest)."))] = None,
     display: Annotated[str | None, typer.Option(
-        help=_help(opt.DISPLAY, "X display to grab; the screen device on macOS."))] = None,
+        help=_help(opt.DISPLAY, "X display to grab; on macOS the screen (Capture screen N); "
+                                "with ddagrab the monitor index."))] = None,
     ffmpeg_path: Annotated[str | None, typer.Option(
         "--ffmpeg", metavar="PATH", help=_help(opt.FFMPEG, "The ffmpeg binary to use."))] = None,
     pipe_buffer: Annotated[str | None, typer.Option(
@@ -576,6 +664,9 @@ def record(
                             dry_run=dry_run, mode=mode, audio=audio, queue_size=queue_size)
         reports.check(to_stdout=plan.target.path is None, video=plan.target.path)
         console = error_console(env)
+        if not quiet and not dry_run:
+            for note in plan.notes:
+                console.print(f"note: {note}", markup=False, soft_wrap=True)
         if dry_run:
             env.stdout.write(dry_run_text(plan))
             return ExitStatus.OK

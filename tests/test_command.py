@@ -55,8 +55,13 @@ def argv_for(source: VideoSource, encoding: Encoding | None = None) -> list[str]
     pytest.param(
         VideoSource(Backend.AVFOUNDATION),
         [FF, "-f", "avfoundation", "-capture_cursor", "1", "-capture_mouse_clicks", "0", "-framerate", "30",
-         "-pixel_format", "uyvy422", "-i", "1:none", *EVEN_CROP, *X264_30, "pipe:1", *GLOBALS],
+         "-pixel_format", "uyvy422", "-i", "Capture screen 0:none", *EVEN_CROP, *X264_30, "pipe:1", *GLOBALS],
         id="avfoundation-whole-screen"),
+    pytest.param(
+        VideoSource(Backend.AVFOUNDATION, device="Capture screen 1"),
+        [FF, "-f", "avfoundation", "-capture_cursor", "1", "-capture_mouse_clicks", "0", "-framerate", "30",
+         "-pixel_format", "uyvy422", "-i", "Capture screen 1:none", *EVEN_CROP, *X264_30, "pipe:1", *GLOBALS],
+        id="avfoundation-second-screen-by-name"),
     pytest.param(
         VideoSource(Backend.AVFOUNDATION, device="2", region=REGION, draw_mouse=False),
         [FF, "-f", "avfoundation", "-capture_cursor", "0", "-capture_mouse_clicks", "0", "-framerate", "30",

@@ -30,6 +30,7 @@ from capture.devices import (
     read_x_screens,
     x11_devices,
 )
+from capture.displays import DisplayInfo
 from capture.errors import DeviceError, DisplayError
 from capture.process import ToolResult
 
@@ -143,8 +144,8 @@ def test_avfoundation_screens_cameras_and_microphones() -> None:
     assert [(d.kind, d.id, d.name) for d in devices] == [
         (DeviceKind.VIDEO, "0", "FaceTime HD Camera"),
         (DeviceKind.VIDEO, "1", "OBS Virtual Camera"),
-        (DeviceKind.SCREEN, "2", "Capture screen 0"),
-        (DeviceKind.SCREEN, "3", "Capture screen 1"),
+        (DeviceKind.SCREEN, "Capture screen 0", "Capture screen 0"),  # numbered after the cameras, named
+        (DeviceKind.SCREEN, "Capture screen 1", "Capture screen 1"),
         (DeviceKind.AUDIO, "0", "MacBook Pro Microphone"),
         (DeviceKind.AUDIO, "1", "BlackHole 2ch"),
     ]
@@ -155,7 +156,7 @@ def test_avfoundation_older_prefix() -> None:
     devices = parse_avfoundation(AVFOUNDATION_FFMPEG4)
     assert [(d.kind, d.id, d.name) for d in devices] == [
         (DeviceKind.VIDEO, "0", "FaceTime HD Camera (Built-in)"),
-        (DeviceKind.SCREEN, "1", "Capture screen 0"),
+        (DeviceKind.SCREEN, "Capture screen 0", "Capture screen 0"),
         (DeviceKind.AUDIO, "0", "Built-in Microphone"),
     ]
 
@@ -163,7 +164,8 @@ def test_avfoundation_older_prefix() -> None:
 def test_avfoundation_with_colour_codes() -> None:
     coloured = "\x1b[0;33m[AVFoundation indev @ 0x1] \x1b[0mAVFoundation video devices:\n" \
                "\x1b[0;33m[AVFoundation indev @ 0x1] \x1b[0m[1] Capture screen 0\n"
-    assert parse_avfoundation(coloured) == [Device(DeviceKind.SCREEN, "avfoundation", "1", "Capture screen 0")]
+    assert parse_avfoundation(coloured) == [Device(DeviceKind.SCREEN, "avfoundation", "Capture screen 0",
+                                                   "Capture screen 0")]
 
 
 def test_dshow_old_format_with_section_headers() -> None:
@@ -270,12 +272,22 @@ def test_device_json() -> None:
     assert Device(DeviceKind.AUDIO, "lavfi", "test", "t").size_text == ""
 
 
+RETINA = DisplayInfo(x=0, y=0, width=1440, height=900, pixel_width=2880, pixel_height=1800, main=True)
+SIDE = DisplayInfo(x=-1920, y=0, width=1920, height=1080, pixel_width=1920, pixel_height=1080)
+
+
 def test_macos_listing_runs_ffmpeg_and_adds_the_test_tone() -> None:
     runner = FakeRunner({AVF_ARGS: stderr_result(AVFOUNDATION_FFMPEG6)})
-    devices = list_devices(ffmpeg_path="/opt/ffmpeg", platform="darwin", environ={}, runner=runner)
+    notes: list[str] = []
+    devices = list_devices(ffmpeg_path="/opt/ffmpeg", platform="darwin", environ={}, runner=runner,
+                           displays=lambda: [RETINA, SIDE], on_note=notes.append)
+    assert notes == []
     assert runner.calls == [(["/opt/ffmpeg", *AVF_ARGS], LIST_TIMEOUT_S)]
+    assert [(d.kind, d.id, d.size) for d in devices[:2]] == [
+        (DeviceKind.SCREEN, "Capture screen 0", (2880, 1800)), (DeviceKind.SCREEN, "Capture screen 1", (1920, 1080)),
+    ]
     assert [(d.kind, d.id) for d in devices] == [
-        (DeviceKind.SCREEN, "2"), (DeviceKind.SCREEN, "3"),  # screens first
+        (DeviceKind.SCREEN, "Capture screen 0"), (DeviceKind.SCREEN, "Capture screen 1"),  # screens first
         (DeviceKind.VIDEO, "0"), (DeviceKind.VIDEO, "1"),
         (DeviceKind.AUDIO, "0"), (DeviceKind.AUDIO, "1"), (DeviceKind.AUDIO, "test"),
     ]
@@ -305,6 +317,26 @@ def test_windows_listing_has_the_desktop_and_dshow_devices(text: str) -> None:
     assert devices[0] == Device(DeviceKind.SCREEN, "gdigrab", "desktop", "the whole desktop (all monitors)")
     assert [d.kind for d in devices[1:]].count(DeviceKind.VIDEO) == 2
     assert devices[-1].id == "test"
+
+
+def test_windows_monitors_are_desktop_regions() -> None:
+    runner = FakeRunner({DSHOW_ARGS: stderr_result("dummy: Immediate exit requested\n")})
+    devices = list_devices(ffmpeg_path="ffmpeg.exe", platform="win32", environ={}, runner=runner,
+                           displays=lambda: [RETINA, SIDE])
+    assert [(d.id, d.name, d.region) for d in devices if d.kind is DeviceKind.SCREEN] == [
+        ("desktop", "the whole desktop (all monitors)", None),
+        ("desktop", "monitor 0 (primary)", "2880x1800+0+0"),
+        ("desktop", "monitor 1", "1920x1080-1920+0"),
+    ]
+
+
+def test_unknown_geometry_is_a_note_not_an_error() -> None:
+    runner = FakeRunner({DSHOW_ARGS: stderr_result("dummy: Immediate exit requested\n")})
+    notes: list[str] = []
+    devices = list_devices(ffmpeg_path="ffmpeg.exe", platform="win32", environ={}, runner=runner,
+                           on_note=notes.append)
+    assert [d.id for d in devices] == ["desktop", "test"]
+    assert notes == ["screen sizes unknown: EnumDisplayMonitors exists only on Windows"]
 
 
 def test_windows_with_no_dshow_devices_at_all() -> None:

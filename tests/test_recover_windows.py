@@ -1,0 +1,70 @@
+"""``caprec recover``'s sync, the way Windows allows it (simulated: no Windows here).
+
+On Windows :func:`os.fsync` is FlushFileBuffers, which needs a handle with
+write access (EBADF on a read-only one), and a file with the read-only
+attribute cannot be opened for writing at all, not even by an administrator.
+The fakes below apply exactly those two rules to real file descriptors.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+from test_recover import FPS, fragmented_video
+
+from capture.recover import fsync_file, rewrite_verified
+
+
+def windows_open(path: Path, flags: int) -> int:
+    """os.open, refusing write access to a read-only file as Windows does (root or not)."""
+    if flags & os.O_ACCMODE != os.O_RDONLY and not os.stat(path).st_mode & stat.S_IWUSR:
+        raise PermissionError(errno.EACCES, "Access is denied", str(path))
+    return os.open(path, flags)
+
+
+def windows_fsync(fd: int) -> None:
+    """os.fsync with FlushFileBuffers' rule: the handle must allow writing."""
+    if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY:
+        raise OSError(errno.EBADF, "Bad file descriptor")
+    os.fsync(fd)
+
+
+def windows_sync(path: Path) -> None:
+    fsync_file(path, opener=windows_open, sync=windows_fsync)
+
+
+def test_the_simulated_windows_fsync_refuses_a_read_only_handle(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"data")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with pytest.raises(OSError, match="Bad file descriptor"):
+            windows_fsync(fd)  # what recover did before: open read-only, then fsync
+    finally:
+        os.close(fd)
+
+
+def test_fsync_file_opens_for_writing_and_keeps_the_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"recorded bytes")
+    windows_sync(path)
+    assert path.read_bytes() == b"recorded bytes"
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+def test_rewrite_of_a_read_only_recording_syncs_before_the_mode_is_copied(tmp_path: Path) -> None:
+    source = fragmented_video(tmp_path / "part.mp4", 2)
+    destination = tmp_path / "take.mp4"
+    destination.write_bytes(source.read_bytes())
+    destination.chmod(0o444)
+    media, why = rewrite_verified([source], destination, expected_frames=2 * FPS, ffmpeg_path="ffmpeg",
+                                  sync=windows_sync)
+    assert why is None and media is not None and media.frames == 2 * FPS
+    assert stat.S_IMODE(destination.stat().st_mode) == 0o444
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["part.mp4", "take.mp4"]
