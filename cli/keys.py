@@ -1,4 +1,4 @@
-"""Keys while recording: space or p pauses and resumes (on a terminal).
+"""Keys while recording: space or p pauses and resumes (on a terminal); other actions by key (replay: s saves).
 
 The terminal is put in cbreak mode (keys arrive one by one, Ctrl-C still
 sends SIGINT) for the recording only, and restored whatever happens. A
@@ -13,7 +13,7 @@ import os
 import select
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TextIO
 
 from capture.recorder import StopControl
@@ -24,8 +24,13 @@ KEY_THREAD_JOIN_S = 1.0
 
 
 @contextlib.contextmanager
-def pause_keys(stop: StopControl, *, stdin: TextIO | None = None, enabled: bool = True) -> Iterator[bool]:
-    """While inside, space or p on ``stdin`` (a terminal) toggles pause; yields whether keys are live."""
+def pause_keys(stop: StopControl, *, stdin: TextIO | None = None, enabled: bool = True,
+               actions: Mapping[int, Callable[[], None]] | None = None) -> Iterator[bool]:
+    """While inside, space or p on ``stdin`` (a terminal) toggles pause; yields whether keys are live.
+
+    ``actions`` (key byte -> call) replaces the pause keys: a replay buffer maps ``s`` to a save.
+    """
+    keys = actions if actions is not None else dict.fromkeys(PAUSE_KEYS, stop.toggle_pause)
     stream = stdin if stdin is not None else sys.stdin
     if not enabled or sys.platform == "win32" or stream is None or not stream.isatty():
         yield False
@@ -53,8 +58,8 @@ def pause_keys(stop: StopControl, *, stdin: TextIO | None = None, enabled: bool 
                 return
             if not data:
                 return
-            if any(byte in PAUSE_KEYS for byte in data):
-                stop.toggle_pause()
+            for action in {keys[byte] for byte in data if byte in keys}:
+                action()
 
     thread = threading.Thread(target=read_keys, name="caprec-keys", daemon=True)
     thread.start()
