@@ -72,12 +72,16 @@ class ReplaySpec:
 
 @dataclass(frozen=True)
 class SaveOutcome:
-    """One save: the clip written, or why not. ``taken_at`` is when the snapshot was taken (Unix time)."""
+    """One save: the clip written, or why not. ``taken_at`` is when the snapshot was taken (Unix time).
+
+    ``empty`` is a request that came before the first fragment: nothing failed, there was nothing yet.
+    """
 
     clip: SavedClip | None
     error: str | None
     taken_at: float
     on_exit: bool = False
+    empty: bool = False
 
 
 @dataclass(frozen=True)
@@ -194,7 +198,7 @@ class ReplaySession:
         clip = buffer.snapshot()
         if clip is None:
             return SaveOutcome(clip=None, error="nothing to save yet: the first second is still being recorded",
-                               taken_at=taken_at, on_exit=on_exit)
+                               taken_at=taken_at, on_exit=on_exit, empty=True)
         log = None if ring is None or cursor is None else ring.slice(clip.start_s, clip.end_s)
         try:
             saved = save_clip(clip, spec.pattern, ffmpeg_path=self._recorder.ffmpeg.path, when=self._now(),

@@ -205,7 +205,8 @@ def run_replay(*, env: Environment, plan: RecordPlan, spec: ReplaySpec, quiet: b
             if plan.cursor is not None and clip.cursor is None and spec.cursor is not None:
                 console.print("warning: the clip's cursor log could not be written", markup=False)
         else:
-            console.print(f"error: save failed: {outcome.error}", markup=False, soft_wrap=True)
+            kind = "warning" if outcome.empty else "error: save failed"
+            console.print(f"{kind}: {outcome.error}", markup=False, soft_wrap=True)
         runtime.answer(answer, taken_at=outcome.taken_at)
 
     with stop_on_signals(stop, pausable=False), save_on_signal(saves):
@@ -228,7 +229,7 @@ def run_replay(*, env: Environment, plan: RecordPlan, spec: ReplaySpec, quiet: b
 def _report_end(console: Console, result: ReplayResult, *, spec: ReplaySpec, stop: StopControl) -> int:
     recording = result.recording
     saved = sum(1 for outcome in result.saves if outcome.clip is not None)
-    failed = sum(1 for outcome in result.saves if outcome.error is not None)
+    failed = sum(1 for outcome in result.saves if outcome.error is not None and not outcome.empty)
     if stop.requested and not spec.save_on_exit:
         console.print(f"stopped without saving at exit ({saved} clip{'s' if saved != 1 else ''} saved during the "
                       "run); --save-on-exit keeps the last seconds when you stop", markup=False, soft_wrap=True)
