@@ -128,7 +128,7 @@ def _alive(pid: int, token: str | None) -> bool:
 class RuntimeFile:
     """The recorder's side: ``replay-<pid>.json`` while inside; answers save requests.
 
-    Use as a context manager; the file (and any unanswered request) is
+    Use as a context manager; the file (and any request not answered) is
     removed on exit.
     """
 
@@ -153,8 +153,9 @@ class RuntimeFile:
         raise RuntimeDirError(f"cannot create {self.path}")
 
     def __exit__(self, *exc_info: object) -> None:
+        # A client still waiting sees this process gone and says so; nothing is left behind.
         for request in self._requests():
-            self._write_answer(request, {"path": None, "error": "the recorder stopped before saving"})
+            request.unlink(missing_ok=True)
         self.path.unlink(missing_ok=True)
 
     def _requests(self, *, before: float | None = None) -> list[Path]:

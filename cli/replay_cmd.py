@@ -197,8 +197,9 @@ def run_replay(*, env: Environment, plan: RecordPlan, spec: ReplaySpec, quiet: b
             answer = {"path": str(clip.path.absolute()), "error": None, "duration_s": clip.duration_s,
                       "cursor": None if clip.cursor is None else str(clip.cursor.absolute())}
             if not stdout_is_terminal:
-                env.stdout.write(f"{clip.path}\n")  # one line per clip, for scripts
-                env.stdout.flush()
+                with contextlib.suppress(OSError, ValueError):  # a reader that went away must not stop the saves
+                    env.stdout.write(f"{clip.path}\n")  # one line per clip, for scripts
+                    env.stdout.flush()
             if not quiet or stdout_is_terminal:
                 console.print(saved_text(clip, window=spec.window_s, max_bytes=spec.max_bytes),
                               markup=False, soft_wrap=True, highlight=False)
