@@ -163,11 +163,16 @@ class ReplaySession:
             if on_saved is not None:
                 on_saved(outcome)
 
+        def held(stats: RecordingStats) -> None:
+            # Nothing is written: the size a display shows is what the ring holds (what a save would copy).
+            if on_stats is not None:
+                on_stats(replace(stats, bytes=buffer.stats().bytes))
+
         cursor_stats: CursorStats | None = None
         try:
             with _saver(saves, save):
                 result = self._recorder.record(
-                    spec.source, spec.encoding, Target(sink=buffer), stop=stop, on_stats=on_stats,
+                    spec.source, spec.encoding, Target(sink=buffer), stop=stop, on_stats=held,
                     on_warning=warn, sidecar=cursor, audio=spec.audio, output_queue_size=spec.queue_size,
                     finalize=False)
             if spec.save_on_exit and buffer.stats().fragments:

@@ -7,6 +7,7 @@ video must end together, and overlapping clips must share their frames.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -163,8 +164,13 @@ def test_the_s_key_saves_from_a_terminal_and_save_on_exit(replay_env: dict[str, 
     argv = python_argv("record", "--source", "test", "--replay", "3s", "--save-on-exit", "-o", str(tmp_path))
     child = pexpect.spawn(argv[0], argv[1:], cwd=str(tmp_path), env={**replay_env, "TERM": "xterm-256color"},
                           dimensions=(24, 100), encoding="utf-8", timeout=START_TIMEOUT_S)
+    seen = io.StringIO()
+    child.logfile_read = seen
     try:
         child.expect("replay buffer: keeping the last 3 s")
+        # No pause in replay mode: SIGUSR1 is ignored (not fatal), space does nothing.
+        child.kill(signal.SIGUSR1)
+        child.send(" ")
         first: Path | None = None
         while first is None:  # until the first fragment exists: before, a save says "nothing to save yet"
             child.send("s")
@@ -178,6 +184,7 @@ def test_the_s_key_saves_from_a_terminal_and_save_on_exit(replay_env: dict[str, 
     finally:
         child.close(force=True)
     assert child.exitstatus == 0, child.before
+    assert "PAUSED" not in seen.getvalue()
     assert first != last
     # The exit save comes later and ends with the last fragment FFmpeg wrote when it stopped.
     assert 0 < assert_good_clip(first, audio=False) < assert_good_clip(last, audio=False) <= 3 + FRAGMENT_S + SLACK_S
@@ -215,6 +222,29 @@ def test_x11grab_clip_with_its_cursor_slice(spawn_caprec: SpawnCaprec, xvfb: XSe
     assert len(times) >= duration * 5
     xs = [event["x"] for event in cursor.events]
     assert min(xs) > 100 + spot // 10, (min(xs), spot)  # the first positions were forgotten with the video
+
+
+def test_a_failed_save_is_reported_and_the_buffer_goes_on(spawn_caprec: SpawnCaprec, run_caprec: RunCaprec,
+                                                           replay_env: dict[str, str], tmp_path: Path) -> None:
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    proc = spawn_caprec(["record", "--source", "test", "--replay", "2s", "-o", str(clips)], cwd=tmp_path,
+                        env=replay_env, stdout=subprocess.PIPE)
+    wait_until(lambda: runtime_file(replay_env) is not None or proc.poll() is not None, START_TIMEOUT_S,
+               message="the replay recorder's runtime file")
+    wait_until_recorded(time.monotonic(), 2)
+    os.rename(clips, tmp_path / "gone")  # the clips directory vanished under the recorder
+    failed = run_caprec(["save"], cwd=tmp_path, env=replay_env)
+    os.rename(tmp_path / "gone", clips)
+    assert failed.returncode == 1 and failed.stdout == "", failed
+    assert "could not save" in failed.stderr and "\n" not in failed.stderr.strip()
+    saved = run_caprec(["save"], cwd=tmp_path, env=replay_env)  # the buffer went on
+    assert saved.returncode == 0, saved.stderr
+    assert assert_good_clip(Path(saved.stdout.strip()), audio=False) >= 2 - SLACK_S
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=FINISH_TIMEOUT_S)
+    assert proc.returncode == 1, err.decode()  # a save failed during the run: said at the time, and in the code
+    assert "error: save failed" in err.decode()
 
 
 def test_bad_replay_input_is_one_line_and_creates_nothing(run_caprec: RunCaprec, replay_env: dict[str, str],
