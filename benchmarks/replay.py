@@ -11,8 +11,13 @@ clip's duration is read back with ffprobe. Flat RSS from checkpoint to
 checkpoint means memory does not grow with the recording's length: the ring
 holds WINDOW seconds whatever the run's length.
 
+``--unpaced`` runs the same engine in this process (``ReplaySession``, no
+CLI) on the test pattern without ``-re``: ten minutes of video in a few
+minutes of wall time; checkpoints are then minutes of video, the RSS is this
+process's, and the latency runs from the save request to the saver's callback.
+
 Usage: python benchmarks/replay.py [--minutes 10] [--at 1,5,10] [--window 30] [--source test|screen]
-                                   [--max-memory 512MiB] [--dir DIR] [--keep]
+                                   [--max-memory 512MiB] [--dir DIR] [--keep] [--unpaced [--size 1280x720]]
 """
 
 from __future__ import annotations
@@ -71,6 +76,47 @@ def display(source: str) -> Iterator[dict[str, str]]:
         yield {"DISPLAY": server.display}
 
 
+def run_unpaced(args: argparse.Namespace, checkpoints: list[float], out: Path) -> None:
+    """The engine in this process, unpaced: checkpoints in minutes of video."""
+    import threading
+
+    from capture.command import Backend, Encoding, VideoSource
+    from capture.ffmpeg_bin import find_ffmpeg
+    from capture.recorder import Recorder, RecordingStats, StopControl
+    from capture.replay_save import ClipPattern
+    from capture.replay_session import ReplaySession, ReplaySpec, SaveControl, SaveOutcome
+    from capture.units import parse_byte_size, parse_duration
+
+    saves = SaveControl()
+    stop = StopControl()
+    pending = list(checkpoints)
+    asked: list[tuple[float, float, float]] = []  # (minute, request time, caprec RSS)
+    answered = threading.Event()
+
+    def on_stats(stats: RecordingStats) -> None:
+        minute = stats.progress.out_time_s / 60
+        if pending and minute >= pending[0] and (not asked or answered.is_set()):
+            answered.clear()
+            asked.append((pending.pop(0), time.monotonic(), rss_mb(os.getpid())))
+            saves.request()
+
+    def on_saved(outcome: SaveOutcome) -> None:
+        minute, requested, caprec_rss = asked[-1]
+        latency_ms = (time.monotonic() - requested) * 1000
+        clip = outcome.clip
+        length = clip_duration(clip.path) if clip is not None else float("nan")
+        print(f"{minute:7g} {caprec_rss:14.1f} {'-':>14} {latency_ms:16.0f} {length:7.2f}", flush=True)
+        answered.set()
+        if not pending:
+            stop.request()
+
+    spec = ReplaySpec(source=VideoSource(backend=Backend.LAVFI, device=args.size, realtime=False),
+                      encoding=Encoding(), window_s=parse_duration(args.window, origin="--window"),
+                      pattern=ClipPattern(out, "bench"), max_bytes=parse_byte_size(
+                          args.max_memory, origin="--max-memory", maximum=64 * 1024**3))
+    ReplaySession(Recorder(find_ffmpeg())).run(spec, stop=stop, saves=saves, on_saved=on_saved, on_stats=on_stats)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
@@ -80,6 +126,8 @@ def main() -> int:
     parser.add_argument("--max-memory", default="512MiB")
     parser.add_argument("--dir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--unpaced", action="store_true", help="the engine in-process, faster than real time")
+    parser.add_argument("--size", default="1280x720", help="test pattern size with --unpaced")
     args = parser.parse_args()
     checkpoints = sorted({float(x) for x in args.at.split(",") if float(x) <= args.minutes} | {args.minutes})
     work = Path(tempfile.mkdtemp(prefix="caprec-replay-bench-", dir=args.dir))
@@ -95,8 +143,14 @@ def main() -> int:
     for key, value in machine_facts().items():
         print(f"# {key}: {value}")
     print(f"# ffmpeg: {ffmpeg_version(shutil.which('ffmpeg') or 'ffmpeg')}")
-    print(f"# command: {' '.join(argv[1:])}  ({args.minutes:g} min, checkpoints {checkpoints})")
+    command = "ReplaySession in-process, unpaced, " + args.size if args.unpaced else " ".join(argv[1:])
+    print(f"# command: {command}  ({args.minutes:g} min, checkpoints {checkpoints})")
     print(f"{'minute':>7} {'caprec RSS MB':>14} {'ffmpeg RSS MB':>14} {'save latency ms':>16} {'clip s':>7}")
+    if args.unpaced:
+        run_unpaced(args, checkpoints, out)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
     with display(args.source) as extra:
         env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_RUNTIME_DIR": str(run_dir), "NO_COLOR": "1", **extra}
         proc = subprocess.Popen(argv, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

@@ -75,6 +75,7 @@ class SaveOutcome:
     """One save: the clip written, or why not. ``taken_at`` is when the snapshot was taken (Unix time).
 
     ``empty`` is a request that came before the first fragment: nothing failed, there was nothing yet.
+    ``cursor_missing``: the cursor log's slice could not be written beside the clip.
     """
 
     clip: SavedClip | None
@@ -82,6 +83,7 @@ class SaveOutcome:
     taken_at: float
     on_exit: bool = False
     empty: bool = False
+    cursor_missing: bool = False
 
 
 @dataclass(frozen=True)
@@ -210,7 +212,8 @@ class ReplaySession:
                               cursor_log=log)
         except SaveError as exc:
             return SaveOutcome(clip=None, error=str(exc), taken_at=taken_at, on_exit=on_exit)
-        return SaveOutcome(clip=saved, error=None, taken_at=taken_at, on_exit=on_exit)
+        return SaveOutcome(clip=saved, error=None, taken_at=taken_at, on_exit=on_exit,
+                           cursor_missing=log is not None and saved.cursor is None)
 
 
 @contextlib.contextmanager

@@ -203,8 +203,9 @@ def run_replay(*, env: Environment, plan: RecordPlan, spec: ReplaySpec, quiet: b
             if not quiet or stdout_is_terminal:
                 console.print(saved_text(clip, window=spec.window_s, max_bytes=spec.max_bytes),
                               markup=False, soft_wrap=True, highlight=False)
-            if plan.cursor is not None and clip.cursor is None and spec.cursor is not None:
-                console.print("warning: the clip's cursor log could not be written", markup=False)
+            if outcome.cursor_missing:
+                console.print(f"warning: the cursor log of {clip.path} could not be written", markup=False,
+                              soft_wrap=True)
         else:
             kind = "warning" if outcome.empty else "error: save failed"
             console.print(f"{kind}: {outcome.error}", markup=False, soft_wrap=True)
