@@ -64,6 +64,8 @@ PIPE_OUTPUT = "pipe:1"
 PAUSE_SIGNAL = getattr(signal, "SIGUSR1", None)
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
+REPLAY_PANEL = "Replay buffer"
+
 EXAMPLES = """
 Examples:
 
@@ -563,14 +565,15 @@ def record(
         metavar="PATH", help="Keep live stats in PATH as JSON (caprec-stats/1), replaced atomically every "
                              "0.5 s; it ends with the final status.")] = None,
     replay: Annotated[str | None, typer.Option(
-        metavar="T", help="Replay buffer: keep the last T (30s, 2m) in memory, write nothing until a save "
-                          "(s key, SIGUSR2, caprec save); -o DIR or -o NAME names the clips. See docs/replay.md.")
-    ] = None,
+        metavar="T", rich_help_panel=REPLAY_PANEL,
+        help="Keep the last T (30s, 2m) in memory and write nothing until a save (s key, SIGUSR2, caprec save); "
+             "-o DIR or -o NAME names the clips. See docs/replay.md.")] = None,
     replay_max_memory: Annotated[str | None, typer.Option(
-        metavar="SIZE", help="With --replay: memory for the buffer; the oldest seconds go first. Default: 512MiB.")
-    ] = None,
+        metavar="SIZE", rich_help_panel=REPLAY_PANEL,
+        help="Memory for the replay buffer; past it the oldest seconds go first. Default: 512MiB.")] = None,
     save_on_exit: Annotated[bool, typer.Option(
-        "--save-on-exit", help="With --replay: save the last T when the recording stops.")] = False,
+        "--save-on-exit", rich_help_panel=REPLAY_PANEL,
+        help="Save the last T when the replay buffer stops (Ctrl-C, --duration).")] = False,
 ) -> None:
     """Record the screen (or a test pattern) to a crash-proof MP4."""
     env = Environment()

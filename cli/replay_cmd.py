@@ -11,6 +11,7 @@ FFmpeg a new timeline).
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import signal
 from collections.abc import Iterator
@@ -87,8 +88,6 @@ def clip_pattern(output: str | None, *, output_dir: Path | None) -> ClipPattern:
 
 
 def _writable(directory: Path) -> bool:
-    import os
-
     return os.access(directory, os.W_OK | os.X_OK)
 
 
