@@ -247,6 +247,24 @@ def test_a_failed_save_is_reported_and_the_buffer_goes_on(spawn_caprec: SpawnCap
     assert "error: save failed" in err.decode()
 
 
+def test_the_memory_bound_keeps_fewer_seconds_and_says_so(spawn_caprec: SpawnCaprec, replay_env: dict[str, str],
+                                                          tmp_path: Path) -> None:
+    proc = spawn_caprec(["record", "--source", "test", "--replay", "10s", "--replay-max-memory", "1MiB",
+                         "-o", str(tmp_path / "tight")], cwd=tmp_path, env=replay_env, stdout=subprocess.PIPE)
+    wait_until(lambda: runtime_file(replay_env) is not None or proc.poll() is not None, START_TIMEOUT_S,
+               message="the replay recorder's runtime file")
+    wait_until_recorded(time.monotonic(), 5)
+    proc.send_signal(signal.SIGUSR2)
+    clip = wait_for_clip(tmp_path, 1, proc)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=FINISH_TIMEOUT_S)
+    assert proc.returncode == 0, err.decode()
+    # 1 MiB holds about two seconds of the 1280x720 test pattern: never fewer than two fragments.
+    held = assert_good_clip(clip, audio=False)
+    assert 2 * FRAGMENT_S - SLACK_S <= held < 5
+    assert f"({held:.1f} s of the 10 s asked: --replay-max-memory 1.0 MiB holds only that" in err.decode()
+
+
 def test_bad_replay_input_is_one_line_and_creates_nothing(run_caprec: RunCaprec, replay_env: dict[str, str],
                                                           tmp_path: Path) -> None:
     cases = [
