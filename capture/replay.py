@@ -28,6 +28,8 @@ from dataclasses import dataclass
 DEFAULT_MAX_MEMORY = 512 * 1024 * 1024
 # Never trim below this many fragments, whatever the memory bound says.
 MIN_FRAGMENTS = 2
+# Fragment times are sums of integer ticks over a timescale: compare them with this tolerance.
+TIME_EPSILON_S = 1e-6
 BOX_HEADER = struct.Struct(">I4s")
 LARGE_SIZE = struct.Struct(">Q")
 U32 = struct.Struct(">I")
@@ -352,10 +354,10 @@ class ReplayBuffer:
             return None
         first = keys[0]
         for index in keys:
-            if fragments[index].start_s <= end - wanted + 1e-6:
+            if fragments[index].start_s <= end - wanted + TIME_EPSILON_S:
                 first = index
         chosen = tuple(fragments[first:])
-        short = end - chosen[0].start_s < wanted - 1e-6
+        short = end - chosen[0].start_s < wanted - TIME_EPSILON_S
         return Clip(init=init, fragments=chosen, wanted_s=wanted, memory_limited=limited and short)
 
     def stats(self) -> BufferStats:
@@ -419,7 +421,7 @@ class ReplayBuffer:
             cutoff = fragment.end_s - self.window_s
             keep_from = 0
             for index, candidate in enumerate(held):
-                if candidate.start_s > cutoff + 1e-6:
+                if candidate.start_s > cutoff + TIME_EPSILON_S:
                     break
                 if candidate.keyframe:
                     keep_from = index

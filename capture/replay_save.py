@@ -36,6 +36,8 @@ STAMP_FORMAT = "%Y%m%d-%H%M%S"
 MAX_NAME_TRIES = 1000
 # A stream copy may drop one packet at a cut; more means the copy is incomplete.
 FRAMES_LOST_ALLOWED = 1
+# A clip this much shorter than asked is "short" (its message says why).
+SHORT_TOLERANCE_S = 0.05
 NEW_FILE_MODE = 0o666  # less the user's umask, like open()
 PRIVATE_FILE_MODE = 0o600
 _EXCLUSIVE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
@@ -77,7 +79,7 @@ class SavedClip:
     @property
     def short(self) -> bool:
         """Holds less than was asked for (the recording was younger, or memory was bounded)."""
-        return self.duration_s < self.wanted_s - 0.05
+        return self.duration_s < self.wanted_s - SHORT_TOLERANCE_S
 
 
 def save_clip(clip: Clip, pattern: ClipPattern, *, ffmpeg_path: str, when: datetime,
