@@ -169,3 +169,18 @@ def test_a_runtime_directory_others_can_write_is_refused(tmp_path: Path) -> None
     os.chmod(shared, 0o777)
     with pytest.raises(RuntimeDirError, match="not a private directory"):
         runtime_dir({"XDG_RUNTIME_DIR": str(tmp_path)})
+
+
+def test_where_clips_go_for_each_form_of_output(tmp_path: Path) -> None:
+    from capture.errors import CaptureError
+    from cli.replay_cmd import clip_pattern
+
+    (tmp_path / "clips").mkdir()
+    assert clip_pattern(str(tmp_path / "clips"), output_dir=None) == ClipPattern(tmp_path / "clips", "caprec")
+    assert clip_pattern(str(tmp_path / "clips" / "game"), output_dir=None) == ClipPattern(tmp_path / "clips", "game")
+    assert clip_pattern(str(tmp_path / "game.mp4"), output_dir=None) == ClipPattern(tmp_path, "game")
+    assert clip_pattern(None, output_dir=tmp_path / "clips") == ClipPattern(tmp_path / "clips", "caprec")
+    assert ClipPattern(tmp_path, "game").stem(WHEN, 2) == "game-20260102-030405-2"
+    for bad in ("-", str(tmp_path / "game.mkv"), str(tmp_path / "missing" / "game")):
+        with pytest.raises(CaptureError):
+            clip_pattern(bad, output_dir=None)
