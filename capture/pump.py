@@ -17,6 +17,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 DEFAULT_PIPE_BUFFER = 1024 * 1024
 # Linux fcntl commands; the fcntl module names them only on some builds.
@@ -61,6 +62,18 @@ class PumpStats:
     chunk_size: int
     pipe_size: int | None
     error: OSError | None
+
+
+class PumpSink(Protocol):
+    """What the pump writes to: a file or descriptor (:class:`Sink`), or a replay ring.
+
+    ``created`` says whether anything was created or taken yet.
+    """
+
+    created: bool
+
+    def write(self, data: memoryview) -> None: ...
+    def close(self) -> None: ...
 
 
 class Sink:
@@ -112,7 +125,7 @@ class PipePump:
     full pipe while the recorder stops it.
     """
 
-    def __init__(self, source_fd: int, sink: Sink, *, chunk_size: int = DEFAULT_PIPE_BUFFER,
+    def __init__(self, source_fd: int, sink: PumpSink, *, chunk_size: int = DEFAULT_PIPE_BUFFER,
                  pipe_size: int | None = None, on_error: Callable[[OSError], None] | None = None,
                  on_first_bytes: Callable[[], None] | None = None) -> None:
         self._source_fd = source_fd

@@ -34,7 +34,7 @@ from capture.output import MediaCheck, ffmpeg_file_url, remux_faststart, verify_
 from capture.permissions import no_first_frame_hint
 from capture.process import ManagedProcess
 from capture.progress import WALLCLOCK_TOLERANCE_S, FFmpegProgress, LogLine, StderrReader
-from capture.pump import DEFAULT_PIPE_BUFFER, PipePump, Sink, is_disk_full, tune_pipe
+from capture.pump import DEFAULT_PIPE_BUFFER, PipePump, PumpSink, Sink, is_disk_full, tune_pipe
 from capture.units import format_bytes
 
 # How often the watch loop wakes: the bound on how late caprec notices a
@@ -140,11 +140,13 @@ class StopControl:
 
 @dataclass(frozen=True)
 class Target:
-    """Where the video goes: a file (``path``) or an open descriptor (``fd``, for ``-o -``)."""
+    """Where the video goes: a file (``path``), an open descriptor (``fd``, for ``-o -``),
+    or a sink of its own (``sink``: the replay buffer's ring)."""
 
     path: Path | None = None
     fd: int | None = None
     overwrite: bool = False
+    sink: PumpSink | None = None
 
 
 @dataclass(frozen=True)
@@ -269,7 +271,11 @@ class Recorder:
             if on_warning is not None:
                 on_warning(line.text)
 
-        sink = Sink(path=str(target.path), overwrite=target.overwrite) if target.path else Sink(fd=target.fd)
+        sink: PumpSink
+        if target.sink is not None:
+            sink = target.sink
+        else:
+            sink = Sink(path=str(target.path), overwrite=target.overwrite) if target.path else Sink(fd=target.fd)
         reader = StderrReader(proc.stderr, on_log=warned)
         pump = PipePump(proc.stdout.fileno(), sink, chunk_size=chunk, pipe_size=pipe_size,
                         on_error=pump_failed, on_first_bytes=mark_first_output)
@@ -355,7 +361,7 @@ class Recorder:
             return {"monotonic": start - offset, "wall": start}
         return {"monotonic": first_output, "wall": first_output + offset}
 
-    def _finish(self, *, reason: str, returncode: int, argv: list[str], target: Target, sink: Sink,
+    def _finish(self, *, reason: str, returncode: int, argv: list[str], target: Target, sink: PumpSink,
                 watch: _Watch, reader: StderrReader, stats: RecordingStats, cursor: Any,
                 fast: bool, finalize: bool, disk: DiskWatch | None,
                 audio_output: Path | None, no_frame_hint: str = "") -> RecordingResult:

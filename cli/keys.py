@@ -1,4 +1,4 @@
-"""Keys while recording: space or p pauses and resumes (on a terminal).
+"""Keys while recording: space or p pauses and resumes (on a terminal); other actions by key (replay: s saves).
 
 POSIX: the terminal is put in cbreak mode (keys arrive one by one, Ctrl-C
 still sends SIGINT) for the recording only, and restored whatever happens.
@@ -15,7 +15,7 @@ import os
 import select
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol, TextIO
 
 from capture.recorder import StopControl
@@ -23,7 +23,6 @@ from capture.recorder import StopControl
 PAUSE_KEYS = frozenset(b" pP")
 KEY_POLL_S = 0.1
 KEY_THREAD_JOIN_S = 1.0
-PAUSE_CHARS = frozenset(" pP")
 # getwch returns a function or arrow key as two calls: this prefix, then a
 # code that may look like a letter (down arrow: "P").
 _WINDOWS_KEY_PREFIXES = frozenset("\x00\xe0")
@@ -39,18 +38,21 @@ class ConsoleKeys(Protocol):
 
 @contextlib.contextmanager
 def pause_keys(stop: StopControl, *, stdin: TextIO | None = None, enabled: bool = True,
-               platform: str = sys.platform, console_keys: ConsoleKeys | None = None) -> Iterator[bool]:
+               platform: str = sys.platform, console_keys: ConsoleKeys | None = None,
+               actions: Mapping[int, Callable[[], None]] | None = None) -> Iterator[bool]:
     """While inside, space or p on ``stdin`` (a terminal) toggles pause; yields whether keys are live.
 
+    ``actions`` (key byte -> call) replaces the pause keys: a replay buffer maps ``s`` to a save.
     On Windows (``platform``) the keys come from ``console_keys`` (default:
     ``msvcrt``).
     """
+    keys = actions if actions is not None else dict.fromkeys(PAUSE_KEYS, stop.toggle_pause)
     stream = stdin if stdin is not None else sys.stdin
     if not enabled or stream is None or not stream.isatty():
         yield False
         return
     if platform == "win32":
-        with _console_key_reader(stop, console_keys or _msvcrt()) as live:
+        with _console_key_reader(keys, console_keys or _msvcrt()) as live:
             yield live
         return
     import termios
@@ -76,8 +78,8 @@ def pause_keys(stop: StopControl, *, stdin: TextIO | None = None, enabled: bool 
                 return
             if not data:
                 return
-            if any(byte in PAUSE_KEYS for byte in data):
-                stop.toggle_pause()
+            for action in {keys[byte] for byte in data if byte in keys}:
+                action()
 
     thread = threading.Thread(target=read_keys, name="caprec-keys", daemon=True)
     thread.start()
@@ -97,7 +99,7 @@ def _msvcrt() -> ConsoleKeys:
 
 
 @contextlib.contextmanager
-def _console_key_reader(stop: StopControl, keys: ConsoleKeys) -> Iterator[bool]:
+def _console_key_reader(actions: Mapping[int, Callable[[], None]], keys: ConsoleKeys) -> Iterator[bool]:
     """Windows: a thread polls the console with ``kbhit`` and reads with ``getwch``."""
     done = threading.Event()
 
@@ -109,8 +111,8 @@ def _console_key_reader(stop: StopControl, keys: ConsoleKeys) -> Iterator[bool]:
             char = keys.getwch()
             if char in _WINDOWS_KEY_PREFIXES:
                 keys.getwch()  # the special key's code: not a letter
-            elif char in PAUSE_CHARS:
-                stop.toggle_pause()
+            elif len(char) == 1 and ord(char) in actions:
+                actions[ord(char)]()
 
     thread = threading.Thread(target=read_keys, name="caprec-keys", daemon=True)
     thread.start()

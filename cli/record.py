@@ -78,6 +78,8 @@ DDAGRAB_MIN_MAJOR = 6
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK")
                      if hasattr(signal, name))
 
+REPLAY_PANEL = "Replay buffer"
+
 EXAMPLES = """
 Examples:
 
@@ -650,6 +652,16 @@ def record(
     stats_file: Annotated[Path | None, typer.Option(
         metavar="PATH", help="Keep live stats in PATH as JSON (caprec-stats/1), replaced atomically every "
                              "0.5 s; it ends with the final status.")] = None,
+    replay: Annotated[str | None, typer.Option(
+        metavar="T", rich_help_panel=REPLAY_PANEL,
+        help="Keep the last T (30s, 2m) in memory and write nothing until a save (s key, SIGUSR2, caprec save); "
+             "-o DIR or -o NAME names the clips. See docs/replay.md.")] = None,
+    replay_max_memory: Annotated[str | None, typer.Option(
+        metavar="SIZE", rich_help_panel=REPLAY_PANEL,
+        help="Memory for the replay buffer; past it the oldest seconds go first. Default: 512MiB.")] = None,
+    save_on_exit: Annotated[bool, typer.Option(
+        "--save-on-exit", rich_help_panel=REPLAY_PANEL,
+        help="Save the last T when the replay buffer stops (Ctrl-C, --duration).")] = False,
 ) -> None:
     """Record the screen (or a test pattern) to a crash-proof MP4."""
     env = Environment()
@@ -657,6 +669,17 @@ def record(
                       output=output)
 
     def body() -> int:
+        if replay is not None or replay_max_memory is not None or save_on_exit:
+            from cli.replay_cmd import record_replay  # imports this module: not at the top
+
+            return record_replay(env=env, replay=replay, max_memory=replay_max_memory, save_on_exit=save_on_exit,
+                                 output=output, dry_run=dry_run, quiet=quiet, json_output=json_output,
+                                 summary_file=summary_file, stats_file=stats_file, plan_args=dict(
+                                     source=source, fps=fps, region=region, duration=duration, codec=codec,
+                                     preset=preset, crf=crf, display=display, ffmpeg_path=ffmpeg_path,
+                                     pipe_buffer=pipe_buffer, cursor=cursor, cursor_flush=cursor_flush,
+                                     output_dir=output_dir, delay=delay, mode=mode, audio=audio,
+                                     queue_size=queue_size))
         plan = resolve_plan(env=env, source=source, output=output, fps=fps, region=region, duration=duration,
                             codec=codec, preset=preset, crf=crf, display=display, ffmpeg_path=ffmpeg_path,
                             overwrite=overwrite, pipe_buffer=pipe_buffer, cursor=cursor,
