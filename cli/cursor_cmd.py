@@ -20,7 +20,16 @@ cursor_app = typer.Typer(help="Read cursor logs (*.cursor.ndjson).", no_args_is_
 app.add_typer(cursor_app, name="cursor")
 
 
-@cursor_app.command("summary")
+SUMMARY_EXAMPLES = """
+Examples:
+
+  caprec cursor summary talk.cursor.ndjson
+
+  caprec cursor summary talk.cursor.ndjson --json | jq .clicks
+"""
+
+
+@cursor_app.command("summary", epilog=SUMMARY_EXAMPLES)
 def summary(
     path: Annotated[Path, typer.Argument(help="A cursor log written by caprec record.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")] = False,

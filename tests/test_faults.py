@@ -88,7 +88,8 @@ def outputs_for(tmp_path: Path, mode: str) -> Outputs:
         return Outputs(["--mode", "studio", "-o", str(bundle)], bundle / "segments/1/display.mp4",
                        bundle / "cursor.ndjson", bundle / "recording.toml")
     video = tmp_path / "rec.mp4"
-    return Outputs(["-o", str(video)], video, tmp_path / "rec.cursor.ndjson", None)
+    # Instant mode keeps a cursor log only when asked (--cursor).
+    return Outputs(["-o", str(video), "--cursor"], video, tmp_path / "rec.cursor.ndjson", None)
 
 
 def require_mode(run_caprec: RunCaprec, tmp_path: Path, mode: str) -> None:
