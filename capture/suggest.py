@@ -17,6 +17,6 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """``"; did you mean 'fps'?"`` for a close choice, else an empty string: the tail of an error message."""
+    """``" (did you mean 'fps'?)"`` for a close choice, else an empty string: to follow the unknown name."""
     match = closest(word, choices)
-    return f"; did you mean {match!r}?" if match is not None else ""
+    return f" (did you mean {match!r}?)" if match is not None else ""

@@ -18,11 +18,13 @@ from rich.table import Table
 
 from capture import settings as opt
 from capture.config import config_location, init_config, read_config, set_config_value, unset_config_value
+from capture.errors import SettingError
 from capture.settings import OriginKind, ResolvedValue
 from capture.units import Region
 from cli.app import app, error_console, run_guarded
 from cli.env import Environment
 from cli.exit import ExitStatus
+from cli.variables import check_variables
 
 JSON_INDENT = 2
 EXAMPLES = """
@@ -46,6 +48,21 @@ config_app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(config_app, name="config")
+
+
+@config_app.callback()
+def config_root() -> None:
+    """Every config command first refuses a misspelt CAPREC_* variable (it would be ignored in silence)."""
+    env = Environment()
+
+    def check() -> int:
+        check_variables(env.environ)
+        return ExitStatus.OK
+
+    try:
+        check_variables(env.environ)
+    except SettingError:
+        run_guarded(env, check)
 
 
 def _complete_keys(incomplete: str) -> list[str]:

@@ -16,10 +16,6 @@ from cli.app import app, error_console, run_guarded
 from cli.env import Environment
 from cli.exit import ExitStatus
 
-cursor_app = typer.Typer(help="Read cursor logs (*.cursor.ndjson).", no_args_is_help=True)
-app.add_typer(cursor_app, name="cursor")
-
-
 SUMMARY_EXAMPLES = """
 Examples:
 
@@ -27,6 +23,9 @@ Examples:
 
   caprec cursor summary talk.cursor.ndjson --json | jq .clicks
 """
+cursor_app = typer.Typer(help="Read cursor logs (*.cursor.ndjson).", no_args_is_help=True, epilog=SUMMARY_EXAMPLES)
+app.add_typer(cursor_app, name="cursor")
+
 
 
 @cursor_app.command("summary", epilog=SUMMARY_EXAMPLES)

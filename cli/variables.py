@@ -17,7 +17,7 @@ from capture import settings as opt
 from capture.config import CONFIG_ENV
 from capture.errors import SettingError
 from capture.session import Mode
-from capture.suggest import did_you_mean
+from capture.suggest import closest
 
 
 @dataclass(frozen=True)
@@ -51,10 +51,14 @@ def known_variables(extra: Iterable[str] = ()) -> frozenset[str]:
 def check_variables(environ: Mapping[str, str], *, extra: Iterable[str] = ()) -> None:
     """Refuse an unknown ``CAPREC_*`` variable, naming the closest known one."""
     known = known_variables(extra)
+    prefix = opt.ENV_PREFIX
     for name in sorted(environ):
-        if name.startswith(opt.ENV_PREFIX) and name not in known:
-            hint = did_you_mean(name, known) or "; see caprec record --help for the variables"
-            raise SettingError(name, f"is not a caprec variable{hint} (unset it)")
+        if name.startswith(prefix) and name not in known:
+            # Compare what follows CAPREC_: the shared prefix would make every name look alike.
+            match = closest(name[len(prefix):], (each[len(prefix):] for each in known))
+            fix = f"did you mean {prefix}{match}? Else unset it" if match else \
+                "unset it (docs/configuration.md lists the variables)"
+            raise SettingError(name, f"no such caprec variable; {fix}")
 
 
 def script_flag(environ: Mapping[str, str], variable: ScriptVariable) -> bool:
