@@ -373,9 +373,10 @@ class StatsView:
     @staticmethod
     def _output_cells(stats: RecordingStats | None, *, settled: bool) -> list[Text]:
         progress = stats.progress if stats is not None else None
-        # Paused, the bitrate is the whole recording's (the engine sums the segments); it stays meaningful.
-        paused = stats is not None and stats.paused and stats.elapsed_s >= SETTLE_S
-        bitrate = progress.bitrate_kbps if progress is not None and (settled or paused) else None
+        # Paused or resumed, the bitrate is the whole recording's (the engine sums the segments): it means
+        # something from the first block. Only the very start waits for a settled run.
+        total = stats is not None and (stats.paused or stats.segment > 1) and stats.elapsed_s >= SETTLE_S
+        bitrate = progress.bitrate_kbps if progress is not None and (settled or total) else None
         speed = progress.speed if progress is not None and settled else None
         return [
             _cell("size", format_bytes(stats.bytes if stats is not None else 0), width=SIZE_WIDTH),
@@ -740,8 +741,9 @@ def print_summary(console: Console, result: RecordingResult, *, cursor_path: Pat
         console.print(text, highlight=False, markup=False, soft_wrap=True)
 
     say(f"{word}: {where}")
-    say(f"  duration {format_duration(duration)}  frames {frames}  size {format_bytes(stats.bytes)}{bitrate}  "
-        f"dropped {stats.progress.drop_frames}  dup {stats.progress.dup_frames}")
+    # Two short lines, not one that an 80-column terminal breaks mid-word.
+    say(f"  duration {format_duration(duration)}  frames {frames}  size {format_bytes(stats.bytes)}{bitrate}")
+    say(f"  dropped {stats.progress.drop_frames}  dup {stats.progress.dup_frames}")
     cursor = result.cursor
     if cursor is not None:
         say(f"  cursor: {cursor.events} events (moves {cursor.moves}, clicks {cursor.clicks}, "

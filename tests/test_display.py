@@ -255,9 +255,9 @@ def test_countdown_before_a_delayed_start() -> None:
     assert "starting in" not in render(view, width=80)
 
 
-def bogus_start(elapsed: float, frames: int, *, segment: int = 1) -> RecordingStats:
+def bogus_start(elapsed: float, frames: int, *, segment: int = 1, bitrate: float = 95508.0) -> RecordingStats:
     """FFmpeg's first progress block of a run: 0.0 fps, a huge bitrate, 0.01x (as seen in issue 10)."""
-    progress = FFmpegProgress(frame=frames, fps=0.0, bitrate_kbps=95508.0, drop_frames=0, dup_frames=0,
+    progress = FFmpegProgress(frame=frames, fps=0.0, bitrate_kbps=bitrate, drop_frames=0, dup_frames=0,
                               speed=0.01, out_time_s=0.03)
     return dataclasses.replace(make_stats(elapsed=elapsed, frames=frames), progress=progress, segment=segment)
 
@@ -274,9 +274,11 @@ def test_no_bogus_rates_at_the_start_or_after_a_resume() -> None:
     view.update(paused)
     text = "\n".join(plain_lines(render(view, width=100)))
     assert "PAUSED" in text and "2500 kb/s" in text and "29.5/30" not in text  # the bitrate is a total
-    view.update(bogus_start(2.1, 61, segment=2))  # resumed: a new FFmpeg run, its first block
+    # Resumed: a new FFmpeg run's first block; the engine makes its bitrate the total over the segments.
+    view.update(bogus_start(2.1, 61, segment=2, bitrate=2450.0))
     text = "\n".join(plain_lines(render(view, width=100)))
-    assert "95508" not in text and "0.01x" not in text and "● REC" in text, text
+    assert "0.0/30" not in text and "0.01x" not in text and "● REC" in text, text
+    assert "2450 kb/s" in text
     view.update(dataclasses.replace(make_stats(elapsed=3.5, frames=100), segment=2))
     assert "29.5/30" in render(view, width=100)
 
