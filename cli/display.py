@@ -276,7 +276,7 @@ class StatsView:
         width = max(width, 1)
         state = self._state
         stats = state.stats
-        settled = self._settled(state)
+        settled = self.settled(state)
         lines = self._header(state, width)
         rows = [self._frame_cells(stats, settled=settled), self._output_cells(stats, settled=settled)]
         if self.cursor:
@@ -309,7 +309,7 @@ class StatsView:
         return self._stop is not None and self._stop.requested
 
     @staticmethod
-    def _settled(state: _ViewState) -> bool:
+    def settled(state: _ViewState) -> bool:
         """The current run of frames is old enough for FFmpeg's rates to mean something."""
         stats = state.stats
         return (stats is not None and state.recording and not stats.paused
@@ -412,15 +412,21 @@ class StatsView:
         return cells
 
 
-def stats_line(stats: RecordingStats) -> str:
-    """One line of live stats for logs: the plain display's line."""
+def stats_line(stats: RecordingStats, *, elapsed_s: float | None = None, settled: bool = True) -> str:
+    """One line of live stats for logs: the plain display's line.
+
+    ``elapsed_s`` replaces the stats' time (the display keeps it monotonic);
+    unless ``settled``, FFmpeg's fps and speed (averages over a run's first
+    second) show as ``-``.
+    """
     progress = stats.progress
     bitrate = f"{progress.bitrate_kbps:.0f} kb/s" if progress.bitrate_kbps is not None else "-"
-    speed = f"{progress.speed:.2f}x" if progress.speed is not None else "-"
+    speed = f"{progress.speed:.2f}x" if progress.speed is not None and settled else "-"
+    elapsed = stats.elapsed_s if elapsed_s is None else elapsed_s
     parts = [
-        format_duration(stats.elapsed_s) + (f"/{format_duration(stats.duration_s)}" if stats.duration_s else ""),
+        format_duration(elapsed) + (f"/{format_duration(stats.duration_s)}" if stats.duration_s else ""),
         f"frames {progress.frame}",
-        f"fps {_fps(progress.fps)}/{stats.target_fps:g}",
+        f"fps {_fps(progress.fps if settled else None)}/{stats.target_fps:g}",
         f"dropped {progress.drop_frames}",
         f"dup {progress.dup_frames}",
         f"size {format_bytes(stats.bytes)}",
@@ -493,6 +499,7 @@ class PlainDisplay:
         self._dropping = False
         self._last_warning: tuple[str, float] | None = None
         self._lock = threading.Lock()
+        self._state = _ViewState()
 
     def __enter__(self) -> PlainDisplay:
         return self
@@ -504,6 +511,7 @@ class PlainDisplay:
         if not stats.started:
             return
         now = self._clock()
+        self._state = _next_state(self._state, stats)
         self._window.add(stats.elapsed_s, stats.progress.frame, stats.progress.drop_frames)
         warning = drop_warning(self._window.ratio(), self._window.window_s)
         if warning is not None and not self._dropping:
@@ -513,7 +521,8 @@ class PlainDisplay:
             # The first line one interval in: FFmpeg's first block (1 frame, a wild bitrate) says little.
             self._next = now + self._interval
         elif now >= self._next:
-            self._print(self._prefix + stats_line(stats))
+            self._print(self._prefix + stats_line(stats, elapsed_s=self._state.shown_s,
+                                                  settled=StatsView.settled(self._state)))
             self._next = now + self._interval
 
     def warn(self, text: str) -> None:

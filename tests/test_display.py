@@ -381,6 +381,21 @@ def test_plain_display_prints_a_line_every_few_seconds() -> None:
     assert all("frames" in line and "fps" in line and "size" in line for line in lines)
 
 
+def test_plain_line_after_a_resume_has_no_bogus_rates_and_no_time_going_back() -> None:
+    clock = FakeClock()
+    out = io.StringIO()
+    display = PlainDisplay(Console(file=out, width=200), clock=clock, interval=5.0)
+    display.update(make_stats(elapsed=4.0, frames=120))
+    clock.now += 5.0
+    display.update(dataclasses.replace(make_stats(elapsed=3.8, frames=120), paused=True))  # recorded time: 3.8
+    clock.now += 5.0
+    display.update(bogus_start(3.9, 121, segment=2))  # the first block after the resume
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("recording ")]
+    assert len(lines) == 2, lines
+    assert all("00:00:04.0" in line for line in lines), lines  # never back to 3.8 or 3.9
+    assert "fps -/30" in lines[-1] and "speed -" in lines[-1] and "0.01x" not in lines[-1], lines
+
+
 def test_plain_display_warns_once_per_repeat_and_on_drops() -> None:
     clock = FakeClock()
     out = io.StringIO()
