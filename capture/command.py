@@ -38,17 +38,17 @@ FRAGMENTED_MP4_FLAGS = "+frag_keyframe+empty_moov+default_base_moof"
 CONTAINERS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska"}
 DEFAULT_CONTAINER = "mp4"
 INDEX_FIRST_CONTAINERS = frozenset({"mp4", "mov"})
-
-
-def container_for(path: PurePath) -> str:
-    """The container a finished ``path`` is written in (its extension's; MP4 for any other)."""
-    return CONTAINERS.get(path.suffix.lower(), DEFAULT_CONTAINER)
 PIXEL_FORMAT = "yuv420p"
 
 SOFTWARE_CODECS = frozenset({"libx264"})
 HARDWARE_CODECS = frozenset({"h264_videotoolbox", "h264_nvenc", "h264_qsv", "h264_amf"})
 SUPPORTED_CODECS = SOFTWARE_CODECS | HARDWARE_CODECS
 CRF_RANGE = (0, 51)
+
+
+def container_for(path: PurePath) -> str:
+    """The container a finished ``path`` is written in (its extension's; MP4 for any other)."""
+    return CONTAINERS.get(path.suffix.lower(), DEFAULT_CONTAINER)
 
 
 class Backend(enum.StrEnum):

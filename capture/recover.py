@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from capture.command import build_remux_argv
+from capture.command import build_concat_argv, build_remux_argv, container_for
 from capture.cursor import CursorFormatError, summarize_cursor_log
 from capture.errors import CaptureError, OutputError
 from capture.manifest import read_manifest, utc_now, write_manifest
@@ -252,15 +252,14 @@ def _copy(sources: list[Path], destination: Path, *, ffmpeg_path: str) -> str | 
     listing: Path | None = None
     if len(sources) == 1:
         argv = build_remux_argv(ffmpeg_path=ffmpeg_path, source=ffmpeg_file_url(sources[0]),
-                                destination=ffmpeg_file_url(destination))
+                                destination=ffmpeg_file_url(destination), container=container_for(destination))
     else:
         listing = sibling_temp(destination, "concat").with_suffix(".txt")
         # The concat format quotes with '...', and a ' inside is written '\''.
         listing.write_text("".join("file '" + str(path.absolute()).replace("'", "'\\''") + "'\n"
                                    for path in sources), encoding="utf-8")
-        argv = [ffmpeg_path, "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "concat", "-safe", "0",
-                "-i", ffmpeg_file_url(listing), "-c", "copy", "-movflags", "+faststart", "-f", "mp4", "-y",
-                ffmpeg_file_url(destination)]
+        argv = build_concat_argv(ffmpeg_path=ffmpeg_path, listing=ffmpeg_file_url(listing),
+                                 destination=ffmpeg_file_url(destination), container=container_for(destination))
     try:
         result = run_tool(argv, timeout=timeout)
     except subprocess.TimeoutExpired:
