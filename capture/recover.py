@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from capture.command import build_concat_argv, build_remux_argv, container_for
+from capture.command import INDEX_FIRST_CONTAINERS, build_concat_argv, build_remux_argv, container_for
 from capture.cursor import CursorFormatError, summarize_cursor_log
 from capture.errors import CaptureError, OutputError
 from capture.manifest import read_manifest, utc_now, write_manifest
@@ -395,15 +395,18 @@ def _recover_instant(path: Path, *, ffmpeg_path: str) -> RecoveryReport:
     except OSError as exc:
         raise OutputError(f"cannot read {path} ({exc.strerror or exc})") from None
     cursor = check_cursor_log(path.with_name(path.stem + CURSOR_SUFFIX))
-    if not layout.boxes or layout.boxes[0] != "ftyp":
+    # A recording is an MP4 until it is finished: under a Matroska name (.mkv), anything else is the finished file.
+    finished_elsewhere = (not layout.boxes or layout.boxes[0] != "ftyp") and not parts \
+        and container_for(path) not in INDEX_FIRST_CONTAINERS
+    if (not layout.boxes or layout.boxes[0] != "ftyp") and not finished_elsewhere:
         raise OutputError(f"{path} is not an MP4 file; give the MP4 or the {STUDIO_SUFFIX} bundle a recording left")
     notes: list[str] = []
-    if layout.finished and not parts:
+    if (layout.finished or finished_elsewhere) and not parts:
         media = verify_media(path, ffmpeg_path=ffmpeg_path)
         if not media.playable:
             raise NothingPlayableError(f"{path} holds no playable video frame; nothing to recover")
         report = FileReport(path=path, action=Action.KEPT, frames=media.frames, duration_s=media.duration_s,
-                            index=1, note="already a finished MP4")
+                            index=1, note=f"already a finished {path.suffix.lstrip('.').upper() or 'MP4'} file")
         return RecoveryReport(path=path, kind="instant", recovered=False, files=(report,), frames=media.frames,
                               duration_s=media.duration_s, cursor=cursor)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import ffprobe
+from helpers import complete_fragments, ffprobe, wait_until
 from typer.testing import CliRunner
 
 from capture import settings as opt
@@ -19,6 +20,9 @@ from cli.app import app
 from cli.variables import SCRIPT_VARIABLES, known_variables
 
 RunCaprec = Callable[..., "subprocess.CompletedProcess[str]"]
+SpawnCaprec = Callable[..., "subprocess.Popen[bytes]"]
+START_TIMEOUT_S = 30.0
+FRAGMENTS_BEFORE_KILL = 2
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
 # Every command's help page, as a user reaches it.
 COMMANDS = [[], ["record"], ["batch"], ["devices"], ["doctor"], ["recover"], ["config"], ["config", "path"],
@@ -53,6 +57,27 @@ def test_the_extension_picks_the_container(run_caprec: RunCaprec, tmp_path: Path
     assert sorted(p.name for p in tmp_path.iterdir()) == [saved]
     assert format_name(tmp_path / saved) == (demuxer, brand)
     assert ffprobe(tmp_path / saved).frames >= 25
+
+
+@needs_ffmpeg
+def test_a_killed_mkv_recording_is_recovered_as_matroska(spawn_caprec: SpawnCaprec, run_caprec: RunCaprec,
+                                                         tmp_path: Path) -> None:
+    video = tmp_path / "killed.mkv"
+    proc = spawn_caprec(["record", "--source", "test", "-q", "-o", str(video)], cwd=tmp_path)
+    wait_until(lambda: video.exists() and complete_fragments(video) >= FRAGMENTS_BEFORE_KILL, START_TIMEOUT_S,
+               message="fragments in the growing file")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=START_TIMEOUT_S)
+    assert format_name(video)[0].startswith("mov,mp4")  # what a killed recording leaves: fragmented MP4
+    first = run_caprec(["recover", str(video)], cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert format_name(video)[0] == "matroska,webm"
+    frames = ffprobe(video).frames
+    assert frames >= FRAGMENTS_BEFORE_KILL * 25
+    again = run_caprec(["recover", str(video)], cwd=tmp_path)  # finished now: nothing to do, and it says so
+    assert again.returncode == 0, again.stderr
+    assert "nothing to recover" in again.stdout and "already a finished MKV file" in again.stdout
+    assert ffprobe(video).frames == frames
 
 
 def test_remux_and_join_use_the_container_muxer() -> None:
