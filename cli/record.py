@@ -246,8 +246,10 @@ def video_name(output: str) -> Path:
     if path.name in ("", ".", ".."):
         raise SettingError("--output", f"{output!r} names no file; give a name such as talk.mp4")
     suffix = path.suffix.lower()
-    if path.is_dir() or output.endswith(os.sep):
-        return path  # a directory, not a name to complete: the output check refuses it
+    if os.path.lexists(path) or output.endswith(os.sep):
+        # Something is there (a directory, /dev/null, a file): not a name to complete. The output check
+        # refuses it, or --overwrite replaces that file.
+        return path
     if not suffix:
         return path.with_name(path.name + DEFAULT_VIDEO_SUFFIX)
     if suffix not in CONTAINERS:
