@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 import ffmpeg
@@ -32,6 +33,11 @@ DEFAULT_TEST_SIZE = "1280x720"
 KEYFRAME_INTERVAL_S = 1.0
 STATS_PERIOD_S = 0.5
 FRAGMENTED_MP4_FLAGS = "+frag_keyframe+empty_moov+default_base_moof"
+#: The finished file's container by the output's extension: the recording is
+#: a fragmented MP4, and H.264 (and AAC) stream-copy into each of these.
+CONTAINERS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska"}
+DEFAULT_CONTAINER = "mp4"
+INDEX_FIRST_CONTAINERS = frozenset({"mp4", "mov"})
 PIXEL_FORMAT = "yuv420p"
 # avfoundation numbers screens after the cameras, so an index names a camera on
 # a Mac with one; it also matches a device by name, and screens are named.
@@ -41,6 +47,11 @@ SOFTWARE_CODECS = frozenset({"libx264"})
 HARDWARE_CODECS = frozenset({"h264_videotoolbox", "h264_nvenc", "h264_qsv", "h264_amf"})
 SUPPORTED_CODECS = SOFTWARE_CODECS | HARDWARE_CODECS
 CRF_RANGE = (0, 51)
+
+
+def container_for(path: PurePath) -> str:
+    """The container a finished ``path`` is written in (its extension's; MP4 for any other)."""
+    return CONTAINERS.get(path.suffix.lower(), DEFAULT_CONTAINER)
 
 
 class Backend(enum.StrEnum):
@@ -248,18 +259,26 @@ def build_record_argv(source: VideoSource, encoding: Encoding, *, ffmpeg_path: s
     return list(ffmpeg.compile(stream, cmd=ffmpeg_path))
 
 
-def build_remux_argv(*, ffmpeg_path: str, source: str, destination: str) -> list[str]:
-    """Stream-copy a fragmented MP4 into a regular one with the index up front."""
-    stream = ffmpeg.output(ffmpeg.input(source), destination, c="copy", movflags="+faststart",
-                           f="mp4").global_args("-hide_banner", "-nostdin", "-loglevel", "error", "-y")
+def _container_args(container: str) -> dict[str, str]:
+    """The muxer and its flags: MP4 and MOV with the index up front; Matroska has its own at the start."""
+    if container in INDEX_FIRST_CONTAINERS:
+        return {"movflags": "+faststart", "f": container}
+    return {"f": container}
+
+
+def build_remux_argv(*, ffmpeg_path: str, source: str, destination: str, container: str = "mp4") -> list[str]:
+    """Stream-copy a fragmented MP4 into a regular ``container`` file (mp4, mov, matroska), index first."""
+    stream = ffmpeg.output(ffmpeg.input(source), destination, c="copy",
+                           **_container_args(container)).global_args("-hide_banner", "-nostdin", "-loglevel",
+                                                                     "error", "-y")
     return list(ffmpeg.compile(stream, cmd=ffmpeg_path))
 
 
-def build_concat_argv(*, ffmpeg_path: str, listing: str, destination: str) -> list[str]:
-    """Join the files a concat-demuxer ``listing`` names, by stream copy, index first."""
+def build_concat_argv(*, ffmpeg_path: str, listing: str, destination: str, container: str = "mp4") -> list[str]:
+    """Join the files a concat-demuxer ``listing`` names, by stream copy, into ``container``, index first."""
     stream = ffmpeg.output(ffmpeg.input(listing, f="concat", safe=0), destination, c="copy",
-                           movflags="+faststart", f="mp4").global_args("-hide_banner", "-nostdin", "-loglevel",
-                                                                      "error", "-y")
+                           **_container_args(container)).global_args("-hide_banner", "-nostdin", "-loglevel",
+                                                                     "error", "-y")
     return list(ffmpeg.compile(stream, cmd=ffmpeg_path))
 
 

@@ -44,6 +44,7 @@ from capture.settings import (
     known_keys,
     text_to_toml,
 )
+from capture.suggest import did_you_mean
 
 CONFIG_ENV = "CAPREC_CONFIG"
 APP_NAME = "caprec"
@@ -221,7 +222,8 @@ def set_config_value(path: Path, key: str, text: str) -> tuple[str, RawValue]:
     """
     setting = find_setting(key)
     if setting is None:
-        raise SettingError(str(path), f"unknown key {key!r}; known keys: {known_keys()}")
+        hint = did_you_mean(key, [s.key for s in configurable_settings()])
+        raise SettingError(str(path), f"unknown key {key!r}{hint}; known keys: {known_keys()}")
     value = text_to_toml(setting, text)
     document = _editable_document(path)
     document[CONFIG_TABLE][setting.key] = value

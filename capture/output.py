@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from capture.command import build_concat_argv, build_remux_argv, build_verify_argv
+from capture.command import build_concat_argv, build_remux_argv, build_verify_argv, container_for
 from capture.errors import OutputError
 from capture.process import run_tool
 
@@ -94,7 +94,7 @@ def verify_media(path: Path, *, ffmpeg_path: str) -> MediaCheck:
 
 
 def remux_faststart(path: Path, *, ffmpeg_path: str) -> str | None:
-    """Rewrite fragmented ``path`` as a regular MP4 with ``moov`` first.
+    """Rewrite fragmented ``path`` as a regular file with its index first, in its extension's container.
 
     Stream copy into a temporary sibling, then an atomic rename over
     ``path``: at every moment ``path`` is a playable file. Returns None on
@@ -102,7 +102,7 @@ def remux_faststart(path: Path, *, ffmpeg_path: str) -> str | None:
     """
     temp = sibling_temp(path, "remux")
     argv = build_remux_argv(ffmpeg_path=ffmpeg_path, source=ffmpeg_file_url(path),
-                            destination=ffmpeg_file_url(temp))
+                            destination=ffmpeg_file_url(temp), container=container_for(path))
     return _copy_then_rename(argv, temp=temp, destination=path, size=path.stat().st_size, what="remux")
 
 
@@ -123,7 +123,7 @@ def join_segments(parts: list[Path], destination: Path, *, ffmpeg_path: str) -> 
     try:
         listing.write_text("".join(_concat_line(part) for part in parts), encoding="utf-8")
         argv = build_concat_argv(ffmpeg_path=ffmpeg_path, listing=ffmpeg_file_url(listing),
-                                 destination=ffmpeg_file_url(temp))
+                                 destination=ffmpeg_file_url(temp), container=container_for(destination))
         return _copy_then_rename(argv, temp=temp, destination=destination,
                                  size=sum(part.stat().st_size for part in parts), what="joining")
     except OSError as exc:

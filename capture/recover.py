@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from capture.command import build_remux_argv
+from capture.command import INDEX_FIRST_CONTAINERS, build_concat_argv, build_remux_argv, container_for
 from capture.cursor import CursorFormatError, summarize_cursor_log
 from capture.errors import CaptureError, OutputError
 from capture.manifest import read_manifest, utc_now, write_manifest
@@ -252,15 +252,14 @@ def _copy(sources: list[Path], destination: Path, *, ffmpeg_path: str) -> str | 
     listing: Path | None = None
     if len(sources) == 1:
         argv = build_remux_argv(ffmpeg_path=ffmpeg_path, source=ffmpeg_file_url(sources[0]),
-                                destination=ffmpeg_file_url(destination))
+                                destination=ffmpeg_file_url(destination), container=container_for(destination))
     else:
         listing = sibling_temp(destination, "concat").with_suffix(".txt")
         # The concat format quotes with '...', and a ' inside is written '\''.
         listing.write_text("".join("file '" + str(path.absolute()).replace("'", "'\\''") + "'\n"
                                    for path in sources), encoding="utf-8")
-        argv = [ffmpeg_path, "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "concat", "-safe", "0",
-                "-i", ffmpeg_file_url(listing), "-c", "copy", "-movflags", "+faststart", "-f", "mp4", "-y",
-                ffmpeg_file_url(destination)]
+        argv = build_concat_argv(ffmpeg_path=ffmpeg_path, listing=ffmpeg_file_url(listing),
+                                 destination=ffmpeg_file_url(destination), container=container_for(destination))
     try:
         result = run_tool(argv, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -406,15 +405,18 @@ def _recover_instant(path: Path, *, ffmpeg_path: str) -> RecoveryReport:
     except OSError as exc:
         raise OutputError(f"cannot read {path} ({exc.strerror or exc})") from None
     cursor = check_cursor_log(path.with_name(path.stem + CURSOR_SUFFIX))
-    if not layout.boxes or layout.boxes[0] != "ftyp":
+    # A recording is an MP4 until it is finished: under a Matroska name (.mkv), anything else is the finished file.
+    finished_elsewhere = (not layout.boxes or layout.boxes[0] != "ftyp") and not parts \
+        and container_for(path) not in INDEX_FIRST_CONTAINERS
+    if (not layout.boxes or layout.boxes[0] != "ftyp") and not finished_elsewhere:
         raise OutputError(f"{path} is not an MP4 file; give the MP4 or the {STUDIO_SUFFIX} bundle a recording left")
     notes: list[str] = []
-    if layout.finished and not parts:
+    if (layout.finished or finished_elsewhere) and not parts:
         media = verify_media(path, ffmpeg_path=ffmpeg_path)
         if not media.playable:
             raise NothingPlayableError(f"{path} holds no playable video frame; nothing to recover")
         report = FileReport(path=path, action=Action.KEPT, frames=media.frames, duration_s=media.duration_s,
-                            index=1, note="already a finished MP4")
+                            index=1, note=f"already a finished {path.suffix.lstrip('.').upper() or 'MP4'} file")
         return RecoveryReport(path=path, kind="instant", recovered=False, files=(report,), frames=media.frames,
                               duration_s=media.duration_s, cursor=cursor)
 

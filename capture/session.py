@@ -237,10 +237,13 @@ class Session:
         if run.spec.mode is Mode.STUDIO:
             self._write_manifest(run, status="recording")
         last = run.results[-1].stats
+        # Totals over every segment so far, not the last segment's (its size, its bitrate).
+        total_bytes = sum(r.stats.bytes for r in run.results)
+        progress = replace(_summed_progress(run), bitrate_kbps=_kbps(total_bytes, run.recorded_s))
         while True:
             if on_stats is not None:
                 on_stats(replace(last, paused=True, segment=index, elapsed_s=run.recorded_s, duration_s=wanted,
-                                 progress=_summed_progress(run)))
+                                 bytes=total_bytes, progress=progress))
             if stop.wait(PAUSED_TICK_S):
                 if stop.requested:
                     return False
@@ -399,6 +402,11 @@ def _summed_progress(run: _Run) -> FFmpegProgress:
                    dup_frames=sum(p.dup_frames for p in done), out_time_s=run.recorded_s)
 
 
+def _kbps(size: int, seconds: float) -> float | None:
+    """The bitrate of ``size`` bytes over ``seconds``, in kb/s; None for no time."""
+    return size * 8 / seconds / 1000 if seconds > 0 else None
+
+
 def _offset_stats(on_stats: Callable[[RecordingStats], None] | None, run: _Run, index: int,
                   wanted: float | None) -> Callable[[RecordingStats], None] | None:
     """Show a later segment's stats on the whole recording's clock and counters."""
@@ -410,10 +418,13 @@ def _offset_stats(on_stats: Callable[[RecordingStats], None] | None, run: _Run, 
 
     def shifted(stats: RecordingStats) -> None:
         progress = stats.progress
+        total_bytes = earlier_bytes + stats.bytes
+        bitrate = _kbps(total_bytes, offset + progress.out_time_s) if progress.out_time_s else None
         on_stats(replace(stats, elapsed_s=offset + stats.elapsed_s, duration_s=wanted, segment=index,
-                         bytes=earlier_bytes + stats.bytes,
+                         bytes=total_bytes,
                          progress=replace(progress, frame=before.frame + progress.frame,
                                           drop_frames=before.drop_frames + progress.drop_frames,
-                                          dup_frames=before.dup_frames + progress.dup_frames)))
+                                          dup_frames=before.dup_frames + progress.dup_frames,
+                                          bitrate_kbps=bitrate)))
 
     return shifted

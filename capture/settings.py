@@ -40,6 +40,7 @@ from capture.errors import SettingError
 from capture.ffmpeg_bin import ENV_FFMPEG
 from capture.pump import DEFAULT_PIPE_BUFFER
 from capture.session import Mode
+from capture.suggest import did_you_mean
 from capture.units import (
     MAX_PIPE_BUFFER_BYTES,
     MIN_PIPE_BUFFER_BYTES,
@@ -491,7 +492,7 @@ PIPE_BUFFER: Setting[int] = Setting(
     mode_defaults=tuple(ModeDefault(mode, DEFAULT_PIPE_BUFFER, _size_text(DEFAULT_PIPE_BUFFER)) for mode in Mode))
 CURSOR: Setting[bool | None] = Setting(
     key="cursor", flag="--cursor/--no-cursor", parse=parse_bool, default=None, env=_env("cursor"), toml_types=(bool,),
-    summary="log the mouse to <output>.cursor.ndjson", default_text="on for the screen, off for test",
+    summary="log the mouse to <output>.cursor.ndjson", default_text="off; studio mode: on for the screen",
     example=True)
 CURSOR_FLUSH: Setting[float] = Setting(
     key="cursor_flush", flag="--cursor-flush", parse=parse_cursor_flush, default=DEFAULT_FLUSH_INTERVAL,
@@ -599,7 +600,8 @@ def check_config_table(table: Mapping[str, object], *, path: Path,
     for key, raw in table.items():
         setting = next((s for s in configurable_settings(settings) if s.key == key), None)
         if setting is None:
-            raise SettingError(str(path), f"unknown key {key!r} in [{CONFIG_TABLE}]; "
+            keys = [s.key for s in configurable_settings(settings)]
+            raise SettingError(str(path), f"unknown key {key!r} in [{CONFIG_TABLE}]{did_you_mean(key, keys)}; "
                                           f"known keys: {known_keys(settings)}")
         parse_config_value(setting, raw, path=path)
         values[key] = cast(RawValue, raw)  # one of the setting's TOML types, checked just above

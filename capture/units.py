@@ -85,6 +85,11 @@ def parse_fps(text: str | float, *, origin: str = "--fps") -> float:
     return fps
 
 
+def _even(size: int) -> int:
+    """The even size to suggest for an odd one: one less, so a region that fitted the screen still does."""
+    return max(2, size - size % 2)
+
+
 def parse_region(text: str, *, origin: str = "--region") -> Region:
     """Parse ``WxH+X+Y`` (X, Y may be negative: ``1280x720-1920+0``).
 
@@ -99,7 +104,7 @@ def parse_region(text: str, *, origin: str = "--region") -> Region:
     if width % 2 or height % 2:
         raise SettingError(
             origin, f"{text!r} has an odd width or height; yuv420p needs even sizes, e.g. "
-            f"{width + width % 2}x{height + height % 2}{x:+d}{y:+d}"
+            f"{_even(width)}x{_even(height)}{x:+d}{y:+d}"
         )
     return Region(width=width, height=height, x=x, y=y)
 

@@ -20,6 +20,7 @@ from capture import __version__
 from capture.errors import CaptureError
 from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
+from cli.helpstyle import HelpGroup
 
 # Typer shows ``help`` instead of the root callback's docstring, so the
 # examples go in the epilog of ``caprec --help``.
@@ -38,6 +39,7 @@ app = typer.Typer(
     help="Record the screen from a shell: FFmpeg capture, crash-proof MP4, live stats, a cursor log.",
     epilog=EXAMPLES,
     no_args_is_help=True,
+    cls=HelpGroup,
     add_completion=True,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},

@@ -23,7 +23,7 @@ from capture.errors import CaptureError, OutputError, SettingError
 from capture.recorder import Recorder, StopControl
 from capture.units import format_bytes, format_duration
 from cli.app import app, error_console, run_guarded
-from cli.display import make_batch_display
+from cli.display import PanelOptions, make_batch_display
 from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
 from cli.output import (
@@ -162,7 +162,8 @@ def run_captures(env: Environment, console: Console, resolved: list[Resolved], *
     summaries: list[JsonObject] = []
     failed = False
     total = len(resolved)
-    with make_batch_display(console, quiet=quiet, total=total) as progress:
+    options = PanelOptions(stop=stop, cursor=any(item.plan.cursor is not None for item in resolved))
+    with make_batch_display(console, quiet=quiet, total=total, options=options) as progress:
         for position, item in enumerate(resolved, start=1):
             if stop.requested or (failed and not continue_on_error):
                 summaries.append(_batch_fields(empty_summary(status=STATUS_SKIPPED, exit_code=None, error=None),
@@ -251,7 +252,7 @@ def run_batch(env: Environment, *, plan_path: Path, ffmpeg_path: str | None, con
 @app.command(epilog=EXAMPLES)
 def batch(
     plan: Annotated[Path, typer.Argument(metavar="PLAN.toml", show_default=False,
-                                         help="A TOML plan of [[capture]] tables (see the README).")],
+                                         help="A TOML plan of [\\[capture]] tables (see docs/batch.md).")],
     continue_on_error: Annotated[bool, typer.Option(
         "--continue-on-error", help="Go on with the next capture when one fails (default: stop, skip "
                                     "the rest).")] = False,

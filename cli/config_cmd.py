@@ -18,22 +18,51 @@ from rich.table import Table
 
 from capture import settings as opt
 from capture.config import config_location, init_config, read_config, set_config_value, unset_config_value
+from capture.errors import SettingError
 from capture.settings import OriginKind, ResolvedValue
 from capture.units import Region
 from cli.app import app, error_console, run_guarded
 from cli.env import Environment
 from cli.exit import ExitStatus
+from cli.variables import check_variables
 
 JSON_INDENT = 2
+EXAMPLES = """
+Examples:
+
+  caprec config show
+
+  caprec config set fps 60
+
+  caprec config set output_dir ~/Videos
+
+  caprec config unset fps
+"""
 
 config_app = typer.Typer(
     name="config",
     help="Show and edit the config file that holds defaults for caprec record.",
+    epilog=EXAMPLES,
     no_args_is_help=True,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(config_app, name="config")
+
+
+@config_app.callback()
+def config_root() -> None:
+    """Every config command first refuses a misspelt CAPREC_* variable (it would be ignored in silence)."""
+    env = Environment()
+
+    def check() -> int:
+        check_variables(env.environ)
+        return ExitStatus.OK
+
+    try:
+        check_variables(env.environ)
+    except SettingError:
+        run_guarded(env, check)
 
 
 def _complete_keys(incomplete: str) -> list[str]:
@@ -60,7 +89,7 @@ def shown_value(entry: ResolvedValue[Any]) -> str:
     return str(raw).lower() if isinstance(raw, bool) else str(raw)
 
 
-@config_app.command("path")
+@config_app.command("path", epilog="Example:\n\n  caprec config path\n")
 def path_command() -> None:
     """Print the config file's path ($CAPREC_CONFIG, else the platform's config directory)."""
     env = Environment()
@@ -72,7 +101,7 @@ def path_command() -> None:
     run_guarded(env, body)
 
 
-@config_app.command("show")
+@config_app.command("show", epilog="Example:\n\n  caprec config show --json | jq .fps\n")
 def show_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
@@ -116,7 +145,7 @@ def show_command(
     run_guarded(env, body)
 
 
-@config_app.command("init")
+@config_app.command("init", epilog="Example:\n\n  caprec config init\n")
 def init_command(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing config file.")] = False,
 ) -> None:
@@ -132,7 +161,7 @@ def init_command(
     run_guarded(env, body)
 
 
-@config_app.command("set")
+@config_app.command("set", epilog="Example:\n\n  caprec config set cursor_flush 0.5\n")
 def set_command(
     key: Annotated[str, typer.Argument(help="A record setting, e.g. fps, codec, output_dir.",
                                        autocompletion=_complete_keys)],
@@ -156,7 +185,7 @@ def set_command(
     run_guarded(env, body)
 
 
-@config_app.command("unset")
+@config_app.command("unset", epilog="Example:\n\n  caprec config unset fps\n")
 def unset_command(
     key: Annotated[str, typer.Argument(help="The setting to remove (also an unknown key, to repair a typo).",
                                        autocompletion=_complete_keys)],

@@ -16,11 +16,19 @@ from cli.app import app, error_console, run_guarded
 from cli.env import Environment
 from cli.exit import ExitStatus
 
-cursor_app = typer.Typer(help="Read cursor logs (*.cursor.ndjson).", no_args_is_help=True)
+SUMMARY_EXAMPLES = """
+Examples:
+
+  caprec cursor summary talk.cursor.ndjson
+
+  caprec cursor summary talk.cursor.ndjson --json | jq .clicks
+"""
+cursor_app = typer.Typer(help="Read cursor logs (*.cursor.ndjson).", no_args_is_help=True, epilog=SUMMARY_EXAMPLES)
 app.add_typer(cursor_app, name="cursor")
 
 
-@cursor_app.command("summary")
+
+@cursor_app.command("summary", epilog=SUMMARY_EXAMPLES)
 def summary(
     path: Annotated[Path, typer.Argument(help="A cursor log written by caprec record.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")] = False,

@@ -30,6 +30,15 @@ JSON_INDENT = 2
 COLUMNS = ("kind", "backend", "id", "name", "size")
 
 
+EXAMPLES = """
+Examples:
+
+  caprec devices
+
+  caprec devices --json | jq -r '.[] | select(.kind == "audio") | .id'
+"""
+
+
 @dataclass(frozen=True)
 class ToolSettings:
     """The ``caprec record`` settings that ``devices`` and ``doctor`` honour, resolved like record's.
@@ -78,7 +87,7 @@ def devices_table(devices: list[Device]) -> Table:
     return table
 
 
-@app.command("devices")
+@app.command("devices", epilog=EXAMPLES)
 def devices_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead of a table.")] = False,
     ffmpeg_path: Annotated[str | None, typer.Option(

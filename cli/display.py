@@ -25,7 +25,7 @@ from rich.live import Live
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from capture.recorder import RecordingResult, RecordingStats, Status
+from capture.recorder import RecordingResult, RecordingStats, Status, StopControl
 from capture.units import format_bytes, format_duration
 
 LIVE_REFRESH_PER_SECOND = 4
@@ -47,12 +47,16 @@ BAR_MAX_WIDTH = 40
 FRAMES_WIDTH = 6
 SIZE_WIDTH = 10
 BITRATE_WIDTH = 6
+# FFmpeg's rates (fps, bitrate, speed) are averages since the run of frames
+# began: over its first second they read 0.0 fps, tens of Mb/s, 0.01x.
+SETTLE_S = 1.0
 
 REC_STYLE = "bold red"
 PAUSED_STYLE = "bold yellow"
 LABEL_STYLE = "dim"
 VALUE_STYLE = "bold"
 WARN_STYLE = "bold yellow"
+STOP_STYLE = "bold"
 BAR_DONE_STYLE = "bar.complete"
 BAR_BACK_STYLE = "bar.back"
 
@@ -110,6 +114,39 @@ class _ViewState:
     warning_at: float = 0.0
     warning_count: int = 0
     starts_at: float | None = None
+    # The time shown: it never goes back and never passes the duration.
+    shown_s: float = 0.0
+    # The first frame has been captured: REC from then on, "starting..." before.
+    recording: bool = False
+    # Where the current run of frames began (a resume starts a new one), for settled rates.
+    run_segment: int = 0
+    run_paused: bool = True
+    run_since_s: float = 0.0
+
+
+def first_frame_seen(stats: RecordingStats) -> bool:
+    """True once the recording holds a frame: the engine's signal when it has one, else FFmpeg's frame count."""
+    signal = getattr(stats, "first_frame", None)
+    if isinstance(signal, bool):
+        return signal
+    return stats.started and stats.progress.frame > 0
+
+
+def _next_state(state: _ViewState, stats: RecordingStats) -> _ViewState:
+    """The view after ``stats``: the shown time kept monotonic and capped, the current run tracked."""
+    recording = state.recording or first_frame_seen(stats)
+    shown = max(state.shown_s, stats.elapsed_s) if recording else 0.0
+    if stats.duration_s is not None:
+        shown = min(shown, stats.duration_s)
+    run_segment, run_paused, run_since = state.run_segment, state.run_paused, state.run_since_s
+    if recording and (stats.segment != run_segment or stats.paused != run_paused):
+        # A run starts at the recording's start, or where the pause that ends with it began.
+        before = state.stats
+        resumed = before is not None and before.paused and not stats.paused
+        run_since = before.elapsed_s if resumed and before is not None else 0.0
+        run_segment, run_paused = stats.segment, stats.paused
+    return dataclasses.replace(state, stats=stats, starts_at=None, shown_s=shown, recording=recording,
+                               run_segment=run_segment, run_paused=run_paused, run_since_s=run_since)
 
 
 def _cell(label: str, value: str, *, width: int = 0) -> Text:
@@ -157,23 +194,41 @@ def drop_warning(ratio: float | None, window_s: float = DROP_WINDOW_S) -> str | 
     return f"{ratio:.1%} of frames dropped in the last {window_s:g} s: the capture cannot keep up"
 
 
+def key_hints(*, pausable: bool, paused: bool, stopping: bool) -> list[str]:
+    """The keys that work now, as short hints for the panel's last line."""
+    if stopping:
+        return ["Ctrl-C again: stop now"]
+    hints = [f"space/p {'resume' if paused else 'pause'}"] if pausable else []
+    return [*hints, "Ctrl-C stop", "twice: stop now"]
+
+
 class StatsView:
     """The live panel of one recording: a fixed set of rows, folded to the width.
 
     Rows: the state and time (with a progress bar when the duration is
-    known), frames, the output, the pipe, the cursor log, and a warning line
-    that is blank when all is well. Every row is always there and numbers
-    have fixed widths, so the height depends only on the terminal's width:
-    the panel never jumps. Thread-safe: ``update`` and ``warn`` come from
+    known), frames, the output, the cursor log (when one is kept), the pipe
+    (``verbose`` only), a warning line that is blank when all is well, and
+    the key hints. Every row is always there and numbers have fixed widths,
+    so the height depends only on the terminal's width: the panel never
+    jumps. Rates (fps, bitrate, speed) show once a run of frames is
+    :data:`SETTLE_S` old: FFmpeg's first blocks after a start or a resume
+    say 0.0 fps and tens of Mb/s. ``stop`` (read at each redraw) turns the
+    head into "stopping...". Thread-safe: ``update`` and ``warn`` come from
     different threads and rich renders from a third.
     """
 
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic,
-                 window_s: float = DROP_WINDOW_S) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic, window_s: float = DROP_WINDOW_S,
+                 stop: StopControl | None = None, pausable: bool = False, verbose: bool = False,
+                 cursor: bool = False, hints: bool = True) -> None:
         self._clock = clock
         self._window = DropWindow(window_s=window_s)
         self._lock = threading.Lock()
         self._state = _ViewState()
+        self._stop = stop
+        self.pausable = pausable
+        self.verbose = verbose
+        self.cursor = cursor
+        self.hints = hints
 
     def reset(self) -> None:
         """Forget the last recording (a batch shows one after another)."""
@@ -185,8 +240,7 @@ class StatsView:
         with self._lock:
             if stats.started:
                 self._window.add(stats.elapsed_s, stats.progress.frame, stats.progress.drop_frames)
-            self._state = dataclasses.replace(self._state, stats=stats, drop_ratio=self._window.ratio(),
-                                              starts_at=None)
+            self._state = dataclasses.replace(_next_state(self._state, stats), drop_ratio=self._window.ratio())
 
     def warn(self, text: str) -> None:
         with self._lock:
@@ -203,8 +257,13 @@ class StatsView:
     def drop_ratio(self) -> float | None:
         return self._state.drop_ratio
 
+    @property
+    def shown_elapsed(self) -> float:
+        """The time the panel shows: monotonic, never past the duration."""
+        return self._state.shown_s
+
     def warning_text(self) -> str | None:
-        """The warning line's text: dropped frames, then FFmpeg's latest warning while it is fresh."""
+        """The warning line's text: dropped frames, then the latest warning while it is fresh."""
         state = self._state
         parts = [text for text in (drop_warning(state.drop_ratio, self._window.window_s),) if text]
         if state.warning is not None and self._clock() - state.warning_at <= WARNING_HOLD_S:
@@ -217,9 +276,13 @@ class StatsView:
         width = max(width, 1)
         state = self._state
         stats = state.stats
+        settled = self.settled(state)
         lines = self._header(state, width)
-        rows = [self._frame_cells(stats), self._output_cells(stats), self._pipe_cells(stats),
-                self._cursor_cells(stats)]
+        rows = [self._frame_cells(stats, settled=settled), self._output_cells(stats, settled=settled)]
+        if self.cursor:
+            rows.append(self._cursor_cells(stats, verbose=self.verbose))
+        if self.verbose:
+            rows.append(self._pipe_cells(stats))
         if width >= ROWS_MIN_WIDTH:
             for row in rows:
                 lines += _pack(row, width)
@@ -230,6 +293,10 @@ class StatsView:
         line = Text(f"⚠ {warning}", style=WARN_STYLE) if warning else Text("")
         line.truncate(width, overflow="ellipsis")
         lines.append(line)
+        if self.hints:
+            paused = stats is not None and stats.paused
+            hints = key_hints(pausable=self.pausable, paused=paused, stopping=self._stopping())
+            lines += _pack([Text(hint, style=LABEL_STYLE) for hint in hints], width)
         for each in lines:
             each.no_wrap = True
             each.overflow = "ellipsis"
@@ -238,6 +305,28 @@ class StatsView:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield from self.lines(options.max_width)
 
+    def _stopping(self) -> bool:
+        return self._stop is not None and self._stop.requested
+
+    @staticmethod
+    def settled(state: _ViewState) -> bool:
+        """The current run of frames is old enough for FFmpeg's rates to mean something."""
+        stats = state.stats
+        return (stats is not None and state.recording and not stats.paused
+                and stats.elapsed_s - state.run_since_s >= SETTLE_S)
+
+    def _state_head(self, state: _ViewState) -> Text:
+        stats = state.stats
+        if self._stopping():
+            word = "stopping now…" if self._stop is not None and self._stop.fast else "stopping…"
+            return Text(f"■ {word}", style=STOP_STYLE)
+        if stats is not None and stats.duration_s is not None and state.recording \
+                and state.shown_s >= stats.duration_s:
+            return Text("■ finishing…", style=STOP_STYLE)
+        if stats is not None and stats.paused:
+            return Text("❚❚ PAUSED", style=PAUSED_STYLE)
+        return Text("● REC", style=REC_STYLE)
+
     def _header(self, state: _ViewState, width: int) -> list[Text]:
         stats = state.stats
         duration = stats.duration_s if stats is not None else None
@@ -245,18 +334,17 @@ class StatsView:
             head = Text("◷ ", style=LABEL_STYLE)
             head.append(f"starting in {max(0.0, state.starts_at - self._clock()):.1f} s")
             times, ratio = "", 0.0
-        elif stats is None or not stats.started:
-            head = Text("● ", style=REC_STYLE)
-            head.append("starting ffmpeg…")
+        elif not state.recording:
+            head = Text("◷ ", style=LABEL_STYLE)
+            head.append("stopping…" if self._stopping() else "starting…")
             times, ratio = "", 0.0
         else:
-            paused = stats.paused
-            head = Text("❚❚ PAUSED" if paused else "● REC", style=PAUSED_STYLE if paused else REC_STYLE)
-            times = format_duration(stats.elapsed_s)
-            ratio = stats.elapsed_s / duration if duration else 0.0
+            head = self._state_head(state)
+            times = format_duration(state.shown_s)
+            ratio = state.shown_s / duration if duration else 0.0
         if duration is not None:
             total = format_duration(duration)
-            left = _left(max(0.0, duration - (stats.elapsed_s if stats is not None and stats.started else 0.0)))
+            left = _left(max(0.0, duration - state.shown_s))
             head.append(f" {times or format_duration(0)} / {total}")
             tail = Text(left.rjust(len(_left(duration))), style=LABEL_STYLE)
             room = width - head.cell_len - tail.cell_len - 2 * len(" ")
@@ -267,27 +355,29 @@ class StatsView:
             if room >= BAR_MIN_WIDTH:
                 return [*_pack([head], width), Text.assemble(_bar(ratio, min(room, BAR_MAX_WIDTH)), " ", tail)]
             return [*_pack([head, tail], width), _bar(ratio, max(1, min(width, BAR_MAX_WIDTH)))]
-        if times:
-            head.append(" " + times)
-            return _pack([head, Text("until stopped (Ctrl-C)", style=LABEL_STYLE)], width)
-        return _pack([head], width)
+        head.append(" " + (times or format_duration(0)))
+        return _pack([head, Text("until stopped", style=LABEL_STYLE)], width)
 
     @staticmethod
-    def _frame_cells(stats: RecordingStats | None) -> list[Text]:
+    def _frame_cells(stats: RecordingStats | None, *, settled: bool) -> list[Text]:
         progress = stats.progress if stats is not None else None
         target = f"{stats.target_fps:g}" if stats is not None else "-"
+        fps = progress.fps if progress is not None and settled else None
         return [
             _cell("frames", str(progress.frame if progress else 0), width=FRAMES_WIDTH),
-            _cell("fps", f"{_fps(progress.fps if progress else None)}/{target}", width=len("00.0/00")),
+            _cell("fps", f"{_fps(fps)}/{target}", width=len("00.0/00")),
             _cell("dropped", str(progress.drop_frames if progress else 0), width=4),
             _cell("dup", str(progress.dup_frames if progress else 0), width=4),
         ]
 
     @staticmethod
-    def _output_cells(stats: RecordingStats | None) -> list[Text]:
+    def _output_cells(stats: RecordingStats | None, *, settled: bool) -> list[Text]:
         progress = stats.progress if stats is not None else None
-        bitrate = progress.bitrate_kbps if progress is not None else None
-        speed = progress.speed if progress is not None else None
+        # Paused or resumed, the bitrate is the whole recording's (the engine sums the segments): it means
+        # something from the first block. Only the very start waits for a settled run.
+        total = stats is not None and (stats.paused or stats.segment > 1) and stats.elapsed_s >= SETTLE_S
+        bitrate = progress.bitrate_kbps if progress is not None and (settled or total) else None
+        speed = progress.speed if progress is not None and settled else None
         return [
             _cell("size", format_bytes(stats.bytes if stats is not None else 0), width=SIZE_WIDTH),
             _cell("bitrate", f"{bitrate:.0f}" if bitrate is not None else "-", width=BITRATE_WIDTH)
@@ -306,28 +396,37 @@ class StatsView:
         ]
 
     @staticmethod
-    def _cursor_cells(stats: RecordingStats | None) -> list[Text]:
+    def _cursor_cells(stats: RecordingStats | None, *, verbose: bool) -> list[Text]:
         cursor: Any = stats.cursor if stats is not None else None
-        if cursor is None:
-            return [_cell("cursor", "off")]
-        return [
-            _cell("cursor", str(cursor.events), width=FRAMES_WIDTH),
-            _cell("moves", str(cursor.moves), width=FRAMES_WIDTH),
-            _cell("clicks", str(cursor.clicks), width=4),
-            _cell("scrolls", str(cursor.scrolls), width=4),
-            _cell("flushes", f"{cursor.flushes_written} written/{cursor.flushes_skipped} skipped"),
+        events, moves, clicks, scrolls = ((cursor.events, cursor.moves, cursor.clicks, cursor.scrolls)
+                                          if cursor is not None else (0, 0, 0, 0))
+        cells = [
+            _cell("cursor", str(events), width=FRAMES_WIDTH),
+            _cell("moves", str(moves), width=FRAMES_WIDTH),
+            _cell("clicks", str(clicks), width=4),
+            _cell("scrolls", str(scrolls), width=4),
         ]
+        if verbose:
+            written, skipped = (cursor.flushes_written, cursor.flushes_skipped) if cursor is not None else (0, 0)
+            cells.append(_cell("flushes", f"{written} written/{skipped} skipped"))
+        return cells
 
 
-def stats_line(stats: RecordingStats) -> str:
-    """One line of live stats for logs: the plain display's line."""
+def stats_line(stats: RecordingStats, *, elapsed_s: float | None = None, settled: bool = True) -> str:
+    """One line of live stats for logs: the plain display's line.
+
+    ``elapsed_s`` replaces the stats' time (the display keeps it monotonic);
+    unless ``settled``, FFmpeg's fps and speed (averages over a run's first
+    second) show as ``-``.
+    """
     progress = stats.progress
     bitrate = f"{progress.bitrate_kbps:.0f} kb/s" if progress.bitrate_kbps is not None else "-"
-    speed = f"{progress.speed:.2f}x" if progress.speed is not None else "-"
+    speed = f"{progress.speed:.2f}x" if progress.speed is not None and settled else "-"
+    elapsed = stats.elapsed_s if elapsed_s is None else elapsed_s
     parts = [
-        format_duration(stats.elapsed_s) + (f"/{format_duration(stats.duration_s)}" if stats.duration_s else ""),
+        format_duration(elapsed) + (f"/{format_duration(stats.duration_s)}" if stats.duration_s else ""),
         f"frames {progress.frame}",
-        f"fps {_fps(progress.fps)}/{stats.target_fps:g}",
+        f"fps {_fps(progress.fps if settled else None)}/{stats.target_fps:g}",
         f"dropped {progress.drop_frames}",
         f"dup {progress.dup_frames}",
         f"size {format_bytes(stats.bytes)}",
@@ -348,11 +447,23 @@ def _live(console: Console, renderable: Any) -> Live:
                 transient=True, redirect_stdout=False, redirect_stderr=False)
 
 
+@dataclass(frozen=True)
+class PanelOptions:
+    """What the live panel of one recording shows besides the stats."""
+
+    stop: StopControl | None = None
+    pausable: bool = False
+    cursor: bool = False
+    verbose: bool = False
+
+
 class LiveDisplay:
     """The live panel on a terminal."""
 
-    def __init__(self, console: Console, *, view: StatsView | None = None) -> None:
-        self.view = view or StatsView()
+    def __init__(self, console: Console, *, view: StatsView | None = None,
+                 options: PanelOptions = PanelOptions()) -> None:
+        self.view = view or StatsView(stop=options.stop, pausable=options.pausable, cursor=options.cursor,
+                                      verbose=options.verbose)
         self._live = _live(console, self.view)
 
     def __enter__(self) -> LiveDisplay:
@@ -388,6 +499,7 @@ class PlainDisplay:
         self._dropping = False
         self._last_warning: tuple[str, float] | None = None
         self._lock = threading.Lock()
+        self._state = _ViewState()
 
     def __enter__(self) -> PlainDisplay:
         return self
@@ -399,6 +511,7 @@ class PlainDisplay:
         if not stats.started:
             return
         now = self._clock()
+        self._state = _next_state(self._state, stats)
         self._window.add(stats.elapsed_s, stats.progress.frame, stats.progress.drop_frames)
         warning = drop_warning(self._window.ratio(), self._window.window_s)
         if warning is not None and not self._dropping:
@@ -408,7 +521,8 @@ class PlainDisplay:
             # The first line one interval in: FFmpeg's first block (1 frame, a wild bitrate) says little.
             self._next = now + self._interval
         elif now >= self._next:
-            self._print(self._prefix + stats_line(stats))
+            self._print(self._prefix + stats_line(stats, elapsed_s=self._state.shown_s,
+                                                  settled=StatsView.settled(self._state)))
             self._next = now + self._interval
 
     def warn(self, text: str) -> None:
@@ -440,12 +554,12 @@ class QuietDisplay:
         return None
 
 
-def make_display(console: Console, *, quiet: bool) -> Display:
+def make_display(console: Console, *, quiet: bool, options: PanelOptions = PanelOptions()) -> Display:
     """The display for one recording: quiet, live on a terminal, plain otherwise."""
     if quiet:
         return QuietDisplay()
     if console.is_terminal:
-        return LiveDisplay(console)
+        return LiveDisplay(console, options=options)
     return PlainDisplay(console)
 
 
@@ -483,10 +597,11 @@ class _BatchCapture:
 class LiveBatchDisplay:
     """One rich Live for the whole batch: a progress bar over captures and the current capture's panel."""
 
-    def __init__(self, console: Console, *, total: int) -> None:
+    def __init__(self, console: Console, *, total: int, options: PanelOptions = PanelOptions()) -> None:
         self._console = console
         self.total = total
-        self.view = StatsView()
+        self.view = StatsView(stop=options.stop, pausable=options.pausable, cursor=options.cursor,
+                              verbose=options.verbose)
         self._progress = Progress(
             TextColumn("capture {task.fields[position]}/{task.total:.0f}", style="bold"),
             BarColumn(bar_width=None),
@@ -559,12 +674,13 @@ class QuietBatchDisplay:
         return None
 
 
-def make_batch_display(console: Console, *, quiet: bool, total: int) -> BatchDisplay:
+def make_batch_display(console: Console, *, quiet: bool, total: int,
+                       options: PanelOptions = PanelOptions()) -> BatchDisplay:
     """The display for a batch of ``total`` captures."""
     if quiet:
         return QuietBatchDisplay()
     if console.is_terminal:
-        return LiveBatchDisplay(console, total=total)
+        return LiveBatchDisplay(console, total=total, options=options)
     return PlainBatchDisplay(console, total=total)
 
 
@@ -592,8 +708,36 @@ class TeeDisplay:
             display.warn(text)
 
 
-def print_summary(console: Console, result: RecordingResult, *, cursor_path: Path | None = None) -> None:
-    """The end-of-recording summary: where the file is and what is in it."""
+class WarningTally:
+    """Counts the warnings a recording's displays are shown, so the summary says the same as the panel."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+        self.last: str | None = None
+
+    def __enter__(self) -> WarningTally:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def update(self, stats: RecordingStats) -> None:
+        return None
+
+    def warn(self, text: str) -> None:
+        with self._lock:
+            self.count += 1
+            self.last = text
+
+
+def print_summary(console: Console, result: RecordingResult, *, cursor_path: Path | None = None,
+                  warnings: WarningTally | None = None) -> None:
+    """The end-of-recording summary: where the file is and what is in it.
+
+    ``warnings`` (what the live display was told) replaces FFmpeg's own count,
+    so that the panel and the summary agree.
+    """
     media = result.media
     stats = result.stats
     where = str(result.path) if result.path is not None else "stdout"
@@ -606,13 +750,15 @@ def print_summary(console: Console, result: RecordingResult, *, cursor_path: Pat
         console.print(text, highlight=False, markup=False, soft_wrap=True)
 
     say(f"{word}: {where}")
-    say(f"  duration {format_duration(duration)}  frames {frames}  size {format_bytes(stats.bytes)}{bitrate}  "
-        f"dropped {stats.progress.drop_frames}  dup {stats.progress.dup_frames}")
+    # Two short lines, not one that an 80-column terminal breaks mid-word.
+    say(f"  duration {format_duration(duration)}  frames {frames}  size {format_bytes(stats.bytes)}{bitrate}")
+    say(f"  dropped {stats.progress.drop_frames}  dup {stats.progress.dup_frames}")
     cursor = result.cursor
     if cursor is not None:
         say(f"  cursor: {cursor.events} events (moves {cursor.moves}, clicks {cursor.clicks}, "
             f"scrolls {cursor.scrolls}) in {cursor_path}")
-    if stats.warnings:
-        say(f"  ffmpeg warned {stats.warnings} time{'s' if stats.warnings != 1 else ''}; last: {stats.last_warning}")
+    count, last = (warnings.count, warnings.last) if warnings is not None else (stats.warnings, stats.last_warning)
+    if count:
+        say(f"  {count} warning{'s' if count != 1 else ''}; last: {last}")
     for note in result.notes:
         say(f"  note: {note}")

@@ -54,7 +54,16 @@ def _summary(checks: list[Check]) -> str:
             f"{counts['fail']} failed")
 
 
-@app.command("doctor")
+EXAMPLES = """
+Examples:
+
+  caprec doctor
+
+  caprec doctor --output-dir ~/Videos --json | jq '.checks[] | select(.status != "pass")'
+"""
+
+
+@app.command("doctor", epilog=EXAMPLES)
 def doctor_command(
     output_dir: Annotated[str | None, typer.Option(
         metavar="DIR", help="Where recordings go: checked for free space and write access. Default: as caprec "

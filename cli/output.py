@@ -1,7 +1,7 @@
 """Machine-readable output: the JSON summary (``--json``, ``--summary-file``) and the stats file.
 
 Both documents carry a ``schema`` field (``caprec-summary/1``,
-``caprec-stats/1``); the README documents every field. Adding a field keeps
+``caprec-stats/1``); docs/json.md documents every field. Adding a field keeps
 the version; renaming, removing or changing the meaning of one bumps it.
 """
 

@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from capture import __version__
 from capture import settings as opt
 from capture.audio import parse_audio
 from capture.command import (
+    CONTAINERS,
     DEFAULT_TEST_SIZE,
     SUPPORTED_CODECS,
     AudioSource,
@@ -60,13 +62,23 @@ from capture.settings import OriginKind, RawValue, ResolvedSettings, Setting
 from capture.units import check_region_fits
 from cli.app import app, error_console, run_guarded
 from cli.countdown import countdown
-from cli.display import Display, TeeDisplay, make_display, print_summary
+from cli.display import Display, PanelOptions, TeeDisplay, WarningTally, make_display, print_summary
 from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
 from cli.keys import pause_keys
 from cli.output import STATUS_CANCELLED, Reports, StatsFileWriter, empty_summary, result_summary
+from cli.variables import (
+    SCRIPT_JSON,
+    SCRIPT_STATS_FILE,
+    SCRIPT_SUMMARY_FILE,
+    ScriptVariable,
+    check_variables,
+    script_options,
+)
 
 CURSOR_SUFFIX = ".cursor.ndjson"
+#: Appended to an output name without an extension.
+DEFAULT_VIDEO_SUFFIX = ".mp4"
 #: Names that say "a media file": in studio mode ``-o talk.mp4`` is refused, not made a directory.
 MEDIA_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".m4a", ".mp3", ".wav", ".aac"})
 #: FFmpeg writes the video to caprec's pipe, which caprec writes to the output.
@@ -78,14 +90,30 @@ DDAGRAB_MIN_MAJOR = 6
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK")
                      if hasattr(signal, name))
 
-REPLAY_PANEL = "Replay buffer"
+PANEL_REPLAY = "Replay buffer"
 
-EXAMPLES = """
+PANEL_OUTPUT = "Output"
+PANEL_CAPTURE = "Capture"
+PANEL_ENCODING = "Encoding"
+PANEL_AUDIO = "Audio"
+PANEL_CURSOR = "Cursor"
+PANEL_SCRIPTING = "Scripting"
+
+KEYS_HELP = ("Keys while recording: space or p pauses and resumes; Ctrl-C stops and finishes the file; "
+             "Ctrl-C twice stops now (the file still plays).")
+NO_VARIABLE_HELP = "No variable for --output, --overwrite, --dry-run, --quiet, --verbose: they belong to one run."
+EXAMPLES = f"""
+{KEYS_HELP}
+
+{NO_VARIABLE_HELP}
+
 Examples:
 
   caprec record --source test --duration 5 -o demo.mp4
 
-  caprec record --duration 1m30s --region 1280x720+0+0 -o talk.mp4
+  caprec record --duration 1m30s --region 1280x720+0+0 -o talk.mkv
+
+  caprec record --cursor -o talk.mp4            # and talk.cursor.ndjson
 
   caprec record --source test --duration 3 -o - | ffprobe -
 """
@@ -192,6 +220,7 @@ def resolve_settings_for(*, env: Environment, flags: dict[str, RawValue | None],
 
     The config file is read (and checked as a whole) unless ``config`` is given.
     """
+    check_variables(env.environ)
     if config is None:
         config = load_config(environ=env.environ)
     return opt.resolve_settings(flags=flags, environ=env.environ, config=config)
@@ -237,8 +266,26 @@ def _output_path(settings: ResolvedSettings) -> Path | None:
     if output == "-":
         return None
     if output:
-        return Path(output)
+        return video_name(output)
     return _output_dir(settings) / default_output_name()
+
+
+def video_name(output: str) -> Path:
+    """``-o`` as a video file: its extension picks the container; none gets ``.mp4``; another is refused."""
+    path = Path(output)
+    if path.name in ("", ".", ".."):
+        raise SettingError("--output", f"{output!r} names no file; give a name such as talk.mp4")
+    suffix = path.suffix.lower()
+    if os.path.lexists(path) or output.endswith(os.sep):
+        # Something is there (a directory, /dev/null, a file): not a name to complete. The output check
+        # refuses it, or --overwrite replaces that file.
+        return path
+    if not suffix:
+        return path.with_name(path.name + DEFAULT_VIDEO_SUFFIX)
+    if suffix not in CONTAINERS:
+        raise SettingError("--output", f"{path.name}: caprec writes {', '.join(CONTAINERS)}; choose one of "
+                                       f"these extensions (none: {DEFAULT_VIDEO_SUFFIX} is appended)")
+    return path
 
 
 def _output_dir(settings: ResolvedSettings) -> Path:
@@ -377,10 +424,11 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings, platform
             device = display
         video = VideoSource(backend=backend, fps=fps_value, device=device, region=region_value,
                             queue_size=queue_size)
-    # The cursor log is on by default for the screen and off for the test
-    # pattern, whose pointer is not in the picture.
+    # Instant mode draws the pointer into the video: the log is opt-in (--cursor or the config), not a file
+    # beside every recording. Studio hides it, so the bundle keeps the log (of the screen: the test
+    # pattern has no pointer) unless told not to.
     cursor = settings.get(opt.CURSOR)
-    wants_cursor = cursor if cursor is not None else source != "test"
+    wants_cursor = cursor if cursor is not None else studio and source != "test"
     log = path / CURSOR_NAME if studio and path is not None else None
     notes: list[str] = []
     pointer = None
@@ -476,18 +524,23 @@ def session_spec(plan: RecordPlan) -> SessionSpec:
 
 
 def run_plan(plan: RecordPlan, *, console: Console, quiet: bool, stop: StopControl,
-             display: Display | None = None, stats_file: Path | None = None) -> RecordingResult:
+             display: Display | None = None, stats_file: Path | None = None, verbose: bool = False,
+             warnings: WarningTally | None = None) -> RecordingResult:
     """Record ``plan`` with a live display; a recording that never started leaves no cursor log.
 
     ``display`` replaces the one made for ``console`` (a batch shows its own);
-    ``stats_file`` is kept current while recording and ends with the final status.
+    ``stats_file`` is kept current while recording and ends with the final status;
+    ``warnings`` counts what the display is told; ``verbose`` adds the internals to the panel.
     """
     session = Session(Recorder(plan.ffmpeg, pipe_buffer=plan.pipe_buffer), cursor_factory=make_sidecar)
-    shown = display if display is not None else make_display(console, quiet=quiet)
+    options = PanelOptions(stop=stop, pausable=plan.target.path is not None, cursor=plan.cursor is not None,
+                           verbose=verbose)
+    shown = display if display is not None else make_display(console, quiet=quiet, options=options)
     video = str(plan.target.path.absolute()) if plan.target.path is not None else "-"
     stats = None if stats_file is None else StatsFileWriter(stats_file, video=video, on_error=shown.warn)
+    extra = (*(() if stats is None else (stats,)), *(() if warnings is None else (warnings,)))
     try:
-        with TeeDisplay(shown, *(() if stats is None else (stats,))) as both:
+        with TeeDisplay(shown, *extra) as both:
             result = session.run(session_spec(plan), stop=stop, on_stats=both.update, on_warning=both.warn)
     except CaptureError as exc:
         if plan.cursor is not None and plan.mode is Mode.INSTANT:
@@ -528,6 +581,14 @@ def exit_code(result: RecordingResult, stop: StopControl) -> ExitStatus:
     if stop.requested and result.stop_reason == "user" and result.stats.duration_s is not None:
         return ExitStatus.INTERRUPTED  # ended before the --duration it was asked for
     return ExitStatus.OK
+
+
+def _reraise(exc: CaptureError) -> int:
+    raise exc
+
+
+def _script_help(variable: ScriptVariable, text: str) -> str:
+    return f"{text} Env: ${variable.name}."
 
 
 def _help(setting: Setting[Any], text: str) -> str:
@@ -587,86 +648,115 @@ def _complete_modes(incomplete: str) -> list[str]:
 
 @app.command(epilog=EXAMPLES)
 def record(
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Output file; '-' streams the MP4 to stdout. "
-                                               "Studio mode: the bundle directory (.caprec is appended when "
-                                               "missing; it must not exist). Default: caprec-YYYYmmdd-HHMMSS.mp4 "
-                                               "(studio: .caprec) in --output-dir.")] = None,
+    output: Annotated[str | None, typer.Option(
+        "--output", "-o", metavar="PATH", rich_help_panel=PANEL_OUTPUT,
+        help="Output file: .mp4, .mov or .mkv (the extension picks the container; none: .mp4 is appended); "
+             "'-' streams MP4 to stdout. Studio mode: the bundle directory (.caprec is appended when missing). "
+             "Default: caprec-YYYYmmdd-HHMMSS.mp4 in --output-dir.")] = None,
     mode: Annotated[str | None, typer.Option(
-        metavar="instant|studio",
-        help=_help(opt.MODE, "instant: one shareable MP4, pointer drawn in. studio: a bundle directory for "
+        metavar="MODE", rich_help_panel=PANEL_OUTPUT,
+        help=_help(opt.MODE, "instant: one shareable video, pointer drawn in. studio: a bundle directory for "
                    "editing (segments, separate audio, cursor log), pointer hidden."),
         autocompletion=_complete_modes)] = None,
-    audio: Annotated[str | None, typer.Option(
-        metavar="DEVICE", help=_help(opt.AUDIO, "Record audio: test (a tone); Linux: a PulseAudio source "
-                                     "(default, NAME, pulse:NAME) or alsa:NAME; macOS: an avfoundation index or "
-                                     "name; Windows: a DirectShow device name; none. See caprec devices."))] = None,
+    output_dir: Annotated[str | None, typer.Option(
+        metavar="DIR", rich_help_panel=PANEL_OUTPUT,
+        help=_help(opt.OUTPUT_DIR, "Directory for the default-named output (not used with -o)."))] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", rich_help_panel=PANEL_OUTPUT,
+                                            help="Replace an existing output file (and its cursor log).")] = False,
     source: Annotated[str | None, typer.Option(
+        metavar="SOURCE", rich_help_panel=PANEL_CAPTURE,
         help=_help(opt.SOURCE, "screen (x11grab / avfoundation / gdigrab by platform), test (a synthetic "
                    "pattern, paced in real time) or ddagrab (Windows, FFmpeg 6+: one monitor, GPU capture)."),
         autocompletion=_complete_sources)] = None,
     duration: Annotated[str | None, typer.Option(
-        "--duration", "-d", metavar="T", help=_help(opt.DURATION, "Stop after 90, 1m30s or 00:01:30."))] = None,
-    fps: Annotated[str | None, typer.Option(metavar="N", help=_help(opt.FPS, "Frames per second."))] = None,
+        "--duration", "-d", metavar="TIME", rich_help_panel=PANEL_CAPTURE,
+        help=_help(opt.DURATION, "Stop after 90, 1m30s or 00:01:30."))] = None,
+    fps: Annotated[str | None, typer.Option(metavar="N", rich_help_panel=PANEL_CAPTURE,
+                                            help=_help(opt.FPS, "Frames per second."))] = None,
     region: Annotated[str | None, typer.Option(
-        metavar="WxH+X+Y", help=_help(opt.REGION, "Capture WxH+X+Y of the screen (even W and H)."))] = None,
+        metavar="WxH+X+Y", rich_help_panel=PANEL_CAPTURE,
+        help=_help(opt.REGION, "Capture WxH+X+Y of the screen (even W and H)."))] = None,
+    display: Annotated[str | None, typer.Option(
+        metavar="NAME", rich_help_panel=PANEL_CAPTURE,
+        help=_help(opt.DISPLAY, "X display to grab; on macOS the screen (Capture screen N); with ddagrab the "
+                   "monitor index."))] = None,
+    delay: Annotated[str | None, typer.Option(
+        metavar="SECONDS", rich_help_panel=PANEL_CAPTURE,
+        help=_help(opt.DELAY, "Count down this many seconds (0-3600) before recording; Ctrl-C cancels."))
+    ] = None,
     codec: Annotated[str | None, typer.Option(
+        metavar="NAME", rich_help_panel=PANEL_ENCODING,
         help=_help(opt.CODEC, "libx264, or a hardware encoder your ffmpeg has: h264_videotoolbox, h264_nvenc, "
                    "h264_qsv, h264_amf."), autocompletion=_complete_codecs)] = None,
-    preset: Annotated[str | None, typer.Option(help=_help(opt.PRESET, "Encoder preset."))] = None,
+    preset: Annotated[str | None, typer.Option(metavar="NAME", rich_help_panel=PANEL_ENCODING,
+                                               help=_help(opt.PRESET, "Encoder preset."))] = None,
     crf: Annotated[str | None, typer.Option(
-        metavar="N", help=_help(opt.CRF, "Constant quality, 0 (best) to 51 (smallest)."))] = None,
-    display: Annotated[str | None, typer.Option(
-        help=_help(opt.DISPLAY, "X display to grab; on macOS the screen (Capture screen N); "
-                                "with ddagrab the monitor index."))] = None,
+        metavar="N", rich_help_panel=PANEL_ENCODING,
+        help=_help(opt.CRF, "Constant quality, 0 (best) to 51 (smallest)."))] = None,
     ffmpeg_path: Annotated[str | None, typer.Option(
-        "--ffmpeg", metavar="PATH", help=_help(opt.FFMPEG, "The ffmpeg binary to use."))] = None,
+        "--ffmpeg", metavar="PATH", rich_help_panel=PANEL_ENCODING,
+        help=_help(opt.FFMPEG, "The ffmpeg binary to use."))] = None,
     pipe_buffer: Annotated[str | None, typer.Option(
-        metavar="SIZE", help=_help(opt.PIPE_BUFFER, f"Pipe buffer between ffmpeg and caprec, "
-                                   f"{opt.PIPE_BUFFER_RANGE_TEXT}, e.g. 512KiB or 1MiB."))] = None,
+        metavar="SIZE", rich_help_panel=PANEL_ENCODING,
+        help=_help(opt.PIPE_BUFFER, f"Pipe buffer between ffmpeg and caprec, {opt.PIPE_BUFFER_RANGE_TEXT}, "
+                   f"e.g. 512KiB or 1MiB."))] = None,
     queue_size: Annotated[str | None, typer.Option(
-        metavar="N", help=_help(opt.QUEUE_SIZE, f"Packets FFmpeg may queue per capture input "
-                                f"(-thread_queue_size; FFmpeg 7+: per output too), {opt.QUEUE_SIZE_RANGE_TEXT}."))
-    ] = None,
+        metavar="N", rich_help_panel=PANEL_ENCODING,
+        help=_help(opt.QUEUE_SIZE, f"Packets FFmpeg may queue per capture input (-thread_queue_size; FFmpeg 7+: "
+                   f"per output too), {opt.QUEUE_SIZE_RANGE_TEXT}."))] = None,
+    audio: Annotated[str | None, typer.Option(
+        metavar="DEVICE", rich_help_panel=PANEL_AUDIO,
+        help=_help(opt.AUDIO, "Record audio: test (a tone); Linux: a PulseAudio source (default, NAME, "
+                   "pulse:NAME) or alsa:NAME; macOS: an avfoundation index or name; Windows: a DirectShow device "
+                   "name; none. See caprec devices."))] = None,
     cursor: Annotated[bool | None, typer.Option(
-        "--cursor/--no-cursor", show_default=False,
-        help=_help(opt.CURSOR, "Log mouse moves, clicks and scrolls to <output>.cursor.ndjson."))] = None,
+        "--cursor/--no-cursor", show_default=False, rich_help_panel=PANEL_CURSOR,
+        help=_help(opt.CURSOR, "Log mouse moves, clicks and scrolls to <output>.cursor.ndjson (studio mode "
+                   "always keeps it in the bundle)."))] = None,
     cursor_flush: Annotated[str | None, typer.Option(
-        metavar="SECONDS", help=_help(opt.CURSOR_FLUSH, "Seconds between cursor log flushes."))] = None,
-    output_dir: Annotated[str | None, typer.Option(
-        metavar="DIR", help=_help(opt.OUTPUT_DIR, "Directory for the default-named output (not used with -o)."))
-    ] = None,
-    delay: Annotated[str | None, typer.Option(
-        metavar="SECONDS", help=_help(opt.DELAY, "Count down this many seconds (0-3600) on stderr before "
-                                      "recording; Ctrl-C during it cancels."))] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file "
-                                            "(and its cursor log).")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+        metavar="SECONDS", rich_help_panel=PANEL_CURSOR,
+        help=_help(opt.CURSOR_FLUSH, "Seconds between cursor log flushes."))] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", rich_help_panel=PANEL_SCRIPTING,
+                                        help="Print nothing but errors.")] = False,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", rich_help_panel=PANEL_SCRIPTING,
+        help="Show the internals on the live panel too (pipe high-water, cursor log flushes).")] = False,
     dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Print the ffmpeg command, then each setting and where it came from (as # comments); "
-                          "record and create nothing.")] = False,
+        "--dry-run", rich_help_panel=PANEL_SCRIPTING,
+        help="Print the ffmpeg command, then each setting and where it came from (as # comments); record and "
+             "create nothing.")] = False,
     json_output: Annotated[bool, typer.Option(
-        "--json", help="Print a JSON summary (schema caprec-summary/1) on stdout at the end; with -o - use "
-                       "--summary-file.")] = False,
+        "--json", rich_help_panel=PANEL_SCRIPTING,
+        help=_script_help(SCRIPT_JSON, "Print a JSON summary (caprec-summary/1) on stdout at the end; with -o - "
+                          "use --summary-file."))] = False,
     summary_file: Annotated[Path | None, typer.Option(
-        metavar="PATH", help="Write the JSON summary to PATH (replaced atomically).")] = None,
+        metavar="PATH", rich_help_panel=PANEL_SCRIPTING,
+        help=_script_help(SCRIPT_SUMMARY_FILE, "Write the JSON summary to PATH (replaced atomically)."))] = None,
     stats_file: Annotated[Path | None, typer.Option(
-        metavar="PATH", help="Keep live stats in PATH as JSON (caprec-stats/1), replaced atomically every "
-                             "0.5 s; it ends with the final status.")] = None,
+        metavar="PATH", rich_help_panel=PANEL_SCRIPTING,
+        help=_script_help(SCRIPT_STATS_FILE, "Keep live stats in PATH as JSON (caprec-stats/1), replaced "
+                          "atomically every 0.5 s; it ends with the final status."))] = None,
     replay: Annotated[str | None, typer.Option(
-        metavar="T", rich_help_panel=REPLAY_PANEL,
+        metavar="T", rich_help_panel=PANEL_REPLAY,
         help="Keep the last T (30s, 2m) in memory and write nothing until a save (s key, SIGUSR2, caprec save); "
              "-o DIR or -o NAME names the clips. See docs/replay.md.")] = None,
     replay_max_memory: Annotated[str | None, typer.Option(
-        metavar="SIZE", rich_help_panel=REPLAY_PANEL,
+        metavar="SIZE", rich_help_panel=PANEL_REPLAY,
         help="Memory for the replay buffer; past it the oldest seconds go first. Default: 512MiB.")] = None,
     save_on_exit: Annotated[bool, typer.Option(
-        "--save-on-exit", rich_help_panel=REPLAY_PANEL,
+        "--save-on-exit", rich_help_panel=PANEL_REPLAY,
         help="Save the last T when the replay buffer stops (Ctrl-C, --duration).")] = False,
 ) -> None:
     """Record the screen (or a test pattern) to a crash-proof MP4."""
     env = Environment()
-    reports = Reports(env=env, json_stdout=json_output, summary_file=summary_file, stats_file=stats_file,
-                      output=output)
+    try:
+        script = script_options(env.environ, json_stdout=json_output, summary_file=summary_file,
+                                stats_file=stats_file)
+    except SettingError as exc:
+        run_guarded(env, partial(_reraise, exc))
+        return
+    reports = Reports(env=env, json_stdout=script.json_stdout, summary_file=script.summary_file,
+                      stats_file=script.stats_file, output=output)
 
     def body() -> int:
         if replay is not None or replay_max_memory is not None or save_on_exit:
@@ -694,6 +784,7 @@ def record(
             env.stdout.write(dry_run_text(plan))
             return ExitStatus.OK
         stop = StopControl()
+        tally = WarningTally()
         pausable = plan.target.path is not None
         with stop_on_signals(stop, pausable=pausable):
             if not countdown(plan.delay, console=console, quiet=quiet, stop=stop):
@@ -702,9 +793,11 @@ def record(
                                                error=None))
                 return ExitStatus.INTERRUPTED  # cancelled during --delay: nothing was created
             with pause_keys(stop, enabled=pausable):
-                result = run_plan(plan, console=console, quiet=quiet, stop=stop, stats_file=reports.stats_file)
+                result = run_plan(plan, console=console, quiet=quiet, stop=stop, stats_file=reports.stats_file,
+                                  verbose=verbose, warnings=tally)
         if not quiet or result.error is not None:
-            print_summary(console, result, cursor_path=plan.cursor.path if plan.cursor else None)
+            print_summary(console, result, cursor_path=plan.cursor.path if plan.cursor else None,
+                          warnings=tally)
         if result.error is not None:
             console.print(f"error: {result.error}", markup=False, soft_wrap=True)
         code = exit_code(result, stop)

@@ -27,9 +27,9 @@ JSON_INDENT = 2
 EXAMPLES = """
 Examples:
 
-  caprec recover talk.mp4            # the MP4 (and talk.part-N.mp4) a killed recording left
+  caprec recover talk.mp4          # and the talk.part-N.mp4 a killed recording left
 
-  caprec recover talk.caprec         # a studio bundle whose manifest still says "recording"
+  caprec recover talk.caprec       # a studio bundle still marked "recording"
 
   caprec recover talk.mp4 --json | jq .frames
 """

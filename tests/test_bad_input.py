@@ -191,6 +191,23 @@ BAD_INPUT: list[object] = [
                      files={PLAN: '[[capture]]\noutput = "a.mp4"\nduration = 1\nrepeat = 2\nsource = "test"\n'}),
                  id="plan-repeat-without-n"),
     pytest.param(Bad(("batch", "nope.toml"), ("nope.toml: no such file", "path of a TOML plan")), id="plan-missing"),
+    # Names (issue 10): the extension picks the container; a misspelt variable or key is not ignored.
+    pytest.param(Bad(rec("-o", "talk.avi", output=False), ("--output: talk.avi", ".mp4, .mov, .mkv",
+                                                             ".mp4 is appended")), id="output-unknown-extension"),
+    pytest.param(Bad(rec(), ("CAPREC_FSP: no such caprec variable", "did you mean CAPREC_FPS?"),
+                     env={"CAPREC_FSP": "60"}), id="env-misspelt"),
+    pytest.param(Bad(rec(), ("CAPREC_QUEUE_SIZE_STUDO", "did you mean CAPREC_QUEUE_SIZE_STUDIO?"),
+                     env={"CAPREC_QUEUE_SIZE_STUDO": "60"}), id="env-misspelt-per-mode"),
+    pytest.param(Bad(rec(), ("CAPREC_BANANA: no such caprec variable", "unset it"),
+                     env={"CAPREC_BANANA": "1"}), id="env-unknown"),
+    pytest.param(Bad(("config", "show"), ("CAPREC_FSP: no such caprec variable", "did you mean CAPREC_FPS?"),
+                     env={"CAPREC_FSP": "60"}), id="config-env-misspelt"),
+    pytest.param(Bad(("config", "set", "fsp", "60"), ("unknown key 'fsp'", "did you mean 'fps'?")),
+                 id="config-set-misspelt"),
+    pytest.param(Bad(rec(), ("CAPREC_JSON", "is not a yes/no value"), env={"CAPREC_JSON": "maybe"}),
+                 id="env-json-not-bool"),
+    pytest.param(Bad(rec(), ("CAPREC_STATS_FILE", "is empty"), env={"CAPREC_STATS_FILE": ""}),
+                 id="env-stats-file-empty"),
 ]
 
 

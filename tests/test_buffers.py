@@ -424,7 +424,11 @@ def test_studio_hides_the_pointer_and_logs_the_cursor_in_the_bundle(xvfb: XServe
     monkeypatch.setenv("DISPLAY", xvfb.display)
     instant = dry_run_screen("-o", "a.mp4")
     assert instant.argv[instant.argv.index("-draw_mouse") + 1] == "1"
-    assert f"# cursor log -> {tmp_path / 'a.cursor.ndjson'}" in instant.stdout.splitlines()
+    # Instant mode draws the pointer in: no cursor log unless asked for.
+    assert not any(line.startswith("# cursor log ->") for line in instant.stdout.splitlines())
+    assert "# cursor = off  (default)" in instant.stdout.splitlines()
+    logged = dry_run_screen("-o", "a.mp4", "--cursor")
+    assert f"# cursor log -> {tmp_path / 'a.cursor.ndjson'}" in logged.stdout.splitlines()
     studio = dry_run_screen("--mode", "studio", "-o", "b")
     assert studio.argv[studio.argv.index("-draw_mouse") + 1] == "0"
     assert input_queue(studio.argv, xvfb.display) == STUDIO_QUEUE

@@ -94,8 +94,9 @@ def test_empty_file_and_empty_table_are_fine(config_file: Path) -> None:
 
 
 @pytest.mark.parametrize(("data", "message"), [
-    (b"[record]\nfsp = 3\n", "{path}: unknown key 'fsp' in [record]; known keys: source, fps, duration, region, "
-                             "codec, preset, crf, display, ffmpeg, pipe_buffer, cursor, cursor_flush, output_dir, "
+    (b"[record]\nfsp = 3\n", "{path}: unknown key 'fsp' in [record] (did you mean 'fps'?); known keys: source, fps, "
+                             "duration, region, codec, preset, crf, display, ffmpeg, pipe_buffer, cursor, "
+                             "cursor_flush, output_dir, "
                              "delay"),
     (b"[record]\nfps = \"fast\"\n", "record.fps in {path}: 'fast' is not a number; use a frame rate such as 30"),
     (b"[record]\nfps = [30]\n", "record.fps in {path}: must be a number or a string (e.g. fps = 30), not an array"),
@@ -227,7 +228,7 @@ def test_config_set_validates_with_the_settings_parser(config_file: Path) -> Non
         (("crf", "99"), "error: crf: 99 is out of range; use 0 (best) to 51 (smallest)"),
         (("cursor", "maybe"), "error: cursor: 'maybe' is not a yes/no value"),
         (("region", "1281x720+0+0"), "error: region: '1281x720+0+0' has an odd width or height"),
-        (("fsp", "3"), f"error: {config_file}: unknown key 'fsp'; known keys: source, fps, "),
+        (("fsp", "3"), f"error: {config_file}: unknown key 'fsp' (did you mean 'fps'?); known keys: source, fps, "),
         (("output", "x.mp4"), f"error: {config_file}: unknown key 'output'"),
         (("overwrite", "yes"), f"error: {config_file}: unknown key 'overwrite'"),
     ]:

@@ -87,7 +87,7 @@ def x_env(caprec_env: dict[str, str], xvfb: XServer) -> dict[str, str]:
 def record_in_background(spawn_caprec: SpawnCaprec, xvfb: XServer, env: dict[str, str], tmp_path: Path,
                          *extra: str, name: str = "rec.mp4") -> tuple[subprocess.Popen[bytes], Path, Path]:
     video = tmp_path / name
-    proc = spawn_caprec(["record", "--display", xvfb.display, "-o", str(video), "--quiet", *extra],
+    proc = spawn_caprec(["record", "--display", xvfb.display, "-o", str(video), "--quiet", "--cursor", *extra],
                         cwd=tmp_path, env=env)
     log = video.with_name(video.stem + ".cursor.ndjson")
     wait_until(lambda: (file_size(video) > 0 and log.exists()) or proc.poll() is not None, START_TIMEOUT_S,

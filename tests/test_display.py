@@ -18,16 +18,20 @@ from rich.console import Console
 
 from capture.cursor import CursorStats
 from capture.progress import FFmpegProgress
-from capture.recorder import RecordingStats
+from capture.recorder import RecordingResult, RecordingStats, Status, StopControl
 from cli.app import error_console
 from cli.display import (
     DROP_WINDOW_MAX_SNAPSHOTS,
     LIVE_REFRESH_PER_SECOND,
     WARNING_HOLD_S,
     DropWindow,
+    LiveDisplay,
     PlainDisplay,
     StatsView,
+    TeeDisplay,
+    WarningTally,
     drop_warning,
+    print_summary,
 )
 from cli.env import Environment
 
@@ -118,7 +122,7 @@ def test_drop_warning_threshold_is_one_percent() -> None:
 
 
 def test_panel_shows_every_stat() -> None:
-    view = StatsView()
+    view = StatsView(cursor=True, verbose=True)
     view.update(make_stats(cursor=cursor_stats(42)))
     text = "\n".join(plain_lines(render(view, width=120)))
     for expected in ("● REC", "00:00:02.0 / 00:00:10.0", "8.0 s left", "frames", "60", "29.5/30", "dropped",
@@ -138,9 +142,15 @@ def test_panel_without_duration_has_no_bar_and_says_how_to_stop() -> None:
 
 def test_panel_before_the_first_frame() -> None:
     view = StatsView()
-    assert "starting ffmpeg" in render(view, width=80)
+    assert "starting…" in render(view, width=80)
     view.update(make_stats(started=False, frames=0))
-    assert "starting ffmpeg" in render(view, width=80)
+    assert "starting…" in render(view, width=80)
+    # FFmpeg has written its header but no frame yet: still not recording.
+    view.update(make_stats(elapsed=0.1, frames=0))
+    text = render(view, width=80)
+    assert "starting…" in text and "REC" not in text
+    view.update(make_stats(elapsed=0.2, frames=1))
+    assert "● REC" in render(view, width=80)
 
 
 @pytest.mark.parametrize("width", [20, 40, 60, 80, 200])
@@ -158,7 +168,7 @@ def test_panel_fits_the_width_and_keeps_its_height(width: int) -> None:
 
 
 def test_panel_at_40_columns_folds_instead_of_truncating_everything() -> None:
-    view = StatsView()
+    view = StatsView(cursor=True, verbose=True)
     view.update(make_stats(cursor=cursor_stats(7)))
     text = "\n".join(plain_lines(render(view, width=40)))
     for expected in ("frames", "dropped", "size", "bitrate", "pipe", "cursor", "left"):
@@ -245,6 +255,116 @@ def test_countdown_before_a_delayed_start() -> None:
     assert "starting in" not in render(view, width=80)
 
 
+def bogus_start(elapsed: float, frames: int, *, segment: int = 1, bitrate: float = 95508.0) -> RecordingStats:
+    """FFmpeg's first progress block of a run: 0.0 fps, a huge bitrate, 0.01x (as seen in issue 10)."""
+    progress = FFmpegProgress(frame=frames, fps=0.0, bitrate_kbps=bitrate, drop_frames=0, dup_frames=0,
+                              speed=0.01, out_time_s=0.03)
+    return dataclasses.replace(make_stats(elapsed=elapsed, frames=frames), progress=progress, segment=segment)
+
+
+def test_no_bogus_rates_at_the_start_or_after_a_resume() -> None:
+    view = StatsView()
+    view.update(bogus_start(0.2, 1))
+    text = "\n".join(plain_lines(render(view, width=100)))
+    assert "95508" not in text and "0.0/30" not in text and "0.01x" not in text, text
+    assert "fps    -/30" in text and "speed     -" in text
+    view.update(make_stats(elapsed=2.0, frames=60))  # a second in: FFmpeg's averages mean something
+    assert "29.5/30" in render(view, width=100) and "2500" in render(view, width=100)
+    paused = dataclasses.replace(make_stats(elapsed=2.0, frames=60), paused=True, segment=1)
+    view.update(paused)
+    text = "\n".join(plain_lines(render(view, width=100)))
+    assert "PAUSED" in text and "2500 kb/s" in text and "29.5/30" not in text  # the bitrate is a total
+    # Resumed: a new FFmpeg run's first block; the engine makes its bitrate the total over the segments.
+    view.update(bogus_start(2.1, 61, segment=2, bitrate=2450.0))
+    text = "\n".join(plain_lines(render(view, width=100)))
+    assert "0.0/30" not in text and "0.01x" not in text and "● REC" in text, text
+    assert "2450 kb/s" in text
+    view.update(dataclasses.replace(make_stats(elapsed=3.5, frames=100), segment=2))
+    assert "29.5/30" in render(view, width=100)
+
+
+def test_elapsed_never_goes_back_and_never_passes_the_duration() -> None:
+    view = StatsView()
+    shown = []
+    for elapsed, paused in ((1.0, False), (4.2, False), (4.0, True), (4.1, False), (9.9, False), (10.4, False)):
+        view.update(dataclasses.replace(make_stats(elapsed=elapsed, duration=10.0), paused=paused,
+                                        segment=2 if elapsed == 4.1 else 1))
+        shown.append(view.shown_elapsed)
+    assert shown == sorted(shown), shown
+    assert max(shown) == 10.0
+    text = render(view, width=100)
+    assert "00:00:10.0 / 00:00:10.0" in text and "0.0 s left" in text and "finishing…" in text
+
+
+def test_stopping_state_after_ctrl_c() -> None:
+    stop = StopControl()
+    view = StatsView(stop=stop, pausable=True)
+    view.update(make_stats())
+    assert "● REC" in render(view, width=100)
+    stop.request()  # read at the next redraw: no stats need to arrive (the panel froze ~1 s before)
+    text = "\n".join(plain_lines(render(view, width=100)))
+    assert "■ stopping…" in text and "REC" not in text and "Ctrl-C again: stop now" in text
+    stop.request()
+    assert "stopping now…" in render(view, width=100)
+
+
+def test_key_hints_say_what_works_now() -> None:
+    view = StatsView(pausable=True)
+    view.update(make_stats())
+    last = plain_lines(render(view, width=100))[-1]
+    assert last == "space/p pause  Ctrl-C stop  twice: stop now"
+    view.update(dataclasses.replace(make_stats(), paused=True))
+    assert plain_lines(render(view, width=100))[-1].startswith("space/p resume")
+    streaming = StatsView(pausable=False)  # -o -: no pause
+    streaming.update(make_stats())
+    assert plain_lines(render(streaming, width=100))[-1] == "Ctrl-C stop  twice: stop now"
+
+
+def test_internals_only_with_verbose_and_cursor_only_when_logged() -> None:
+    quiet = StatsView(cursor=True)
+    quiet.update(make_stats(cursor=cursor_stats(42)))
+    text = "\n".join(plain_lines(render(quiet, width=120)))
+    assert "cursor" in text and "42" in text
+    for internal in ("pipe", "high-water", "flushes"):
+        assert internal not in text
+    verbose = StatsView(cursor=True, verbose=True)
+    verbose.update(make_stats(cursor=cursor_stats(42)))
+    text = "\n".join(plain_lines(render(verbose, width=120)))
+    assert "high-water" in text and "flushes 4 written/1 skipped" in text
+    # A cursor log that is on shows counts from the start, never "cursor off".
+    starting = StatsView(cursor=True)
+    assert "cursor off" not in render(starting, width=120) and "cursor" in render(starting, width=120)
+    assert "cursor" not in render(StatsView(cursor=False), width=120)
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_panel_folds_cleanly_at_60_and_80_columns(width: int) -> None:
+    view = StatsView(pausable=True, cursor=True)
+    view.update(make_stats(elapsed=5.0, frames=150, cursor=cursor_stats(1234)))
+    lines = plain_lines(render(view, width=width))
+    for line in lines:
+        assert len(line) <= width and "…" not in line.replace("starting…", ""), (width, line)
+    text = "\n".join(lines)
+    for expected in ("● REC", "left", "frames", "fps", "size", "bitrate", "speed", "cursor", "space/p pause"):
+        assert expected in text, (expected, text)
+
+
+def test_summary_counts_the_warnings_the_panel_counted() -> None:
+    view = StatsView()
+    tally = WarningTally()
+    both = TeeDisplay(LiveDisplay(Console(file=io.StringIO()), view=view), tally)
+    for _ in range(2):
+        both.warn("[x11grab] Thread message queue blocking")
+    warning = view.warning_text()
+    assert warning is not None and "(x2)" in warning
+    stats = make_stats()  # FFmpeg's own count says 0: the summary must still say 2, like the panel
+    result = RecordingResult(status=Status.COMPLETE, stop_reason="duration", path=Path("a.mp4"), argv=[],
+                             stats=stats, media=None, remuxed=True)
+    out = io.StringIO()
+    print_summary(Console(file=out, width=200), result, warnings=tally)
+    assert "2 warnings; last: [x11grab] Thread message queue blocking" in out.getvalue()
+
+
 # --- plain lines for logs -----------------------------------------------------------------------------
 
 
@@ -259,6 +379,21 @@ def test_plain_display_prints_a_line_every_few_seconds() -> None:
     assert len(lines) == 3  # at 5, 10 and 15 s: one interval in, then one per interval
     assert "\x1b[" not in out.getvalue()
     assert all("frames" in line and "fps" in line and "size" in line for line in lines)
+
+
+def test_plain_line_after_a_resume_has_no_bogus_rates_and_no_time_going_back() -> None:
+    clock = FakeClock()
+    out = io.StringIO()
+    display = PlainDisplay(Console(file=out, width=200), clock=clock, interval=5.0)
+    display.update(make_stats(elapsed=4.0, frames=120))
+    clock.now += 5.0
+    display.update(dataclasses.replace(make_stats(elapsed=3.8, frames=120), paused=True))  # recorded time: 3.8
+    clock.now += 5.0
+    display.update(bogus_start(3.9, 121, segment=2))  # the first block after the resume
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("recording ")]
+    assert len(lines) == 2, lines
+    assert all("00:00:04.0" in line for line in lines), lines  # never back to 3.8 or 3.9
+    assert "fps -/30" in lines[-1] and "speed -" in lines[-1] and "0.01x" not in lines[-1], lines
 
 
 def test_plain_display_warns_once_per_repeat_and_on_drops() -> None:
@@ -361,6 +496,62 @@ def test_space_and_p_pause_and_resume_in_a_terminal(caprec_env: dict[str, str], 
         child.expect("REC")  # recording again: the panel's head is back to ● REC
         child.expect(FRAMES)
         child.sendintr()
+        child.expect(pexpect.EOF)
+        rest = child.before
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0, rest
+    assert "saved:" in rest
+    assert ffprobe(output).frames > 0
+
+
+ELAPSED = re.compile(r"(\d\d):(\d\d):(\d\d\.\d) / 00:00:0(\d)\.0")
+FPS_SHOWN = re.compile(r"fps\s+([-0-9.]+)/")
+
+
+def _seconds(match: re.Match[str]) -> float:
+    hours, minutes, secs = match.group(1), match.group(2), match.group(3)
+    return int(hours) * 3600 + int(minutes) * 60 + float(secs)
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+@pytest.mark.parametrize("columns", [80, 120])
+def test_panel_in_a_terminal_starts_counts_and_finishes_honestly(caprec_env: dict[str, str], tmp_path: Path,
+                                                                 columns: int) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    argv = python_argv("record", "--source", "test", "-d", str(RECORD_S), "-o", str(tmp_path / "honest.mp4"))
+    child = pexpect.spawn(argv[0], argv[1:], cwd=str(tmp_path), env=_spawn_env(caprec_env, tmp_path),
+                          dimensions=(24, columns), encoding="utf-8", timeout=PTY_TIMEOUT_S)
+    try:
+        child.expect(pexpect.EOF)
+        transcript = ANSI.sub("", child.before)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0, transcript
+    assert "starting…" in transcript and "● REC" in transcript
+    assert transcript.index("starting…") < transcript.index("● REC"), "REC only from the first frame"
+    assert "space/p pause" in transcript and "Ctrl-C stop" in transcript
+    shown = [_seconds(m) for m in ELAPSED.finditer(transcript)]
+    assert shown and shown == sorted(shown), shown  # never goes back
+    assert max(shown) <= RECORD_S, shown  # never past the duration
+    fps = [value for value in FPS_SHOWN.findall(transcript) if value != "-"]
+    assert fps and all(float(value) > 0 for value in fps), fps  # no 0.0 fps: rates wait for a settled run
+    assert "pipe" not in transcript and "high-water" not in transcript  # internals only with --verbose
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+def test_ctrl_c_shows_stopping_then_saves(caprec_env: dict[str, str], tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    output = tmp_path / "stop.mp4"
+    argv = python_argv("record", "--source", "test", "--verbose", "-o", str(output))
+    child = pexpect.spawn(argv[0], argv[1:], cwd=str(tmp_path), env=_spawn_env(caprec_env, tmp_path),
+                          dimensions=(24, 80), encoding="utf-8", timeout=PTY_TIMEOUT_S)
+    try:
+        child.expect("REC")
+        child.expect(FRAMES)
+        child.expect("high-water")  # --verbose shows the internals
+        child.sendintr()
+        child.expect("stopping…")
         child.expect(pexpect.EOF)
         rest = child.before
     finally:

@@ -30,7 +30,7 @@ NUMBER = (int, float)
 OPTIONAL_NUMBER = (int, float, type(None))
 OPTIONAL_STR = (str, type(None))
 OPTIONAL_DICT = (dict, type(None))
-# The documented fields of each schema and their JSON types (README: "Machine-readable output").
+# The documented fields of each schema and their JSON types (docs/json.md).
 SUMMARY_FIELDS: dict[str, tuple[type, ...]] = {
     "schema": (str,), "status": (str,), "exit_code": (int, type(None)), "error": OPTIONAL_STR,
     "stop_reason": OPTIONAL_STR, "outputs": (dict,), "duration_s": NUMBER, "frames": (int,),

@@ -62,7 +62,7 @@ def test_macos_default_screen_is_named_not_an_index(env: Environment, tmp_path: 
 def test_macos_cursor_log_in_points_with_scale_on_a_retina_screen_left_of_main(env: Environment,
                                                                                tmp_path: Path) -> None:
     plan = plan_for(env, tmp_path, "darwin", [MAIN, RETINA_LEFT], display="Capture screen 1",
-                    region="1000x600+200+100")
+                    region="1000x600+200+100", cursor=True)
     assert plan.cursor is not None
     context = plan.cursor.context
     assert context.region == CursorRegion(x=-1412, y=-150, width=500, height=300)
@@ -81,7 +81,7 @@ def test_dry_run_shows_the_cursor_log_on_macos_and_windows(env: Environment, tmp
 
 
 def test_windows_desktop_cursor_region_starts_at_the_left_monitor(env: Environment, tmp_path: Path) -> None:
-    plan = plan_for(env, tmp_path, "win32", [PRIMARY, LEFT])
+    plan = plan_for(env, tmp_path, "win32", [PRIMARY, LEFT], cursor=True)
     assert plan.cursor is not None
     context = plan.cursor.context
     assert context.region == CursorRegion(x=-1280, y=0, width=3200, height=1080)
@@ -102,15 +102,15 @@ def test_studio_hides_the_pointer_only_when_the_log_carries_it(env: Environment,
 
 
 def test_unknown_geometry_says_so(env: Environment, tmp_path: Path) -> None:
-    plan = plan_for(env, tmp_path, "darwin", None)
+    plan = plan_for(env, tmp_path, "darwin", None, cursor=True)
     assert plan.cursor is None
     assert plan.notes == ("no cursor log: the pointer cannot be placed in the video (pyobjc's Quartz is missing); "
                           "the pointer stays drawn in the video",)
     text = dry_run_text(plan)
-    assert "# cursor = off  (default)" in text.splitlines()
+    assert "# cursor = off  (--cursor/--no-cursor)" in text.splitlines()
     assert "# note: no cursor log: the pointer cannot be placed" in text
     assert shlex.split(text, comments=True) == plan_argv(plan)
-    bare_index = plan_for(env, tmp_path, "darwin", [MAIN], display="1")
+    bare_index = plan_for(env, tmp_path, "darwin", [MAIN], display="1", cursor=True)
     assert bare_index.cursor is None and "avfoundation index" in bare_index.notes[0]
 
 
@@ -135,7 +135,7 @@ def ffmpeg_9() -> str:
 def test_ddagrab_is_selected_with_per_monitor_offsets(env: Environment, tmp_path: Path) -> None:
     binary = ffmpeg_9()
     plan = plan_for(env, tmp_path, "win32", [PRIMARY, LEFT], source="ddagrab", ffmpeg_path=binary, display="1",
-                    region="640x480+100+50")
+                    region="640x480+100+50", cursor=True)
     assert plan_argv(plan) == [
         binary, "-f", "lavfi", "-thread_queue_size", "96",
         "-i", "ddagrab=output_idx=1:framerate=30:draw_mouse=1:video_size=640x480:offset_x=100:offset_y=50",

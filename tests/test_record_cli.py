@@ -236,9 +236,9 @@ def test_region_outside_the_screen_is_refused(run_caprec: RunCaprec, caprec_env:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["record", "--bogus"], "error: No such option: --bogus; see caprec record --help"),
+    (["record", "--bogus"], "error: No such option: --bogus (Possible options: --verbose); see caprec record --help"),
     (["record", "--fps"], "error: Option '--fps' requires an argument"),
-    (["cursor", "summary"], "error: Missing argument 'path'; see caprec cursor summary --help"),
+    (["cursor", "summary"], "error: Missing argument 'PATH'; see caprec cursor summary --help"),
 ])
 def test_usage_errors_are_one_line(run_caprec: RunCaprec, tmp_path: Path, args: list[str], message: str) -> None:
     result = run_caprec(args, cwd=tmp_path)

@@ -267,3 +267,40 @@ def test_join_segments_handles_quotes_and_spaces_in_paths(recorder: Recorder, tm
     assert join_segments(parts, parts[0], ffmpeg_path=recorder.ffmpeg.path) is None
     assert ffprobe(parts[0]).frames == pytest.approx(2 * FPS, abs=2)
     assert sorted(p.name for p in folder.iterdir()) == ["a'1.mp4", "b 2.mp4"]  # no temp file left
+
+
+def test_paused_stats_are_totals_over_every_segment(recorder: Recorder, tmp_path: Path) -> None:
+    """Issue 9 item 16: paused a second time, size and bitrate cover both segments, not the last one."""
+    stop = StopControl()
+    pauses: list[RecordingStats] = []
+    state = {"phase": "first", "ticks": 0}
+
+    def drive(stats: RecordingStats) -> None:
+        phase = state["phase"]
+        if stats.paused:
+            state["ticks"] = int(state["ticks"]) + 1
+            if int(state["ticks"]) == 2:
+                pauses.append(stats)
+                if phase == "paused-1":
+                    state["phase"] = "second"
+                    stop.toggle_pause()
+                else:
+                    stop.request()
+            return
+        state["ticks"] = 0
+        if phase == "first" and stats.progress.frame >= PAUSE_AT_FRAME:
+            state["phase"] = "paused-1"
+            stop.toggle_pause()
+        elif phase == "second" and stats.segment == 2 and stats.progress.frame >= 2 * PAUSE_AT_FRAME:
+            state["phase"] = "paused-2"
+            stop.toggle_pause()
+
+    result = Session(recorder).run(SessionSpec(mode=Mode.INSTANT, source=pattern(), encoding=Encoding(),
+                                               output=tmp_path / "twice.mp4"), stop=stop, on_stats=drive)
+    assert result.error is None and len(pauses) == 2, (result.error, pauses)
+    first, second = pauses
+    # Two segments of about the same length: the second pause shows about twice the first's size.
+    assert second.bytes >= 1.6 * first.bytes, (first.bytes, second.bytes)
+    for paused in pauses:
+        expected = paused.bytes * 8 / paused.elapsed_s / 1000
+        assert paused.progress.bitrate_kbps == pytest.approx(expected, rel=0.01)

@@ -265,7 +265,7 @@ def test_bad_flag_keeps_its_message(args: tuple[str, ...], message: str, tmp_pat
 
 CONFIG_ERRORS = [
     ("[record\nfps = 3\n", "{path}: not valid TOML ("),
-    ("[record]\nfsp = 3\n", "{path}: unknown key 'fsp' in [record]; known keys: source, fps, "),
+    ("[record]\nfsp = 3\n", "{path}: unknown key 'fsp' in [record] (did you mean 'fps'?); known keys: source, fps, "),
     ("[record]\nfps = true\n", "record.fps in {path}: must be a number or a string (e.g. fps = 30), "
                                "not the boolean true"),
     ("[record]\nfps = 0\n", "record.fps in {path}: 0 is out of range"),

@@ -93,8 +93,13 @@ def test_parse_region_rejects(text: str, why: str) -> None:
 
 
 def test_odd_region_error_suggests_an_even_size() -> None:
-    with pytest.raises(SettingError, match=r"e\.g\. 1282x722\+10\+20"):
+    # One less, not one more: 1281 wide at x=0 fits a 1280-wide screen, 1282 would not.
+    with pytest.raises(SettingError, match=r"e\.g\. 1280x720\+10\+20"):
         parse_region("1281x721+10+20")
+    with pytest.raises(SettingError, match=r"e\.g\. 1280x720\+0\+0"):
+        parse_region("1281x720+0+0")
+    with pytest.raises(SettingError, match=r"e\.g\. 2x2\+0\+0"):
+        parse_region("1x1+0+0")
 
 
 @pytest.mark.parametrize("region", [Region(1280, 720, 0, 0), Region(2, 2, 1278, 718), Region(640, 480, 640, 240)])

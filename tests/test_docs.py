@@ -1,0 +1,58 @@
+"""The README and docs/: short, linked, and the set-up commands in step with CI."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from helpers import REPO_ROOT
+
+README = REPO_ROOT / "README.md"
+DOCS = REPO_ROOT / "docs"
+CI = REPO_ROOT / ".ci" / "run"
+TEST_COMMAND = "python3 -m pytest"
+# A page a newcomer reads in five minutes (the old one was 42 KB).
+README_MAX_BYTES = 10_000
+LINK = re.compile(r"\]\(([^)#\s]+)(#[^)]*)?\)")
+
+
+def pages() -> list[Path]:
+    return [README, *sorted(DOCS.glob("*.md"))]
+
+
+def test_every_relative_link_resolves() -> None:
+    broken = []
+    for page in pages():
+        for target, _anchor in LINK.findall(page.read_text(encoding="utf-8")):
+            if "://" in target:
+                continue
+            if not (page.parent / target).exists():
+                broken.append(f"{page.relative_to(REPO_ROOT)} -> {target}")
+    assert broken == []
+
+
+def test_docs_index_lists_every_page() -> None:
+    index = (DOCS / "README.md").read_text(encoding="utf-8")
+    for page in DOCS.glob("*.md"):
+        if page.name != "README.md":
+            assert f"]({page.name})" in index, page.name
+
+
+def test_readme_is_short_and_has_what_a_newcomer_needs() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert len(text.encode()) <= README_MAX_BYTES
+    for needed in ("Python 3.11", "venv", "pipx", "externally-managed-environment", "git clone",
+                   "## Five examples", "## What files appear", "space", "Ctrl-C twice", "## Exit codes",
+                   "caprec doctor", "● REC", "docs/README.md", "## More"):
+        assert needed in text, needed
+
+
+def test_setup_commands_run_the_same_tests_as_ci() -> None:
+    blocks = re.findall(r"```sh\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+    setups = [block.strip() for block in blocks if "pip install" in block]
+    assert len(setups) == 2, setups
+    record, tests = setups
+    assert record.endswith("caprec record --source test --duration 5 -o demo.mp4")
+    assert tests.endswith(f"&& {TEST_COMMAND}")
+    ci_lines = [line.strip() for line in CI.read_text(encoding="utf-8").splitlines()]
+    assert ci_lines[-1] == TEST_COMMAND
