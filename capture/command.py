@@ -68,6 +68,10 @@ class VideoSource:
     # lavfi runs as fast as it can unless paced; -re makes 5 s take 5 s.
     realtime: bool = True
     queue_size: int | None = None
+    #: x11grab: the X window to record (``-window_id``); its size is the video's.
+    window_id: int | None = None
+    #: x11grab: the region (its size) follows the pointer (``-follow_mouse centered``).
+    follow_mouse: bool = False
 
 
 class AudioBackend(enum.StrEnum):
@@ -89,6 +93,32 @@ class AudioSource:
     device: str = "default"
     realtime: bool = True
     queue_size: int | None = None
+    #: What the track is called in the file (``mic``, ``desktop``); empty: untitled.
+    label: str = ""
+
+
+class AudioTracks(enum.StrEnum):
+    """How several audio inputs are written: one mixed track, or one track each."""
+
+    MIX = "mix"
+    SEPARATE = "separate"
+
+
+@dataclass(frozen=True)
+class AudioMix:
+    """Several audio inputs recorded together (the microphone and the desktop's sound).
+
+    ``MIX`` sums them into one track with their levels kept (``amix`` with
+    ``normalize=0``, not divided by the number of inputs); ``SEPARATE``
+    writes one track per input, titled with its label.
+    """
+
+    inputs: tuple[AudioSource, ...]
+    tracks: AudioTracks = AudioTracks.MIX
+
+
+#: What a recording's audio is: one input, several, or None.
+Audio = AudioSource | AudioMix
 
 
 AUDIO_CODEC = "aac"
@@ -129,6 +159,10 @@ def source_stream(source: VideoSource) -> Any:
     if source.backend is Backend.X11GRAB:
         display = source.device or ":0.0"
         opts: dict[str, Any] = {"framerate": fps, "draw_mouse": int(source.draw_mouse), **queue}
+        if source.window_id is not None:
+            opts["window_id"] = hex(source.window_id)
+        if source.follow_mouse:
+            opts["follow_mouse"] = "centered"
         if region is None:
             return _even_crop(ffmpeg.input(display, f="x11grab", **opts))
         return ffmpeg.input(f"{display}+{region.x},{region.y}", f="x11grab",
@@ -173,6 +207,30 @@ def audio_stream(audio: AudioSource) -> Any:
     return ffmpeg.input(audio.device, f=str(audio.backend), **queue)
 
 
+def audio_inputs(audio: Audio) -> tuple[AudioSource, ...]:
+    """The inputs of ``audio``, in order."""
+    return audio.inputs if isinstance(audio, AudioMix) else (audio,)
+
+
+def describe_audio(audio: Audio) -> str:
+    """``pulse:mic`` / ``test`` / ``pulse:a + pulse:b (mix)``: the audio as a manifest names it."""
+    names = ["test" if a.backend is AudioBackend.TEST else f"{a.backend}:{a.device}" for a in audio_inputs(audio)]
+    if not isinstance(audio, AudioMix) or len(names) == 1:
+        return names[0]
+    return " + ".join(names) + f" ({audio.tracks})"
+
+
+def audio_streams(audio: Audio) -> tuple[list[Any], dict[str, Any]]:
+    """The audio streams to write for ``audio`` and their per-stream output options (track titles)."""
+    inputs = audio_inputs(audio)
+    streams = [audio_stream(a) for a in inputs]
+    if isinstance(audio, AudioMix) and audio.tracks is AudioTracks.MIX and len(streams) > 1:
+        mixed = ffmpeg.filter(streams, "amix", inputs=len(streams), normalize=0, duration="longest")
+        return [mixed], {}
+    titles = {f"metadata:s:a:{n}": f"title={a.label}" for n, a in enumerate(inputs) if a.label and len(inputs) > 1}
+    return streams, titles
+
+
 def encoder_options(encoding: Encoding, *, fps: float) -> dict[str, Any]:
     """Output options for the codec: quality knobs, keyframe interval, pixel format."""
     codec = encoding.codec
@@ -207,13 +265,14 @@ def encoder_options(encoding: Encoding, *, fps: float) -> dict[str, Any]:
 
 
 def build_record_argv(source: VideoSource, encoding: Encoding, *, ffmpeg_path: str,
-                      output: str = "pipe:1", audio: AudioSource | None = None,
+                      output: str = "pipe:1", audio: Audio | None = None,
                       audio_output: str | None = None, ffmpeg_major: int | None = None,
                       output_queue_size: int | None = None) -> list[str]:
     """The full argv of a recording: capture, encode, fragmented MP4 to ``output``.
 
-    With ``audio``, the track is muxed into ``output`` as AAC, or written to
-    its own fragmented file ``audio_output`` (studio mode). Progress blocks
+    With ``audio``, the track (or tracks, see :class:`AudioMix`) is muxed
+    into ``output`` as AAC, or written to its own fragmented file
+    ``audio_output`` (studio mode). Progress blocks
     and log lines both go to stderr (``-progress pipe:2``): one stream to
     read, and it works the same on Windows.
     """
@@ -228,14 +287,16 @@ def build_record_argv(source: VideoSource, encoding: Encoding, *, ffmpeg_path: s
     streams = [source_stream(source)]
     outputs: list[Any] = []
     if audio is not None and audio_output is None:
-        streams.append(audio_stream(audio))
-        video_opts.update(audio_opts)
+        tracks, titles = audio_streams(audio)
+        streams += tracks
+        video_opts.update(audio_opts, **titles)
     if audio is not None and audio_output is not None:
         # Without -map, FFmpeg would also pick the audio input for the video output.
         video_opts["an"] = None
     outputs.append(ffmpeg.output(*streams, output, **video_opts))
     if audio is not None and audio_output is not None:
-        outputs.append(ffmpeg.output(audio_stream(audio), audio_output, **audio_opts, **common))
+        tracks, titles = audio_streams(audio)
+        outputs.append(ffmpeg.output(*tracks, audio_output, **audio_opts, **titles, **common))
     stream = ffmpeg.merge_outputs(*outputs) if len(outputs) > 1 else outputs[0]
     stream = stream.global_args(
         "-hide_banner", "-nostats", "-loglevel", "level+info",
@@ -246,14 +307,15 @@ def build_record_argv(source: VideoSource, encoding: Encoding, *, ffmpeg_path: s
 
 def build_remux_argv(*, ffmpeg_path: str, source: str, destination: str) -> list[str]:
     """Stream-copy a fragmented MP4 into a regular one with the index up front."""
-    stream = ffmpeg.output(ffmpeg.input(source), destination, c="copy", movflags="+faststart",
+    # map 0: every track (several audio tracks), not FFmpeg's pick of one per kind.
+    stream = ffmpeg.output(ffmpeg.input(source), destination, map="0", c="copy", movflags="+faststart",
                            f="mp4").global_args("-hide_banner", "-nostdin", "-loglevel", "error", "-y")
     return list(ffmpeg.compile(stream, cmd=ffmpeg_path))
 
 
 def build_concat_argv(*, ffmpeg_path: str, listing: str, destination: str) -> list[str]:
     """Join the files a concat-demuxer ``listing`` names, by stream copy, index first."""
-    stream = ffmpeg.output(ffmpeg.input(listing, f="concat", safe=0), destination, c="copy",
+    stream = ffmpeg.output(ffmpeg.input(listing, f="concat", safe=0), destination, map="0", c="copy",
                            movflags="+faststart", f="mp4").global_args("-hide_banner", "-nostdin", "-loglevel",
                                                                       "error", "-y")
     return list(ffmpeg.compile(stream, cmd=ffmpeg_path))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from capture.command import AudioSource, Encoding, VideoSource, build_record_argv
+from capture.command import Audio, Encoding, VideoSource, build_record_argv
 from capture.diskspace import DiskSpaceError, DiskWatch, has_room
 from capture.errors import (
     CaptureError,
@@ -214,7 +214,7 @@ class Recorder:
         self._first_frame_timeout = first_frame_timeout
         self._pipe_buffer = pipe_buffer
 
-    def argv(self, source: VideoSource, encoding: Encoding, *, audio: AudioSource | None = None,
+    def argv(self, source: VideoSource, encoding: Encoding, *, audio: Audio | None = None,
              audio_output: Path | None = None, output_queue_size: int | None = None) -> list[str]:
         """The FFmpeg command a recording of ``source`` runs (video to caprec's pipe)."""
         return build_record_argv(
@@ -228,7 +228,7 @@ class Recorder:
                on_stats: Callable[[RecordingStats], None] | None = None,
                on_warning: Callable[[str], None] | None = None,
                sidecar: Sidecar | None = None,
-               audio: AudioSource | None = None,
+               audio: Audio | None = None,
                audio_output: Path | None = None,
                output_queue_size: int | None = None,
                finalize: bool = True,

@@ -8,7 +8,7 @@ import shlex
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,11 +17,12 @@ from rich.console import Console
 
 from capture import __version__
 from capture import settings as opt
-from capture.audio import parse_audio
+from capture.audio_inputs import parse_audio_inputs, pulse_devices, with_queue_size
 from capture.command import (
     DEFAULT_TEST_SIZE,
     SUPPORTED_CODECS,
-    AudioSource,
+    Audio,
+    AudioTracks,
     Backend,
     Encoding,
     VideoSource,
@@ -32,6 +33,7 @@ from capture.cursor import Region as CursorRegion
 from capture.errors import CaptureError, OutputError, SettingError
 from capture.ffmpeg_bin import FFmpegBinary, find_ffmpeg
 from capture.output import check_output_path, default_output_name
+from capture.pulse import Pactl, check_sources
 from capture.recorder import Recorder, RecordingResult, Status, StopControl, Target
 from capture.screen import default_backend, resolve_x11_display, x11_screen_size
 from capture.session import (
@@ -55,6 +57,7 @@ from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
 from cli.keys import pause_keys
 from cli.output import STATUS_CANCELLED, Reports, StatsFileWriter, empty_summary, result_summary
+from cli.targets import TargetFlags, apply_targets, check_combinations, settle_window_end
 
 CURSOR_SUFFIX = ".cursor.ndjson"
 #: Names that say "a media file": in studio mode ``-o talk.mp4`` is refused, not made a directory.
@@ -94,7 +97,7 @@ class RecordPlan:
     delay: float = 0.0
     settings: ResolvedSettings | None = None
     mode: Mode = Mode.INSTANT
-    audio: AudioSource | None = None
+    audio: Audio | None = None
     queue_size: int = opt.DEFAULT_QUEUE_SIZE_INSTANT
 
     @property
@@ -311,7 +314,7 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings) -> Recor
         path = _output_path(settings)
         if path is not None:
             check_output_path(path, overwrite=overwrite)
-    audio = _plan_audio(settings, queue_size=queue_size)
+    audio = _plan_audio(settings, queue_size=queue_size, studio=studio)
     ffmpeg_origin = settings.origin(opt.FFMPEG)
     binary = find_ffmpeg(explicit=settings.get(opt.FFMPEG), explicit_origin=ffmpeg_origin.culprit,
                          environ=env.environ)
@@ -357,13 +360,20 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings) -> Recor
                       mode=mode, audio=audio, queue_size=queue_size)
 
 
-def _plan_audio(settings: ResolvedSettings, *, queue_size: int) -> AudioSource | None:
-    """The audio input the ``audio`` setting names on this platform, with the queue size; None for none."""
+def _plan_audio(settings: ResolvedSettings, *, queue_size: int, studio: bool) -> Audio | None:
+    """The audio inputs the ``audio`` setting names on this platform, with the queue size; None for none.
+
+    Several inputs are mixed into one track, or kept one track each in a
+    studio bundle. PulseAudio sources are checked against the running server.
+    """
     text = settings.get(opt.AUDIO)
     if text is None:
         return None
-    audio = parse_audio(text, platform=sys.platform, origin=_culprit(settings, opt.AUDIO))
-    return replace(audio, queue_size=queue_size)
+    origin = _culprit(settings, opt.AUDIO)
+    audio = parse_audio_inputs([text], platform=sys.platform, origin=origin,
+                               tracks=AudioTracks.SEPARATE if studio else AudioTracks.MIX)
+    check_sources(pulse_devices(audio), origin=origin, pactl=Pactl())
+    return with_queue_size(audio, queue_size)
 
 
 def make_sidecar(plan: CursorPlan, warn: Callable[[str], None]) -> CursorSidecar:
@@ -508,10 +518,22 @@ def record(
         help=_help(opt.MODE, "instant: one shareable MP4, pointer drawn in. studio: a bundle directory for "
                    "editing (segments, separate audio, cursor log), pointer hidden."),
         autocompletion=_complete_modes)] = None,
-    audio: Annotated[str | None, typer.Option(
-        metavar="DEVICE", help=_help(opt.AUDIO, "Record audio: test (a tone); Linux: a PulseAudio source "
-                                     "(default, NAME, pulse:NAME) or alsa:NAME; macOS: an avfoundation index or "
+    audio: Annotated[list[str] | None, typer.Option(
+        metavar="DEVICE", help=_help(opt.AUDIO, "Record audio; repeat it or give a comma list: mic, desktop "
+                                     "(what the computer plays), test (a tone); Linux: a PulseAudio source "
+                                     "(NAME, pulse:NAME) or alsa:NAME; macOS: an avfoundation index or "
                                      "name; Windows: a DirectShow device name; none. See caprec devices."))] = None,
+    audio_tracks: Annotated[str | None, typer.Option(
+        metavar="mix|separate", help="Several --audio inputs: mix them into one track (levels kept), or keep "
+                                     "one track each. Default: mix (studio bundles: separate).")] = None,
+    window: Annotated[str | None, typer.Option(
+        metavar="ID|NAME|pick", help="Record one window: its X id, its title or class, or pick (click it). "
+                                     "Windows: its title. Ends cleanly when the window closes.")] = None,
+    screen: Annotated[str | None, typer.Option(
+        metavar="N|NAME|all", help="Record one monitor (caprec devices lists them), or all of them. "
+                                   "Default: the primary monitor.")] = None,
+    follow_mouse: Annotated[bool, typer.Option(
+        "--follow-mouse", help="Move the --region with the pointer (X11).")] = False,
     source: Annotated[str | None, typer.Option(
         help=_help(opt.SOURCE, "screen (x11grab / avfoundation / gdigrab by platform) or test (a synthetic "
                    "pattern, paced in real time)."), autocompletion=_complete_sources)] = None,
@@ -519,7 +541,8 @@ def record(
         "--duration", "-d", metavar="T", help=_help(opt.DURATION, "Stop after 90, 1m30s or 00:01:30."))] = None,
     fps: Annotated[str | None, typer.Option(metavar="N", help=_help(opt.FPS, "Frames per second."))] = None,
     region: Annotated[str | None, typer.Option(
-        metavar="WxH+X+Y", help=_help(opt.REGION, "Capture WxH+X+Y of the screen (even W and H)."))] = None,
+        metavar="WxH+X+Y|pick", help=_help(opt.REGION, "Capture WxH+X+Y of the screen (even W and H), or pick: "
+                                           "drag it with the mouse (X11)."))] = None,
     codec: Annotated[str | None, typer.Option(
         help=_help(opt.CODEC, "libx264, or a hardware encoder your ffmpeg has: h264_videotoolbox, h264_nvenc, "
                    "h264_qsv, h264_amf."), autocompletion=_complete_codecs)] = None,
@@ -569,13 +592,20 @@ def record(
                       output=output)
 
     def body() -> int:
-        plan = resolve_plan(env=env, source=source, output=output, fps=fps, region=region, duration=duration,
+        targets = TargetFlags(window=window, screen=screen, follow_mouse=follow_mouse, region_pick=region == "pick",
+                              region_given=region not in (None, "pick"), audio_tracks=audio_tracks)
+        check_combinations(targets)
+        plan = resolve_plan(env=env, source=source, output=output, fps=fps,
+                            region=None if targets.region_pick else region, duration=duration,
                             codec=codec, preset=preset, crf=crf, display=display, ffmpeg_path=ffmpeg_path,
                             overwrite=overwrite, pipe_buffer=pipe_buffer, cursor=cursor,
                             cursor_flush=cursor_flush, output_dir=output_dir, delay=delay, quiet=quiet,
-                            dry_run=dry_run, mode=mode, audio=audio, queue_size=queue_size)
-        reports.check(to_stdout=plan.target.path is None, video=plan.target.path)
+                            dry_run=dry_run, mode=mode, audio=",".join(audio) if audio else None,
+                            queue_size=queue_size)
         console = error_console(env)
+        applied = apply_targets(plan, targets, say=lambda text: console.print(text, markup=False, soft_wrap=True))
+        plan = applied.plan
+        reports.check(to_stdout=plan.target.path is None, video=plan.target.path)
         if dry_run:
             env.stdout.write(dry_run_text(plan))
             return ExitStatus.OK
@@ -589,6 +619,8 @@ def record(
                 return ExitStatus.INTERRUPTED  # cancelled during --delay: nothing was created
             with pause_keys(stop, enabled=pausable):
                 result = run_plan(plan, console=console, quiet=quiet, stop=stop, stats_file=reports.stats_file)
+            result = settle_window_end(result, applied.window, display=plan.source.device,
+                                       ffmpeg_path=plan.ffmpeg.path)
         if not quiet or result.error is not None:
             print_summary(console, result, cursor_path=plan.cursor.path if plan.cursor else None)
         if result.error is not None:
