@@ -157,9 +157,10 @@ def _x11(plan: RecordPlan, flags: TargetFlags, *, say: Say) -> Applied:
 
 def _find_window(display: str, text: str, *, say: Say) -> XWindow:
     if text == PICK:
-        say("click the window to record (Escape or a right click cancels)")
         try:
-            window_id = pick_window(display)
+            # Said once the pointer is grabbed: a click before that would go to the window itself.
+            window_id = pick_window(display, on_ready=lambda: say(
+                "click the window to record (Escape or a right click cancels)"))
         except PickCancelled as exc:
             raise SettingError("--window", f"pick: {exc}; nothing was recorded") from None
         say(f"picked window {window_id:#x} (record it again with --window {window_id:#x})")
@@ -176,9 +177,9 @@ def _find_window(display: str, text: str, *, say: Say) -> XWindow:
 
 
 def _pick_region(display: str, *, say: Say) -> Region:
-    say("drag a rectangle to record (Escape or a right click cancels)")
     try:
-        picked = pick_region(display)
+        picked = pick_region(display, on_ready=lambda: say(
+            "drag a rectangle to record (Escape or a right click cancels)"))
     except PickCancelled as exc:
         raise SettingError("--region", f"pick: {exc}; nothing was recorded") from None
     region = even_region(picked, origin="--region")

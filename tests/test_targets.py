@@ -1,0 +1,322 @@
+"""Capture targets end to end: a window (by id, name, pick), a monitor of several, a region dragged with the
+mouse, the pointer followed; and the refusals, each one line, exit 2, nothing created.
+
+A private Xvfb with two X screens (``:N.0`` 640x480 red, ``:N.1`` 320x240 blue) stands in for two monitors:
+this Xvfb ignores ``xrandr --setmonitor`` and its Xinerama puts both heads at 0,0, while separate X screens
+are real, separately addressable outputs. Windows are real X windows made here with python-xlib, of a known
+colour and title; xdotool clicks and drags during the picks.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import RunCaprec, SpawnCaprec, start_xvfb
+from helpers import ffprobe, kill_if_running, wait_until
+
+from capture.command import Backend, Encoding, VideoSource, build_record_argv
+from capture.devices import XMonitor, XScreen
+from capture.errors import SettingError
+from capture.targets import choose_monitor, choose_window, default_monitor, even_region, x11_monitors
+from capture.units import Region
+from capture.x11info import XWindow
+
+SCREENS = ("640x480x24", "320x240x24")
+RED, BLUE, GREEN = (255, 0, 0), (0, 0, 255), (0, 200, 0)
+WINDOW_GEOMETRY = (201, 151, 40, 60)  # odd size: the video trims it to even
+RUN_TIMEOUT_S = 60.0
+PROMPT_TIMEOUT_S = 30.0
+FF = "/usr/bin/ffmpeg"
+
+
+# -- pure choices -------------------------------------------------------------
+
+def _screens() -> list[XScreen]:
+    return [XScreen(0, 3840, 1080, (XMonitor("DP-1", 0, 0, 1920, 1080), XMonitor("HDMI-1", 1920, 0, 1920, 1080,
+                                                                                 primary=True))),
+            XScreen(1, 800, 600)]
+
+
+def test_monitors_number_each_randr_monitor_then_bare_screens() -> None:
+    monitors = x11_monitors(":0", _screens())
+    assert [m.label for m in monitors] == ["0 DP-1 1920x1080+0+0 on :0.0",
+                                           "1 HDMI-1 1920x1080+1920+0 on :0.0 (primary)",
+                                           "2 screen1 800x600+0+0 on :0.1"]
+    assert monitors[1].region == Region(1920, 1080, 1920, 0) and monitors[2].region is None
+    assert default_monitor(monitors, ":0.0") == monitors[1]  # the primary of several
+    assert default_monitor(monitors, ":0.1") is None  # one monitor: the whole screen
+    assert choose_monitor("hdmi-1", monitors, origin="--screen") == monitors[1]
+    assert choose_monitor(":0.1", monitors, origin="--screen") == monitors[2]
+    assert choose_monitor("all", monitors, origin="--screen") is None
+
+
+@pytest.mark.parametrize(("choice", "message"), [
+    ("3", "--screen: there is no monitor 3; monitors here: 0 DP-1 1920x1080+0+0 on :0.0; 1 HDMI-1"),
+    ("VGA", "--screen: no monitor is called 'VGA'; monitors here: 0 DP-1"),
+])
+def test_a_monitor_that_does_not_exist_lists_them(choice: str, message: str) -> None:
+    with pytest.raises(SettingError) as caught:
+        choose_monitor(choice, x11_monitors(":0", _screens()), origin="--screen")
+    assert str(caught.value).startswith(message)
+
+
+def test_windows_match_title_then_class_then_part_of_a_title() -> None:
+    windows = [XWindow(1, "Terminal", "XTerm", 0, 0, 10, 10), XWindow(2, "vim notes", "XTerm", 0, 0, 10, 10),
+               XWindow(3, "Notes", "Gedit", 0, 0, 10, 10)]
+    assert choose_window("notes", windows, origin="--window").id == 3  # the exact title wins over a part
+    assert choose_window("gedit", windows, origin="--window").id == 3
+    with pytest.raises(SettingError, match=r"'xterm' matches 2 windows; give one's id: 0x1 'Terminal'"):
+        choose_window("xterm", windows, origin="--window")
+
+
+def test_a_picked_region_is_rounded_down_to_even_sizes() -> None:
+    assert str(even_region(Region(201, 121, 100, 80), origin="--region")) == "200x120+100+80"
+    with pytest.raises(SettingError, match="too small"):
+        even_region(Region(1, 9, 0, 0), origin="--region")
+
+
+def test_window_and_follow_mouse_argv() -> None:
+    window = build_record_argv(VideoSource(Backend.X11GRAB, device=":1.0", window_id=0x200000B), Encoding(),
+                               ffmpeg_path=FF)
+    assert window[:10] == [FF, "-f", "x11grab", "-draw_mouse", "1", "-framerate", "30", "-window_id", "0x200000b",
+                           "-i"]
+    follow = build_record_argv(VideoSource(Backend.X11GRAB, device=":1.0", region=Region(320, 240),
+                                           follow_mouse=True), Encoding(), ffmpeg_path=FF)
+    assert follow[:13] == [FF, "-f", "x11grab", "-video_size", "320x240", "-draw_mouse", "1", "-follow_mouse",
+                           "centered", "-framerate", "30", "-i", ":1.0+0,0"]
+
+
+def test_gdigrab_window_by_title_argv() -> None:
+    source = VideoSource(Backend.GDIGRAB, device="title=Untitled - Notepad")
+    assert build_record_argv(source, Encoding(), ffmpeg_path=FF)[:9] == [
+        FF, "-f", "gdigrab", "-draw_mouse", "1", "-framerate", "30", "-i", "title=Untitled - Notepad"]
+
+
+# -- a real display --------------------------------------------------------------
+
+class Desktop:
+    """The private two-screen Xvfb, and windows drawn on its first screen."""
+
+    def __init__(self, display: str, env: dict[str, str]) -> None:
+        from Xlib import display as xdisplay
+
+        self.display = display
+        self.env = env
+        self.conn: Any = xdisplay.Display(f"{display}.0")
+
+    def window(self, title: str, rgb: tuple[int, int, int] = GREEN) -> Any:
+        width, height, x, y = WINDOW_GEOMETRY
+        screen = self.conn.screen()
+        pixel = screen.default_colormap.alloc_color(*(c * 257 for c in rgb)).pixel
+        window = screen.root.create_window(x, y, width, height, 0, screen.root_depth, background_pixel=pixel,
+                                           override_redirect=True)
+        window.set_wm_name(title)
+        window.map()
+        self.conn.sync()
+        return window
+
+    def xdotool(self, *args: str) -> None:
+        subprocess.run(["xdotool", *args], env=self.env, check=True, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def desktop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desktop]:
+    from conftest import scrubbed_environ
+
+    log = tmp_path_factory.mktemp("xvfb-targets") / "xvfb.log"
+    with start_xvfb(*SCREENS, log=log) as (_, display):
+        env = {**scrubbed_environ(), "DISPLAY": display}
+        for number, colour in enumerate(("red", "blue")):
+            subprocess.run(["xsetroot", "-display", f"{display}.{number}", "-solid", colour], check=True, timeout=10)
+        found = Desktop(display, env)
+        yield found
+        found.conn.close()
+
+
+@pytest.fixture
+def env_for(caprec_env: dict[str, str], desktop: Desktop) -> dict[str, str]:
+    return {**caprec_env, "DISPLAY": desktop.display}
+
+
+def mean_rgb(path: Path) -> np.ndarray[Any, Any]:
+    """The average colour of the video's middle frame region (first decoded frame)."""
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-frames:v", "1", "-f", "rawvideo",
+                          "-pix_fmt", "rgb24", "-"], capture_output=True, check=True, timeout=30).stdout
+    probe = ffprobe(path)
+    assert probe.width and probe.height
+    frame = np.frombuffer(raw, np.uint8).reshape(probe.height, probe.width, 3)
+    return frame.reshape(-1, 3).mean(axis=0)
+
+
+def close_to(rgb: np.ndarray[Any, Any], expected: tuple[int, int, int], tolerance: float = 40.0) -> bool:
+    return bool(np.abs(rgb - np.array(expected)).max() < tolerance)
+
+
+@pytest.mark.parametrize(("screen", "size", "colour"), [("1", (320, 240), BLUE), (":{}.0", (640, 480), RED)])
+def test_screen_records_only_that_monitor(screen: str, size: tuple[int, int], colour: tuple[int, int, int],
+                                          desktop: Desktop, env_for: dict[str, str], run_caprec: RunCaprec,
+                                          tmp_path: Path) -> None:
+    out = tmp_path / "mon.mp4"
+    result = run_caprec(["record", "--screen", screen.format(desktop.display.lstrip(":")), "-d", "1", "-q",
+                         "--fps", "10", "-o", str(out)], cwd=tmp_path, env=env_for)
+    assert result.returncode == 0, result.stderr
+    probe = ffprobe(out)
+    assert (probe.width, probe.height) == size and probe.frames >= 5
+    assert close_to(mean_rgb(out), colour)
+
+
+def test_devices_lists_each_monitor(desktop: Desktop, env_for: dict[str, str], run_caprec: RunCaprec,
+                                    tmp_path: Path) -> None:
+    result = run_caprec(["devices", "--json"], cwd=tmp_path, env=env_for)
+    assert result.returncode == 0, result.stderr
+    screens = [(d["id"], d["width"], d["height"]) for d in json.loads(result.stdout) if d["kind"] == "screen"]
+    base = desktop.display
+    assert screens == [(f"{base}.0", 640, 480), (f"{base}.1", 320, 240)]
+
+
+def test_window_by_name_records_its_pixels_and_logs_the_cursor_relative_to_it(
+        desktop: Desktop, env_for: dict[str, str], run_caprec: RunCaprec, tmp_path: Path) -> None:
+    window = desktop.window("caprec green")
+    try:
+        out = tmp_path / "win.mp4"
+        result = run_caprec(["record", "--window", "caprec green", "-d", "1", "-q", "--fps", "10", "-o", str(out)],
+                            cwd=tmp_path, env=env_for)
+        assert result.returncode == 0, result.stderr
+        probe = ffprobe(out)
+        assert (probe.width, probe.height) == (200, 150)
+        assert close_to(mean_rgb(out), GREEN)
+        header = json.loads((tmp_path / "win.cursor.ndjson").read_text().splitlines()[0])
+        _, _, x, y = WINDOW_GEOMETRY
+        assert header["region"] == {"x": x, "y": y, "width": 200, "height": 150}
+        by_id = run_caprec(["record", "--window", hex(window.id), "-d", "0.5", "-q", "-o", str(tmp_path / "id.mp4")],
+                           cwd=tmp_path, env=env_for)
+        assert by_id.returncode == 0, by_id.stderr
+        assert (ffprobe(tmp_path / "id.mp4").width, ffprobe(tmp_path / "id.mp4").height) == (200, 150)
+    finally:
+        window.destroy()
+        desktop.conn.sync()
+
+
+def _read_prompt(proc: subprocess.Popen[bytes], words: str) -> str:
+    assert proc.stderr is not None
+    line = wait_until(proc.stderr.readline, PROMPT_TIMEOUT_S, message=f"the prompt {words!r}").decode()
+    assert words in line, line
+    return line
+
+
+def test_window_pick_records_the_clicked_window(desktop: Desktop, env_for: dict[str, str],
+                                                spawn_caprec: SpawnCaprec, tmp_path: Path) -> None:
+    window = desktop.window("caprec pick me", rgb=GREEN)
+    try:
+        out = tmp_path / "picked.mp4"
+        proc = spawn_caprec(["record", "--window", "pick", "-d", "1", "--fps", "10", "-o", str(out)], cwd=tmp_path,
+                            env=env_for)
+        _read_prompt(proc, "click the window")
+        desktop.xdotool("mousemove", "100", "100", "click", "1")
+        assert proc.wait(timeout=RUN_TIMEOUT_S) == 0
+        probe = ffprobe(out)
+        assert (probe.width, probe.height) == (200, 150) and close_to(mean_rgb(out), GREEN)
+    finally:
+        window.destroy()
+        desktop.conn.sync()
+
+
+@pytest.mark.parametrize(("target", "keys"), [
+    ("--window", ("key", "Escape")), ("--window", ("click", "3")), ("--region", ("key", "Escape")),
+])
+def test_a_cancelled_pick_is_one_line_exit_2_and_creates_nothing(
+        target: str, keys: tuple[str, ...], desktop: Desktop, env_for: dict[str, str], spawn_caprec: SpawnCaprec,
+        tmp_path: Path) -> None:
+    proc = spawn_caprec(["record", target, "pick", "-d", "1", "-o", str(tmp_path / "no.mp4")], cwd=tmp_path,
+                        env=env_for)
+    _read_prompt(proc, "Escape or a right click cancels")
+    desktop.xdotool(*keys)
+    assert proc.wait(timeout=RUN_TIMEOUT_S) == 2
+    assert proc.stderr is not None
+    rest = proc.stderr.read().decode().strip().splitlines()
+    assert len(rest) == 1 and rest[0].startswith(f"error: {target}: pick: the pick was cancelled"), rest
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_region_pick_drags_a_rectangle_rounds_it_and_prints_it(desktop: Desktop, env_for: dict[str, str],
+                                                                spawn_caprec: SpawnCaprec, tmp_path: Path) -> None:
+    out = tmp_path / "drag.mp4"
+    proc = spawn_caprec(["record", "--region", "pick", "-d", "1", "--fps", "10", "-o", str(out)], cwd=tmp_path,
+                        env=env_for)
+    _read_prompt(proc, "drag a rectangle")
+    desktop.xdotool("mousemove", "100", "80", "mousedown", "1", "mousemove", "200", "150", "mousemove", "301", "201",
+                    "mouseup", "1")
+    assert proc.stderr is not None
+    _read_prompt(proc, "picked region 200x120+100+80 (record it again with --region 200x120+100+80)")
+    assert proc.wait(timeout=RUN_TIMEOUT_S) == 0
+    probe = ffprobe(out)
+    assert (probe.width, probe.height) == (200, 120)
+
+
+def test_a_window_closed_mid_recording_ends_it_cleanly_and_keeps_the_file(
+        desktop: Desktop, env_for: dict[str, str], spawn_caprec: SpawnCaprec, tmp_path: Path) -> None:
+    window = desktop.window("caprec closes")
+    out = tmp_path / "closed.mp4"
+    proc = spawn_caprec(["record", "--window", "caprec closes", "--fps", "10", "-o", str(out)], cwd=tmp_path,
+                        env=env_for)
+    try:
+        wait_until(lambda: out.exists() and out.stat().st_size > 2000, RUN_TIMEOUT_S, message="frames recorded")
+        window.destroy()
+        desktop.conn.sync()
+        assert proc.wait(timeout=RUN_TIMEOUT_S) == 0
+        assert proc.stderr is not None
+        assert "the window 'caprec closes' was closed; the recording ends there" in proc.stderr.read().decode()
+        probe = ffprobe(out)
+        assert probe.frames >= 1 and (probe.width, probe.height) == (200, 150)
+    finally:
+        kill_if_running(proc)
+
+
+def test_follow_mouse_records_the_region_size(desktop: Desktop, env_for: dict[str, str], run_caprec: RunCaprec,
+                                              tmp_path: Path) -> None:
+    out = tmp_path / "follow.mp4"
+    result = run_caprec(["record", "--follow-mouse", "--region", "160x120+0+0", "-d", "1", "-q", "-o", str(out)],
+                        cwd=tmp_path, env=env_for)
+    assert result.returncode == 0, result.stderr
+    assert (ffprobe(out).width, ffprobe(out).height) == (160, 120)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--window", "no such window"), "error: --window: no window is called 'no such window'; windows here:"),
+    (("--window", "0x7fffff1"), "error: --window: there is no window 0x7fffff1 on"),
+    (("--window", "x", "--region", "100x100+0+0"), "error: --window: records a whole window; drop --region"),
+    (("--screen", "7"), "error: --screen: there is no monitor 7; monitors here: 0 screen 640x480+0+0"),
+    (("--follow-mouse",), "error: --follow-mouse: needs the size that follows the pointer: --region WxH+X+Y"),
+    (("--source", "test", "--window", "x"), "error: --source: the test pattern has no windows or monitors"),
+])
+def test_bad_targets_are_one_line_exit_2_and_create_nothing(args: tuple[str, ...], message: str,
+                                                             env_for: dict[str, str], run_caprec: RunCaprec,
+                                                             tmp_path: Path) -> None:
+    result = run_caprec(["record", *args, "-d", "1", "-o", str(tmp_path / "x.mp4")], cwd=tmp_path, env=env_for)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message), lines
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_two_windows_of_one_name_are_listed(desktop: Desktop, env_for: dict[str, str], run_caprec: RunCaprec,
+                                            tmp_path: Path) -> None:
+    first, second = desktop.window("caprec twin one"), desktop.window("caprec twin two")
+    try:
+        result = run_caprec(["record", "--window", "caprec twin", "-d", "1", "-o", str(tmp_path / "x.mp4")],
+                            cwd=tmp_path, env=env_for)
+        assert result.returncode == 2
+        line = result.stderr.strip()
+        assert line.startswith("error: --window: 'caprec twin' matches 2 windows; give one's id:")
+        assert hex(first.id) in line and hex(second.id) in line and "\n" not in line
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        first.destroy()
+        second.destroy()
+        desktop.conn.sync()
