@@ -110,7 +110,7 @@ class AudioMix:
 
     ``MIX`` sums them into one track with their levels kept (``amix`` with
     ``normalize=0``, not divided by the number of inputs); ``SEPARATE``
-    writes one track per input, titled with its label.
+    writes one track per input, named with its label.
     """
 
     inputs: tuple[AudioSource, ...]
@@ -221,13 +221,15 @@ def describe_audio(audio: Audio) -> str:
 
 
 def audio_streams(audio: Audio) -> tuple[list[Any], dict[str, Any]]:
-    """The audio streams to write for ``audio`` and their per-stream output options (track titles)."""
+    """The audio streams to write for ``audio`` and their per-stream output options (track names)."""
     inputs = audio_inputs(audio)
     streams = [audio_stream(a) for a in inputs]
     if isinstance(audio, AudioMix) and audio.tracks is AudioTracks.MIX and len(streams) > 1:
         mixed = ffmpeg.filter(streams, "amix", inputs=len(streams), normalize=0, duration="longest")
         return [mixed], {}
-    titles = {f"metadata:s:a:{n}": f"title={a.label}" for n, a in enumerate(inputs) if a.label and len(inputs) > 1}
+    # MP4 keeps a track's name as its handler name (a title tag is dropped); players show it.
+    titles = {f"metadata:s:a:{n}": f"handler_name={a.label}" for n, a in enumerate(inputs)
+              if a.label and len(inputs) > 1}
     return streams, titles
 
 

@@ -33,6 +33,7 @@ from typing import Any
 from capture.command import Backend
 from capture.errors import DeviceError, DisplayError
 from capture.process import ToolResult, run_tool
+from capture.pulse import NoSoundServer, Pactl
 from capture.screen import default_backend
 
 # Listing asks the devices themselves; macOS can take a few seconds.
@@ -423,7 +424,23 @@ def list_pulse_sources(*, runner: Runner = run_tool, which: Callable[[str], str 
     if result.returncode != 0:
         _note(on_note, f"no PulseAudio server ({_last_line(_decode(result.stderr))}); PulseAudio sources not listed")
         return []
-    return parse_pactl_sources(_decode(result.stdout))
+    return parse_pactl_sources(_decode(result.stdout)) + list_pulse_sinks(Pactl(runner=runner, which=which))
+
+
+def list_pulse_sinks(pactl: Pactl) -> list[Device]:
+    """The sound server's outputs (sinks): ``--audio desktop`` records the default one's monitor.
+
+    Listed after the sources, best effort (the sources listing already said when no server answers).
+    """
+    try:
+        sinks = pactl.sinks()
+        default = pactl.info().default_sink
+    except NoSoundServer:
+        return []
+    return [Device(kind=DeviceKind.AUDIO, backend=PULSE, id=sink.name,
+                   name="output (sink), default: desktop records its monitor" if sink.name == default
+                   else f"output (sink); record what it plays with {sink.name}{PULSE_MONITOR_SUFFIX}")
+            for sink in sinks]
 
 
 def list_alsa_capture(path: Path = ALSA_PCM_PATH) -> list[Device]:

@@ -28,6 +28,7 @@ from capture.diskspace import DiskSpaceError, FreeBytes, check_start, existing_a
 from capture.errors import DisplayError, FFmpegNotFoundError
 from capture.ffmpeg_bin import FFmpegBinary, find_ffmpeg
 from capture.process import TOOL_TIMEOUT, ToolResult, run_tool
+from capture.pulse import NoSoundServer, Pactl
 from capture.recorder import FIRST_FRAME_TIMEOUT_S
 from capture.screen import default_backend, is_wayland, x11_screen_size
 from capture.units import format_bytes
@@ -216,6 +217,21 @@ def check_writable(output_dir: Path) -> Check:
     return Check(name, CheckStatus.PASS, f"{output_dir.absolute()} is writable")
 
 
+def check_sound_server(pactl: Pactl) -> Check:
+    """Linux: a PulseAudio/PipeWire server for ``--audio mic`` / ``desktop`` (a warning without one)."""
+    name = "sound server"
+    if not pactl.available:
+        return Check(name, CheckStatus.WARN, "pactl is not installed, so the sound server cannot be checked "
+                     "(apt-get install pulseaudio-utils); --audio test works without one")
+    try:
+        server = pactl.info()
+    except NoSoundServer as exc:
+        return Check(name, CheckStatus.WARN, f"no PulseAudio/PipeWire server answers ({exc}): --audio mic and "
+                     "desktop will not work; start one (pulseaudio --start), --audio test works without one")
+    return Check(name, CheckStatus.PASS, f"{server.name} {server.version}: default output "
+                 f"{server.default_sink or 'none'} (desktop), default input {server.default_source or 'none'} (mic)")
+
+
 def check_macos_permission() -> Check:
     """macOS: the Screen Recording permission, which only the first recording can reveal (a warning)."""
     return Check("screen recording permission", CheckStatus.WARN,
@@ -237,12 +253,14 @@ def run_checks(
     screen_size: Callable[[str], tuple[int, int] | None] = x11_screen_size,
     pynput_backend: Callable[[], str] = pynput_backend_name,
     free: FreeBytes = free_bytes,
+    sound: Pactl | None = None,
 ) -> list[Check]:
     """Every check for ``platform``, in report order.
 
     ``ffmpeg_path`` / ``ffmpeg_origin`` and ``display`` are what ``caprec
     record`` would be given (flag, variable or config); ``output_dir`` is
-    where its recordings go.
+    where its recordings go. ``sound`` is the sound server to check on
+    X11 systems (not checked when None).
     """
     ffmpeg_check, binary = check_ffmpeg(find=find, explicit=ffmpeg_path, explicit_origin=ffmpeg_origin,
                                         environ=environ)
@@ -250,6 +268,8 @@ def run_checks(
     grabber = default_backend(platform)
     if grabber is Backend.X11GRAB:
         checks.append(check_display(display=display, environ=environ, screen_size=screen_size))
+        if sound is not None:
+            checks.append(check_sound_server(sound))
     elif grabber is Backend.AVFOUNDATION:
         checks.append(check_macos_permission())
     checks.append(check_pynput(backend=pynput_backend))

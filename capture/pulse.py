@@ -134,7 +134,8 @@ def check_sources(devices: Iterable[str], *, origin: str, pactl: Pactl) -> None:
     if not wanted or not pactl.available:
         return
     try:
-        names = [device.name for device in pactl.sources()]
+        # PulseAudio records a sink by name from its monitor: sinks count as sources.
+        names = [device.name for device in pactl.sources() + pactl.sinks()]
         server = pactl.info()
     except NoSoundServer as exc:
         raise SettingError(origin, f"no sound server answers ({exc}); {NO_SERVER_FIX}") from None
