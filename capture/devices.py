@@ -302,17 +302,24 @@ def x11_devices(display: str, screens: Sequence[XScreen]) -> list[Device]:
     """
     base = display_base(display)
     devices: list[Device] = []
+    number = 0  # ``--screen N``: each monitor of each screen, or the screen itself (capture.targets)
+    several = sum(max(1, len(screen.monitors)) for screen in screens) > 1
     for screen in screens:
         screen_id = f"{base}.{screen.number}"
+        whole = [(m.x, m.y, m.width, m.height) == (0, 0, screen.width, screen.height) for m in screen.monitors]
+        pick = f", --screen {number + whole.index(True) if any(whole) else number}" if several and len(whole) <= 1 \
+            else ""
         devices.append(Device(kind=DeviceKind.SCREEN, backend=str(Backend.X11GRAB), id=screen_id,
-                              name=f"X screen {screen.number}", size=(screen.width, screen.height)))
-        for monitor in screen.monitors:
-            if (monitor.x, monitor.y, monitor.width, monitor.height) == (0, 0, screen.width, screen.height):
+                              name=f"X screen {screen.number}{pick}", size=(screen.width, screen.height)))
+        number += max(1, len(screen.monitors))
+        for index, monitor in enumerate(screen.monitors):
+            if whole[index]:
                 continue
             primary = " (primary)" if monitor.primary else ""
             devices.append(Device(
                 kind=DeviceKind.SCREEN, backend=str(Backend.X11GRAB), id=screen_id,
-                name=f"monitor {monitor.name}{primary}", size=(monitor.width, monitor.height),
+                name=f"monitor {monitor.name}{primary}, --screen {number - len(screen.monitors) + index}",
+                size=(monitor.width, monitor.height),
                 region=f"{monitor.width}x{monitor.height}{monitor.x:+d}{monitor.y:+d}",
             ))
     return devices

@@ -255,9 +255,9 @@ def test_x11_devices_lists_screens_and_split_monitors() -> None:
     devices = x11_devices(":1.0", screens)
     assert [(d.id, d.name, d.size, d.region) for d in devices] == [
         (":1.0", "X screen 0", (3840, 1080), None),
-        (":1.0", "monitor DP-1 (primary)", (1920, 1080), "1920x1080+0+0"),
-        (":1.0", "monitor HDMI-1", (1920, 1080), "1920x1080+1920+0"),
-        (":1.1", "X screen 1", (1280, 720), None),  # its only monitor is the whole screen
+        (":1.0", "monitor DP-1 (primary), --screen 0", (1920, 1080), "1920x1080+0+0"),
+        (":1.0", "monitor HDMI-1, --screen 1", (1920, 1080), "1920x1080+1920+0"),
+        (":1.1", "X screen 1, --screen 2", (1280, 720), None),  # its only monitor is the whole screen
     ]
     assert all(d.kind is DeviceKind.SCREEN and d.backend == "x11grab" for d in devices)
 

@@ -175,9 +175,11 @@ def test_devices_lists_each_monitor(desktop: Desktop, env_for: dict[str, str], r
                                     tmp_path: Path) -> None:
     result = run_caprec(["devices", "--json"], cwd=tmp_path, env=env_for)
     assert result.returncode == 0, result.stderr
-    screens = [(d["id"], d["width"], d["height"]) for d in json.loads(result.stdout) if d["kind"] == "screen"]
+    screens = [(d["id"], d["name"], d["width"], d["height"]) for d in json.loads(result.stdout)
+               if d["kind"] == "screen"]
     base = desktop.display
-    assert screens == [(f"{base}.0", 640, 480), (f"{base}.1", 320, 240)]
+    assert screens == [(f"{base}.0", "X screen 0, --screen 0", 640, 480),
+                       (f"{base}.1", "X screen 1, --screen 1", 320, 240)]
 
 
 def test_window_by_name_records_its_pixels_and_logs_the_cursor_relative_to_it(
