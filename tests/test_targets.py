@@ -322,3 +322,108 @@ def test_two_windows_of_one_name_are_listed(desktop: Desktop, env_for: dict[str,
         first.destroy()
         second.destroy()
         desktop.conn.sync()
+
+
+# -- real RandR monitors: Xorg with the dummy video driver ------------------------
+
+XORG_CONF = """
+Section "Device"
+    Identifier "dummy"
+    Driver "dummy"
+    VideoRam 64000
+EndSection
+Section "Monitor"
+    Identifier "monitor"
+    HorizSync 5.0-1000.0
+    VertRefresh 5.0-200.0
+    Modeline "800x600" 40.00 800 840 968 1056 600 601 605 628
+EndSection
+Section "Screen"
+    Identifier "screen"
+    Device "dummy"
+    Monitor "monitor"
+    DefaultDepth 24
+    SubSection "Display"
+        Depth 24
+        Virtual 1600 600
+    EndSubSection
+EndSection
+"""
+DUMMY_DRIVER = Path("/usr/lib/xorg/modules/drivers/dummy_drv.so")
+XORG_START_TIMEOUT_S = 30.0
+
+
+@pytest.fixture(scope="module")
+def two_monitors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    """Xorg (dummy driver) with one 1600x600 screen split into RandR monitors LEFT (primary, red) and RIGHT (blue)."""
+    import os
+    import shutil
+
+    from conftest import _read_display_number, scrubbed_environ
+
+    if shutil.which("Xorg") is None or not DUMMY_DRIVER.exists() or shutil.which("xrandr") is None:
+        if os.environ.get("CI"):
+            pytest.fail("Xorg, its dummy driver or xrandr is missing (CI must run the monitor tests)")
+        pytest.skip("apt-get install xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils")
+    if os.geteuid() != 0:
+        pytest.skip("Xorg with a private config file needs root here")
+    directory = tmp_path_factory.mktemp("xorg")
+    (directory / "xorg.conf").write_text(XORG_CONF)
+    read_fd, write_fd = os.pipe()
+    server = subprocess.Popen(["Xorg", "-displayfd", str(write_fd), "-config", str(directory / "xorg.conf"),
+                               "-logfile", str(directory / "xorg.log"), "-noreset", "-nolisten", "tcp"],
+                              pass_fds=(write_fd,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    os.close(write_fd)
+    try:
+        display = f":{_read_display_number(read_fd, server, XORG_START_TIMEOUT_S)}"
+        os.close(read_fd)
+        env = {**scrubbed_environ(), "DISPLAY": display}
+        for args in (["--fb", "1600x600"], ["--setmonitor", "*LEFT", "800/212x600/159+0+0", "DUMMY0"],
+                     ["--setmonitor", "RIGHT", "800/212x600/159+800+0", "none"]):
+            subprocess.run(["xrandr", *args], env=env, check=True, timeout=10, capture_output=True)
+        from Xlib import display as xdisplay
+
+        conn = xdisplay.Display(display)
+        screen = conn.screen()
+        for x, rgb in ((0, RED), (800, BLUE)):
+            pixel = screen.default_colormap.alloc_color(*(c * 257 for c in rgb)).pixel
+            screen.root.create_window(x, 0, 800, 600, 0, screen.root_depth, background_pixel=pixel,
+                                      override_redirect=True).map()
+        conn.sync()
+        yield display, env
+        conn.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.mark.parametrize(("args", "size", "colours", "cursor_x"), [
+    ((), (800, 600), (RED,), 0),  # the default: the primary monitor
+    (("--screen", "RIGHT"), (800, 600), (BLUE,), 800),
+    (("--screen", "1"), (800, 600), (BLUE,), 800),
+    (("--screen", "all"), (1600, 600), (RED, BLUE), 0),
+])
+def test_randr_monitors_of_one_screen(args: tuple[str, ...], size: tuple[int, int],
+                                      colours: tuple[tuple[int, int, int], ...], cursor_x: int,
+                                      two_monitors: tuple[str, dict[str, str]], caprec_env: dict[str, str],
+                                      run_caprec: RunCaprec, tmp_path: Path) -> None:
+    display, _ = two_monitors
+    out = tmp_path / "mon.mp4"
+    result = run_caprec(["record", *args, "-d", "1", "-q", "--fps", "10", "-o", str(out)], cwd=tmp_path,
+                        env={**caprec_env, "DISPLAY": display})
+    assert result.returncode == 0, result.stderr
+    probe = ffprobe(out)
+    assert (probe.width, probe.height) == size
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(out), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt",
+                          "rgb24", "-"], capture_output=True, check=True, timeout=30).stdout
+    frame = np.frombuffer(raw, np.uint8).reshape(size[1], size[0], 3)
+    halves = np.array_split(frame, len(colours), axis=1)
+    for half, colour in zip(halves, colours, strict=True):
+        assert close_to(half.reshape(-1, 3).mean(axis=0), colour)
+    header = json.loads((tmp_path / "mon.cursor.ndjson").read_text().splitlines()[0])
+    assert header["region"] == {"x": cursor_x, "y": 0, "width": size[0], "height": size[1]}
