@@ -261,23 +261,32 @@ def test_region_pick_drags_a_rectangle_rounds_it_and_prints_it(desktop: Desktop,
     assert (probe.width, probe.height) == (200, 120)
 
 
-def test_a_window_closed_mid_recording_ends_it_cleanly_and_keeps_the_file(
-        desktop: Desktop, env_for: dict[str, str], spawn_caprec: SpawnCaprec, tmp_path: Path) -> None:
-    window = desktop.window("caprec closes")
-    out = tmp_path / "closed.mp4"
-    proc = spawn_caprec(["record", "--window", "caprec closes", "--fps", "10", "-o", str(out)], cwd=tmp_path,
+@pytest.mark.parametrize(("how", "said"), [("close", "was closed"), ("shrink", "was resized to 101x75")])
+def test_a_window_closed_or_shrunk_mid_recording_ends_it_cleanly_and_keeps_the_file(
+        how: str, said: str, desktop: Desktop, env_for: dict[str, str], spawn_caprec: SpawnCaprec,
+        tmp_path: Path) -> None:
+    window = desktop.window(f"caprec {how}s")
+    out = tmp_path / "ended.mp4"
+    proc = spawn_caprec(["record", "--window", f"caprec {how}s", "--fps", "10", "-o", str(out)], cwd=tmp_path,
                         env=env_for)
     try:
         wait_until(lambda: out.exists() and out.stat().st_size > 2000, RUN_TIMEOUT_S, message="frames recorded")
-        window.destroy()
+        if how == "close":
+            window.destroy()
+        else:
+            window.configure(width=101, height=75)
         desktop.conn.sync()
         assert proc.wait(timeout=RUN_TIMEOUT_S) == 0
         assert proc.stderr is not None
-        assert "the window 'caprec closes' was closed; the recording ends there" in proc.stderr.read().decode()
+        assert f"the window 'caprec {how}s' {said}; the recording ends there" in proc.stderr.read().decode()
         probe = ffprobe(out)
         assert probe.frames >= 1 and (probe.width, probe.height) == (200, 150)
+        assert not list(tmp_path.glob(".*"))  # no remux leftovers
     finally:
         kill_if_running(proc)
+        if how == "shrink":
+            window.destroy()
+            desktop.conn.sync()
 
 
 def test_follow_mouse_records_the_region_size(desktop: Desktop, env_for: dict[str, str], run_caprec: RunCaprec,
