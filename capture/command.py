@@ -50,6 +50,39 @@ class Backend(enum.StrEnum):
     LAVFI = "lavfi"
 
 
+class CameraBackend(enum.StrEnum):
+    """FFmpeg's camera input, or a synthetic test picture."""
+
+    V4L2 = "v4l2"
+    AVFOUNDATION = "avfoundation"
+    DSHOW = "dshow"
+    TEST = "test"  # lavfi testsrc
+
+
+class Corner(enum.StrEnum):
+    """Where the camera picture sits on the screen recording."""
+
+    TOP_LEFT = "top-left"
+    TOP_RIGHT = "top-right"
+    BOTTOM_LEFT = "bottom-left"
+    BOTTOM_RIGHT = "bottom-right"
+
+
+DEFAULT_CAMERA_WIDTH = 320
+CAMERA_MARGIN = 16
+CAMERA_TEST_SIZE = "640x480"
+
+
+@dataclass(frozen=True)
+class CameraSource:
+    """A camera drawn over the screen recording: its input, its width on the video and its corner."""
+
+    backend: CameraBackend
+    device: str = ""
+    width: int = DEFAULT_CAMERA_WIDTH
+    corner: Corner = Corner.BOTTOM_RIGHT
+
+
 @dataclass(frozen=True)
 class VideoSource:
     """What to capture.
@@ -72,6 +105,8 @@ class VideoSource:
     window_id: int | None = None
     #: x11grab: the region (its size) follows the pointer (``-follow_mouse centered``).
     follow_mouse: bool = False
+    #: A camera picture overlaid in a corner.
+    camera: CameraSource | None = None
 
 
 class AudioBackend(enum.StrEnum):
@@ -147,8 +182,37 @@ def _even_crop(stream: Any) -> Any:
     return stream.filter("crop", "trunc(iw/2)*2", "trunc(ih/2)*2")
 
 
+def camera_stream(camera: CameraSource, *, fps: float, queue: dict[str, Any]) -> Any:
+    """The camera's input, scaled to its width (even height)."""
+    rate = _fps(fps)
+    if camera.backend is CameraBackend.TEST:
+        stream = ffmpeg.input(f"testsrc=size={CAMERA_TEST_SIZE}:rate={rate}", f="lavfi", re=None, **queue)
+    elif camera.backend is CameraBackend.V4L2:
+        stream = ffmpeg.input(camera.device, f="v4l2", framerate=rate, **queue)
+    elif camera.backend is CameraBackend.AVFOUNDATION:
+        stream = ffmpeg.input(f"{camera.device}:none", f="avfoundation", framerate=rate, **queue)
+    else:
+        stream = ffmpeg.input(f"video={camera.device}", f="dshow", **queue)
+    return stream.filter("scale", camera.width, -2)
+
+
+def _with_camera(screen: Any, source: VideoSource, queue: dict[str, Any]) -> Any:
+    camera = source.camera
+    if camera is None:
+        return screen
+    right, bottom = camera.corner in (Corner.TOP_RIGHT, Corner.BOTTOM_RIGHT), camera.corner.value.startswith("bottom")
+    x = f"main_w-overlay_w-{CAMERA_MARGIN}" if right else str(CAMERA_MARGIN)
+    y = f"main_h-overlay_h-{CAMERA_MARGIN}" if bottom else str(CAMERA_MARGIN)
+    return ffmpeg.overlay(screen, camera_stream(camera, fps=source.fps, queue=queue), x=x, y=y)
+
+
 def source_stream(source: VideoSource) -> Any:
-    """The ffmpeg-python stream for ``source``: an input node plus filters."""
+    """The ffmpeg-python stream for ``source``: an input node plus filters (and the camera drawn over it)."""
+    queue: dict[str, Any] = {} if source.queue_size is None else {"thread_queue_size": source.queue_size}
+    return _with_camera(_screen_stream(source), source, queue)
+
+
+def _screen_stream(source: VideoSource) -> Any:
     fps = _fps(source.fps)
     queue: dict[str, Any] = {} if source.queue_size is None else {"thread_queue_size": source.queue_size}
     region = source.region

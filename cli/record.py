@@ -534,6 +534,13 @@ def record(
                                    "Default: the primary monitor.")] = None,
     follow_mouse: Annotated[bool, typer.Option(
         "--follow-mouse", help="Move the --region with the pointer (X11).")] = False,
+    camera: Annotated[str | None, typer.Option(
+        metavar="DEVICE|test", help="Draw a camera in a corner: /dev/video0 (Linux), an avfoundation index "
+                                    "(macOS), a DirectShow name (Windows), or test.")] = None,
+    camera_position: Annotated[str | None, typer.Option(
+        metavar="CORNER", help="top-left, top-right, bottom-left or bottom-right. Default: bottom-right.")] = None,
+    camera_size: Annotated[str | None, typer.Option(
+        metavar="WIDTH", help="The camera picture's width in pixels. Default: 320.")] = None,
     source: Annotated[str | None, typer.Option(
         help=_help(opt.SOURCE, "screen (x11grab / avfoundation / gdigrab by platform) or test (a synthetic "
                    "pattern, paced in real time)."), autocompletion=_complete_sources)] = None,
@@ -593,7 +600,8 @@ def record(
 
     def body() -> int:
         targets = TargetFlags(window=window, screen=screen, follow_mouse=follow_mouse, region_pick=region == "pick",
-                              region_given=region not in (None, "pick"), audio_tracks=audio_tracks)
+                              region_given=region not in (None, "pick"), audio_tracks=audio_tracks, camera=camera,
+                              camera_position=camera_position, camera_size=camera_size)
         check_combinations(targets)
         plan = resolve_plan(env=env, source=source, output=output, fps=fps,
                             region=None if targets.region_pick else region, duration=duration,

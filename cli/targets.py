@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from capture.camera import parse_camera, parse_camera_width, parse_corner
 from capture.command import AudioMix, AudioTracks, Backend, VideoSource
 from capture.cursor import Region as CursorRegion
 from capture.devices import read_x_screens
@@ -49,6 +50,9 @@ class TargetFlags:
     region_pick: bool = False
     region_given: bool = False
     audio_tracks: str | None = None
+    camera: str | None = None
+    camera_position: str | None = None
+    camera_size: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ def apply_targets(plan: RecordPlan, flags: TargetFlags, *, say: Say, platform: s
     do not exist, a cancelled pick, or a target this platform cannot record.
     """
     check_combinations(flags)
-    plan = _audio_tracks(plan, flags)
+    plan = _camera(_audio_tracks(plan, flags), flags, platform=platform)
     source = plan.source
     wants_target = flags.window is not None or flags.screen is not None or flags.region_pick or flags.follow_mouse
     if source.backend is Backend.LAVFI:
@@ -110,6 +114,24 @@ def _audio_tracks(plan: RecordPlan, flags: TargetFlags) -> RecordPlan:
     if flags.audio_tracks is None or not isinstance(audio, AudioMix) or plan.bundle is not None:
         return plan  # a studio bundle always keeps each input on its own track
     return replace(plan, audio=replace(audio, tracks=AudioTracks(flags.audio_tracks)))
+
+
+def _camera(plan: RecordPlan, flags: TargetFlags, *, platform: str) -> RecordPlan:
+    """The camera drawn in a corner of an instant recording."""
+    if flags.camera is None:
+        if flags.camera_position is not None or flags.camera_size is not None:
+            raise SettingError("--camera-position" if flags.camera_position is not None else "--camera-size",
+                               "places the camera; add --camera DEVICE (or test)")
+        return plan
+    if plan.bundle is not None:
+        raise SettingError("--camera", "studio bundles do not record a camera track yet; use --mode instant, "
+                                       "which draws the camera in a corner")
+    camera = parse_camera(flags.camera, platform=platform, origin="--camera")
+    if flags.camera_position is not None:
+        camera = replace(camera, corner=parse_corner(flags.camera_position, origin="--camera-position"))
+    if flags.camera_size is not None:
+        camera = replace(camera, width=parse_camera_width(flags.camera_size, origin="--camera-size"))
+    return replace(plan, source=replace(plan.source, camera=camera))
 
 
 def _screen_elsewhere(source: VideoSource, choice: str) -> VideoSource:

@@ -436,3 +436,56 @@ def test_randr_monitors_of_one_screen(args: tuple[str, ...], size: tuple[int, in
         assert close_to(half.reshape(-1, 3).mean(axis=0), colour)
     header = json.loads((tmp_path / "mon.cursor.ndjson").read_text().splitlines()[0])
     assert header["region"] == {"x": cursor_x, "y": 0, "width": size[0], "height": size[1]}
+
+
+# -- camera ------------------------------------------------------------------------
+
+def test_camera_argv_per_platform() -> None:
+    from capture.camera import parse_camera
+    from capture.command import CameraBackend, CameraSource, Corner
+
+    assert parse_camera("0", platform="linux", origin="--camera") == CameraSource(CameraBackend.V4L2, "/dev/video0")
+    camera = CameraSource(CameraBackend.V4L2, "/dev/video2", width=240, corner=Corner.TOP_LEFT)
+    argv = build_record_argv(VideoSource(Backend.X11GRAB, device=":1.0", camera=camera), Encoding(), ffmpeg_path=FF)
+    assert argv[:15] == [FF, "-f", "x11grab", "-draw_mouse", "1", "-framerate", "30", "-i", ":1.0",
+                         "-f", "v4l2", "-framerate", "30", "-i", "/dev/video2"]
+    assert argv[15:17] == ["-filter_complex", "[0]crop=trunc(iw/2)*2:trunc(ih/2)*2[s0];[1]scale=240:-2[s1];"
+                                              "[s0][s1]overlay=eof_action=repeat:x=16:y=16[s2]"]
+    mac = build_record_argv(VideoSource(Backend.AVFOUNDATION, device="1",
+                                        camera=parse_camera("0", platform="darwin", origin="--camera")),
+                            Encoding(), ffmpeg_path=FF)
+    assert mac[mac.index("-i") + 1:][:7] == ["1:none", "-f", "avfoundation", "-framerate", "30", "-i", "0:none"]
+    win = build_record_argv(VideoSource(Backend.GDIGRAB, camera=parse_camera("HD Webcam", platform="win32",
+                                                                             origin="--camera")),
+                            Encoding(), ffmpeg_path=FF)
+    assert win[win.index("dshow") - 1:][:4] == ["-f", "dshow", "-i", "video=HD Webcam"]
+
+
+def test_camera_test_is_drawn_in_its_corner(desktop: Desktop, env_for: dict[str, str], run_caprec: RunCaprec,
+                                            tmp_path: Path) -> None:
+    out = tmp_path / "cam.mp4"
+    result = run_caprec(["record", "--camera", "test", "--camera-size", "160", "-d", "1", "-q", "--fps", "10",
+                         "-o", str(out)], cwd=tmp_path, env=env_for)
+    assert result.returncode == 0, result.stderr
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(out), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt",
+                          "rgb24", "-"], capture_output=True, check=True, timeout=30).stdout
+    frame = np.frombuffer(raw, np.uint8).reshape(480, 640, 3).astype(int)
+    camera = frame[480 - 16 - 120:480 - 16, 640 - 16 - 160:640 - 16]
+    assert close_to(frame[:100, :100].reshape(-1, 3).mean(axis=0), RED)  # the screen
+    assert camera.std() > 40  # testsrc's colour bars, not the red screen
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--camera", "/tmp/cam"), "error: --camera: '/tmp/cam' is not a V4L2 device; give /dev/videoN"),
+    (("--camera", "test", "--mode", "studio"), "error: --camera: studio bundles do not record a camera track"),
+    (("--camera", "test", "--camera-position", "middle"), "error: --camera-position: 'middle' is not a corner"),
+    (("--camera-size", "99"), "error: --camera-size: places the camera; add --camera"),
+    (("--camera", "test", "--camera-size", "99"), "error: --camera-size: '99' is not an even width"),
+])
+def test_bad_camera_options(args: tuple[str, ...], message: str, caprec_env: dict[str, str],
+                            run_caprec: RunCaprec, tmp_path: Path) -> None:
+    result = run_caprec(["record", "--source", "test", *args, "-d", "1", "-o", str(tmp_path / "x")],
+                        cwd=tmp_path, env=caprec_env)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(message) and "\n" not in result.stderr.strip(), result.stderr
+    assert list(tmp_path.iterdir()) == []
