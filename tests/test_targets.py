@@ -489,3 +489,48 @@ def test_bad_camera_options(args: tuple[str, ...], message: str, caprec_env: dic
     assert result.returncode == 2
     assert result.stderr.strip().startswith(message) and "\n" not in result.stderr.strip(), result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+# -- macOS and Windows (argv only: their devices do not exist here) -----------------
+
+def _plan_for(backend: Backend, device: str, tmp_path: Path) -> Any:
+    from dataclasses import replace
+
+    import cli.app  # noqa: F401  (registers the commands first: cli.record is imported through it)
+    from cli.env import Environment
+    from cli.record import resolve_plan
+
+    plan = resolve_plan(env=Environment(environ={"XDG_CONFIG_HOME": str(tmp_path)}), source="test",
+                        output=str(tmp_path / "x.mp4"), cursor=False)
+    return replace(plan, source=VideoSource(backend, device=device))
+
+
+@pytest.mark.parametrize(("backend", "flags", "device"), [
+    (Backend.AVFOUNDATION, {"screen": "2"}, "Capture screen 2"),
+    (Backend.GDIGRAB, {"screen": "all"}, "desktop"),
+    (Backend.GDIGRAB, {"window": "Untitled - Notepad"}, "title=Untitled - Notepad"),
+])
+def test_other_platforms_map_targets_to_their_devices(backend: Backend, flags: dict[str, str], device: str,
+                                                      tmp_path: Path) -> None:
+    from cli.targets import TargetFlags, apply_targets
+
+    applied = apply_targets(_plan_for(backend, "1", tmp_path), TargetFlags(**flags), say=print)
+    assert applied.plan.source.device == device
+
+
+@pytest.mark.parametrize(("backend", "flags", "message"), [
+    (Backend.AVFOUNDATION, {"window": "Safari"}, "--window: macOS's avfoundation cannot record one window; "
+                                                 "record its area with --region WxH+X+Y"),
+    (Backend.AVFOUNDATION, {"screen": "all"}, "--screen: avfoundation records one screen at a time"),
+    (Backend.GDIGRAB, {"window": "pick"}, "--window: on Windows give the window's title"),
+    (Backend.GDIGRAB, {"screen": "1"}, "--screen: on Windows record one monitor with --region WxH+X+Y"),
+    (Backend.GDIGRAB, {"region_pick": True}, "--region: pick needs X11"),
+    (Backend.AVFOUNDATION, {"follow_mouse": True}, "--follow-mouse: only x11grab follows the pointer"),
+])
+def test_other_platforms_refuse_what_they_cannot_record(backend: Backend, flags: dict[str, Any], message: str,
+                                                        tmp_path: Path) -> None:
+    from cli.targets import TargetFlags, apply_targets
+
+    with pytest.raises(SettingError) as caught:
+        apply_targets(_plan_for(backend, "1", tmp_path), TargetFlags(**flags), say=print)
+    assert str(caught.value).startswith(message)
