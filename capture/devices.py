@@ -35,6 +35,7 @@ from capture.errors import DeviceError, DisplayError
 from capture.process import ToolResult, run_tool
 from capture.pulse import NoSoundServer, Pactl
 from capture.screen import default_backend
+from capture.x11info import x_connection
 
 # Listing asks the devices themselves; macOS can take a few seconds.
 LIST_TIMEOUT_S = 20.0
@@ -332,18 +333,9 @@ def read_x_screens(display: str) -> list[XScreen]:
     python-xlib is missing). Monitors are best effort: an X server without
     RandR 1.5 gives screens without monitors.
     """
-    try:
-        from Xlib import display as xdisplay
-        from Xlib.error import DisplayError as XDisplayError
+    with x_connection(display) as conn:
         from Xlib.error import XError
-    except ImportError:
-        raise DisplayError("python-xlib is not installed (pip install python-xlib); cannot list X screens") from None
-    try:
-        conn = xdisplay.Display(display)
-    # OverflowError: python-xlib turns a display number over 59535 into a TCP port.
-    except (XDisplayError, OSError, ValueError, OverflowError) as exc:
-        raise DisplayError(f"cannot open the X display {display} ({exc}); check DISPLAY") from None
-    try:
+
         screens: list[XScreen] = []
         for number in range(conn.screen_count()):
             screen = conn.screen(number)
@@ -354,8 +346,6 @@ def read_x_screens(display: str) -> list[XScreen]:
             screens.append(XScreen(number=number, width=int(screen.width_in_pixels),
                                    height=int(screen.height_in_pixels), monitors=monitors))
         return screens
-    finally:
-        conn.close()
 
 
 # RandR 1.5 added monitors (GetMonitors).

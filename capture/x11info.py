@@ -47,6 +47,7 @@ def x_connection(display: str) -> Iterator[Any]:
         raise DisplayError("python-xlib is not installed (pip install python-xlib)") from None
     try:
         conn = xdisplay.Display(display)
+    # OverflowError: python-xlib turns a display number over 59535 into a TCP port.
     except (XDisplayError, OSError, ValueError, OverflowError) as exc:
         raise DisplayError(f"cannot open the X display {display} ({exc}); check DISPLAY") from None
     try:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import RunCaprec
-from helpers import wait_until
+from helpers import terminate_and_reap, wait_until
 
 from capture.audio_inputs import parse_audio_inputs, split_audio
 from capture.command import (
@@ -189,12 +189,7 @@ def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pulse]:
         subprocess.run(["pactl", "set-default-source", "mic"], env={**os.environ, **env}, check=True, timeout=10)
         yield Pulse(env)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        terminate_and_reap(server)
 
 
 @pytest.fixture(scope="module")

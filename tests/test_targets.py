@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import RunCaprec, SpawnCaprec, start_xvfb
-from helpers import ffprobe, kill_if_running, wait_until
+from helpers import ffprobe, kill_if_running, terminate_and_reap, wait_until
 
 from capture.command import Backend, Encoding, VideoSource, build_record_argv
 from capture.devices import XMonitor, XScreen
@@ -403,12 +403,7 @@ def two_monitors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         yield display, env
         conn.close()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        terminate_and_reap(server)
 
 
 @pytest.mark.parametrize(("args", "size", "colours", "cursor_x"), [
