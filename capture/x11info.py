@@ -117,3 +117,16 @@ def window_info(display: str, window_id: int) -> XWindow:
             return _read(conn, window)
         except XError:
             raise WindowGone(f"no window {window_id:#x} on {display}") from None
+
+
+def window_end_note(display: str, window_id: int) -> str | None:
+    """Why x11grab stopped recording window ``window_id`` by itself: it was closed, or shrank (or was
+    hidden); None when the display itself is gone (that is a failure, not the window's end)."""
+    kept = "the recording ends there and everything up to it is saved"
+    try:
+        window = window_info(display, window_id)
+    except WindowGone:
+        return f"the window {window_id:#x} was closed; {kept}"
+    except DisplayError:
+        return None
+    return f"the window {window.name!r} was resized to {window.width}x{window.height} or hidden; {kept}"

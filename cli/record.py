@@ -57,7 +57,7 @@ from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
 from cli.keys import pause_keys
 from cli.output import STATUS_CANCELLED, Reports, StatsFileWriter, empty_summary, result_summary
-from cli.targets import TargetFlags, apply_targets, check_combinations, settle_window_end
+from cli.targets import TargetFlags, apply_targets, check_combinations
 
 CURSOR_SUFFIX = ".cursor.ndjson"
 #: Names that say "a media file": in studio mode ``-o talk.mp4`` is refused, not made a directory.
@@ -611,8 +611,7 @@ def record(
                             dry_run=dry_run, mode=mode, audio=",".join(audio) if audio else None,
                             queue_size=queue_size)
         console = error_console(env)
-        applied = apply_targets(plan, targets, say=lambda text: console.print(text, markup=False, soft_wrap=True))
-        plan = applied.plan
+        plan = apply_targets(plan, targets, say=lambda text: console.print(text, markup=False, soft_wrap=True))
         reports.check(to_stdout=plan.target.path is None, video=plan.target.path)
         if dry_run:
             env.stdout.write(dry_run_text(plan))
@@ -627,8 +626,6 @@ def record(
                 return ExitStatus.INTERRUPTED  # cancelled during --delay: nothing was created
             with pause_keys(stop, enabled=pausable):
                 result = run_plan(plan, console=console, quiet=quiet, stop=stop, stats_file=reports.stats_file)
-            result = settle_window_end(result, applied.window, display=plan.source.device,
-                                       ffmpeg_path=plan.ffmpeg.path)
         if not quiet or result.error is not None:
             print_summary(console, result, cursor_path=plan.cursor.path if plan.cursor else None)
         if result.error is not None:

@@ -2,8 +2,7 @@
 ``--audio-tracks``; applied to a resolved :class:`cli.record.RecordPlan`.
 
 The engine resolves (:mod:`capture.targets`) and points (:mod:`capture.x11pick`);
-this module maps flags to those calls and messages, and settles a recording
-that ended because its window closed or shrank.
+this module maps flags to those calls and messages.
 """
 
 from __future__ import annotations
@@ -17,9 +16,7 @@ from capture.camera import parse_camera, parse_camera_width, parse_corner
 from capture.command import AudioMix, AudioTracks, Backend, VideoSource
 from capture.cursor import Region as CursorRegion
 from capture.devices import read_x_screens
-from capture.errors import CaptureError, RecordingFailedError, SettingError
-from capture.output import remux_faststart
-from capture.recorder import RecordingResult, Status
+from capture.errors import SettingError
 from capture.targets import (
     PICK,
     Monitor,
@@ -55,14 +52,6 @@ class TargetFlags:
     camera_size: str | None = None
 
 
-@dataclass(frozen=True)
-class Applied:
-    """The plan with its targets, and the window recorded (to explain its end)."""
-
-    plan: RecordPlan
-    window: XWindow | None = None
-
-
 def check_combinations(flags: TargetFlags) -> None:
     """Refuse flags that contradict each other, before anything is asked of the system."""
     if flags.window is not None and (flags.region_given or flags.region_pick):
@@ -77,7 +66,7 @@ def check_combinations(flags: TargetFlags) -> None:
         raise SettingError("--audio-tracks", f"{flags.audio_tracks!r} is not mix or separate")
 
 
-def apply_targets(plan: RecordPlan, flags: TargetFlags, *, say: Say, platform: str = sys.platform) -> Applied:
+def apply_targets(plan: RecordPlan, flags: TargetFlags, *, say: Say, platform: str = sys.platform) -> RecordPlan:
     """``plan`` recording the window, monitor or picked region ``flags`` ask for.
 
     Raises :class:`SettingError` (exit 2, nothing created) for targets that
@@ -90,7 +79,7 @@ def apply_targets(plan: RecordPlan, flags: TargetFlags, *, say: Say, platform: s
     if source.backend is Backend.LAVFI:
         if wants_target:
             raise SettingError("--source", "the test pattern has no windows or monitors; use --source screen")
-        return Applied(plan)
+        return plan
     if source.backend is Backend.X11GRAB:
         return _x11(plan, flags, say=say)
     if flags.region_pick:
@@ -103,10 +92,10 @@ def apply_targets(plan: RecordPlan, flags: TargetFlags, *, say: Say, platform: s
                                            "--region WxH+X+Y")
         if parse_window_id(flags.window) is not None or flags.window == PICK:
             raise SettingError("--window", "on Windows give the window's title (gdigrab title=NAME)")
-        return Applied(replace(plan, source=replace(source, device=f"title={flags.window}", region=None)))
+        return replace(plan, source=replace(source, device=f"title={flags.window}", region=None))
     if flags.screen is not None:
-        return Applied(replace(plan, source=_screen_elsewhere(source, flags.screen)))
-    return Applied(plan)
+        return replace(plan, source=_screen_elsewhere(source, flags.screen))
+    return plan
 
 
 def _audio_tracks(plan: RecordPlan, flags: TargetFlags) -> RecordPlan:
@@ -149,7 +138,7 @@ def _screen_elsewhere(source: VideoSource, choice: str) -> VideoSource:
                                    "monitor, negative left of or above it)")
 
 
-def _x11(plan: RecordPlan, flags: TargetFlags, *, say: Say) -> Applied:
+def _x11(plan: RecordPlan, flags: TargetFlags, *, say: Say) -> RecordPlan:
     source = plan.source
     display = source.device
     window: XWindow | None = None
@@ -174,7 +163,7 @@ def _x11(plan: RecordPlan, flags: TargetFlags, *, say: Say) -> Applied:
     plan = replace(plan, source=source)
     if plan.cursor is not None:
         plan = _cursor_for(plan, window=window, monitor=monitor)
-    return Applied(plan, window)
+    return plan
 
 
 def _find_window(display: str, text: str, *, say: Say) -> XWindow:
@@ -231,30 +220,3 @@ def _cursor_for(plan: RecordPlan, *, window: XWindow | None, monitor: Monitor | 
     region = CursorRegion(x=area.x, y=area.y, width=area.width, height=area.height)
     return replace(plan, cursor=replace(plan.cursor, context=replace(context, region=region),
                                         display=source.device))
-
-
-def settle_window_end(result: RecordingResult, window: XWindow | None, *, display: str,
-                      ffmpeg_path: str) -> RecordingResult:
-    """A window recording that FFmpeg ended because the window closed or shrank: a clean end, not a failure.
-
-    The file holds everything recorded until then; it is finalized as a
-    clean stop would be, and a note says what happened.
-    """
-    if window is None or not isinstance(result.error, RecordingFailedError) or result.path is None:
-        return result
-    try:
-        now = window_info(display, window.id)
-    except WindowGone:
-        why = f"the window {window.name!r} was closed"
-    except CaptureError:
-        return result
-    else:
-        if (now.width, now.height) == (window.width, window.height):
-            return result
-        why = f"the window {window.name!r} was resized to {now.width}x{now.height}"
-    notes = [*result.notes, f"{why}; the recording ends there and everything up to it is saved"]
-    failed = remux_faststart(result.path, ffmpeg_path=ffmpeg_path)
-    if failed is not None:
-        notes.append(f"kept the fragmented {result.path.name}, which plays: remux failed: {failed}")
-    return replace(result, error=None, status=Status.COMPLETE, stop_reason="window", notes=notes,
-                   remuxed=failed is None)

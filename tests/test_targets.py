@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import RunCaprec, SpawnCaprec, start_xvfb
-from helpers import ffprobe, kill_if_running, terminate_and_reap, wait_until
+from helpers import ffprobe, kill_if_running, mp4_top_level_boxes, terminate_and_reap, wait_until
 
 from capture.command import Backend, Encoding, VideoSource, build_record_argv
 from capture.devices import XMonitor, XScreen
@@ -261,14 +262,16 @@ def test_region_pick_drags_a_rectangle_rounds_it_and_prints_it(desktop: Desktop,
     assert (probe.width, probe.height) == (200, 120)
 
 
-@pytest.mark.parametrize(("how", "said"), [("close", "was closed"), ("shrink", "was resized to 101x75")])
+@pytest.mark.parametrize("how", ["close", "shrink"])
+@pytest.mark.parametrize("mode", ["instant", "studio"])
 def test_a_window_closed_or_shrunk_mid_recording_ends_it_cleanly_and_keeps_the_file(
-        how: str, said: str, desktop: Desktop, env_for: dict[str, str], spawn_caprec: SpawnCaprec,
+        how: str, mode: str, desktop: Desktop, env_for: dict[str, str], spawn_caprec: SpawnCaprec,
         tmp_path: Path) -> None:
     window = desktop.window(f"caprec {how}s")
-    out = tmp_path / "ended.mp4"
-    proc = spawn_caprec(["record", "--window", f"caprec {how}s", "--fps", "10", "-o", str(out)], cwd=tmp_path,
-                        env=env_for)
+    bundle = tmp_path / "ended.caprec"
+    out = bundle / "segments" / "1" / "display.mp4" if mode == "studio" else tmp_path / "ended.mp4"
+    proc = spawn_caprec(["record", "--mode", mode, "--window", f"caprec {how}s", "--fps", "10", "-o",
+                         str(bundle if mode == "studio" else out)], cwd=tmp_path, env=env_for)
     try:
         wait_until(lambda: out.exists() and out.stat().st_size > 2000, RUN_TIMEOUT_S, message="frames recorded")
         if how == "close":
@@ -278,10 +281,17 @@ def test_a_window_closed_or_shrunk_mid_recording_ends_it_cleanly_and_keeps_the_f
         desktop.conn.sync()
         assert proc.wait(timeout=RUN_TIMEOUT_S) == 0
         assert proc.stderr is not None
-        assert f"the window 'caprec {how}s' {said}; the recording ends there" in proc.stderr.read().decode()
+        expected = f"the window {window.id:#x} was closed" if how == "close" else \
+            f"the window 'caprec {how}s' was resized to 101x75 or hidden"
+        assert f"{expected}; the recording ends there" in proc.stderr.read().decode()
         probe = ffprobe(out)
         assert probe.frames >= 1 and (probe.width, probe.height) == (200, 150)
         assert not list(tmp_path.glob(".*"))  # no remux leftovers
+        if mode == "studio":
+            manifest = tomllib.loads((bundle / "recording.toml").read_text())
+            assert manifest["status"] == "complete" and "error" not in manifest, manifest  # TOML has no null
+        else:
+            assert mp4_top_level_boxes(out).index("moov") < mp4_top_level_boxes(out).index("mdat")  # finalized
     finally:
         kill_if_running(proc)
         if how == "shrink":
@@ -509,8 +519,8 @@ def test_other_platforms_map_targets_to_their_devices(backend: Backend, flags: d
                                                       tmp_path: Path) -> None:
     from cli.targets import TargetFlags, apply_targets
 
-    applied = apply_targets(_plan_for(backend, "1", tmp_path), TargetFlags(**flags), say=print)
-    assert applied.plan.source.device == device
+    plan = apply_targets(_plan_for(backend, "1", tmp_path), TargetFlags(**flags), say=print)
+    assert plan.source.device == device
 
 
 @pytest.mark.parametrize(("backend", "flags", "message"), [
