@@ -315,6 +315,9 @@ def test_follow_mouse_records_the_region_size(desktop: Desktop, env_for: dict[st
     (("--screen", "7"), "error: --screen: there is no monitor 7; monitors here: 0 screen 640x480+0+0"),
     (("--follow-mouse",), "error: --follow-mouse: needs the size that follows the pointer: --region WxH+X+Y"),
     (("--source", "test", "--window", "x"), "error: --source: the test pattern has no windows or monitors"),
+    (("--screen", "1", "--region", "100x100+0+0"), "error: --screen: records a whole monitor; drop --region"),
+    (("--audio", "test,test"), "error: --audio: 'test' is given twice; name each input once"),
+    (("--audio-tracks", "both"), "error: --audio-tracks: 'both' is not mix or separate"),
 ])
 def test_bad_targets_are_one_line_exit_2_and_create_nothing(args: tuple[str, ...], message: str,
                                                              env_for: dict[str, str], run_caprec: RunCaprec,
