@@ -10,7 +10,7 @@ level) and prints the offset audio - video per pair and their median. A positive
 The figure includes the flasher's own paths to the screen and to the speakers (its PulseAudio buffer,
 printed), so it bounds caprec's share from above.
 
-    python benchmarks/av_sync.py [--seconds 8] [--period 1.0] [--fps 60]
+    python benchmarks/av_sync.py [--seconds 10] [--period 2] [--fps 60] [--reps 2]
 """
 
 from __future__ import annotations
@@ -106,6 +106,7 @@ def main() -> None:
     parser.add_argument("--period", type=float, default=2.0, help="seconds between flashes (pairs must be "
                                                                    "closer than half of it)")
     parser.add_argument("--fps", type=float, default=60.0)
+    parser.add_argument("--reps", type=int, default=2, help="recordings of each kind, alternating")
     args = parser.parse_args()
     for tool in ("Xvfb", "pulseaudio", "pactl", "ffmpeg"):
         if shutil.which(tool) is None:
@@ -132,10 +133,13 @@ def main() -> None:
                              str(home / "ffmpeg.mp4")],
         }
         try:
-            for name, argv in runs.items():
-                subprocess.run(argv, env=env, check=True)
-                out = Path(argv[-1])
-                results.append((name, argv, offsets_ms(out, fps=args.fps, period=args.period)))
+            # A first recording after the flasher starts sees the sound server settle: warm up, then alternate.
+            subprocess.run([*runs["plain ffmpeg"][:-1], str(home / "warm-up.mp4")], env=env, check=True)
+            for _ in range(args.reps):
+                for name, argv in runs.items():
+                    Path(argv[-1]).unlink(missing_ok=True)
+                    subprocess.run(argv, env=env, check=True)
+                    results.append((name, argv, offsets_ms(Path(argv[-1]), fps=args.fps, period=args.period)))
         finally:
             flasher.kill()
             flasher.wait()
@@ -143,12 +147,14 @@ def main() -> None:
             pulse.wait()
     print(f"frame interval: {1000 / args.fps:.1f} ms (video onsets are quantized to it); "
           f"flasher's PulseAudio buffer: {PULSE_BUFFER_MS} ms; flash every {args.period:g} s")
-    for name, argv, (flashes, beeps, offsets) in results:
+    for name, argv in runs.items():
         print(f"{name}: {' '.join(argv)}")
-        print(f"  flashes {flashes}, beeps {beeps}, pairs {len(offsets)}: "
-              + ", ".join(f"{offset:+.0f}" for offset in offsets) + " ms")
-        if offsets:
-            print(f"  median audio - video: {statistics.median(offsets):+.1f} ms")
+        for run_name, _, (flashes, beeps, offsets) in results:
+            if run_name != name:
+                continue
+            median = f"median {statistics.median(offsets):+.1f} ms" if offsets else "no pairs"
+            print(f"  flashes {flashes}, beeps {beeps}: " + ", ".join(f"{offset:+.0f}" for offset in offsets)
+                  + f" ms; {median}")
 
 
 if __name__ == "__main__":
