@@ -64,6 +64,39 @@ class Backend(enum.StrEnum):
     LAVFI = "lavfi"
 
 
+class CameraBackend(enum.StrEnum):
+    """FFmpeg's camera input, or a synthetic test picture."""
+
+    V4L2 = "v4l2"
+    AVFOUNDATION = "avfoundation"
+    DSHOW = "dshow"
+    TEST = "test"  # lavfi testsrc
+
+
+class Corner(enum.StrEnum):
+    """Where the camera picture sits on the screen recording."""
+
+    TOP_LEFT = "top-left"
+    TOP_RIGHT = "top-right"
+    BOTTOM_LEFT = "bottom-left"
+    BOTTOM_RIGHT = "bottom-right"
+
+
+DEFAULT_CAMERA_WIDTH = 320
+CAMERA_MARGIN = 16
+CAMERA_TEST_SIZE = "640x480"
+
+
+@dataclass(frozen=True)
+class CameraSource:
+    """A camera drawn over the screen recording: its input, its width on the video and its corner."""
+
+    backend: CameraBackend
+    device: str = ""
+    width: int = DEFAULT_CAMERA_WIDTH
+    corner: Corner = Corner.BOTTOM_RIGHT
+
+
 @dataclass(frozen=True)
 class VideoSource:
     """What to capture.
@@ -82,6 +115,12 @@ class VideoSource:
     # lavfi runs as fast as it can unless paced; -re makes 5 s take 5 s.
     realtime: bool = True
     queue_size: int | None = None
+    #: x11grab: the X window to record (``-window_id``); its size is the video's.
+    window_id: int | None = None
+    #: x11grab: the region (its size) follows the pointer (``-follow_mouse centered``).
+    follow_mouse: bool = False
+    #: A camera picture overlaid in a corner.
+    camera: CameraSource | None = None
 
 
 class AudioBackend(enum.StrEnum):
@@ -103,6 +142,32 @@ class AudioSource:
     device: str = "default"
     realtime: bool = True
     queue_size: int | None = None
+    #: What the track is called in the file (``mic``, ``desktop``); empty: untitled.
+    label: str = ""
+
+
+class AudioTracks(enum.StrEnum):
+    """How several audio inputs are written: one mixed track, or one track each."""
+
+    MIX = "mix"
+    SEPARATE = "separate"
+
+
+@dataclass(frozen=True)
+class AudioMix:
+    """Several audio inputs recorded together (the microphone and the desktop's sound).
+
+    ``MIX`` sums them into one track with their levels kept (``amix`` with
+    ``normalize=0``, not divided by the number of inputs); ``SEPARATE``
+    writes one track per input, named with its label.
+    """
+
+    inputs: tuple[AudioSource, ...]
+    tracks: AudioTracks = AudioTracks.MIX
+
+
+#: What a recording's audio is: one input, several, or None.
+Audio = AudioSource | AudioMix
 
 
 AUDIO_CODEC = "aac"
@@ -131,8 +196,37 @@ def _even_crop(stream: Any) -> Any:
     return stream.filter("crop", "trunc(iw/2)*2", "trunc(ih/2)*2")
 
 
+def camera_stream(camera: CameraSource, *, fps: float, queue: dict[str, Any]) -> Any:
+    """The camera's input, scaled to its width (even height)."""
+    rate = _fps(fps)
+    if camera.backend is CameraBackend.TEST:
+        stream = ffmpeg.input(f"testsrc=size={CAMERA_TEST_SIZE}:rate={rate}", f="lavfi", re=None, **queue)
+    elif camera.backend is CameraBackend.V4L2:
+        stream = ffmpeg.input(camera.device, f="v4l2", framerate=rate, **queue)
+    elif camera.backend is CameraBackend.AVFOUNDATION:
+        stream = ffmpeg.input(f"{camera.device}:none", f="avfoundation", framerate=rate, **queue)
+    else:
+        stream = ffmpeg.input(f"video={camera.device}", f="dshow", **queue)
+    return stream.filter("scale", camera.width, -2)
+
+
+def _with_camera(screen: Any, source: VideoSource, queue: dict[str, Any]) -> Any:
+    camera = source.camera
+    if camera is None:
+        return screen
+    right, bottom = camera.corner in (Corner.TOP_RIGHT, Corner.BOTTOM_RIGHT), camera.corner.value.startswith("bottom")
+    x = f"main_w-overlay_w-{CAMERA_MARGIN}" if right else str(CAMERA_MARGIN)
+    y = f"main_h-overlay_h-{CAMERA_MARGIN}" if bottom else str(CAMERA_MARGIN)
+    return ffmpeg.overlay(screen, camera_stream(camera, fps=source.fps, queue=queue), x=x, y=y)
+
+
 def source_stream(source: VideoSource) -> Any:
-    """The ffmpeg-python stream for ``source``: an input node plus filters."""
+    """The ffmpeg-python stream for ``source``: an input node plus filters (and the camera drawn over it)."""
+    queue: dict[str, Any] = {} if source.queue_size is None else {"thread_queue_size": source.queue_size}
+    return _with_camera(_screen_stream(source), source, queue)
+
+
+def _screen_stream(source: VideoSource) -> Any:
     fps = _fps(source.fps)
     queue: dict[str, Any] = {} if source.queue_size is None else {"thread_queue_size": source.queue_size}
     region = source.region
@@ -143,6 +237,10 @@ def source_stream(source: VideoSource) -> Any:
     if source.backend is Backend.X11GRAB:
         display = source.device or ":0.0"
         opts: dict[str, Any] = {"framerate": fps, "draw_mouse": int(source.draw_mouse), **queue}
+        if source.window_id is not None:
+            opts["window_id"] = hex(source.window_id)
+        if source.follow_mouse:
+            opts["follow_mouse"] = "centered"
         if region is None:
             return _even_crop(ffmpeg.input(display, f="x11grab", **opts))
         return ffmpeg.input(f"{display}+{region.x},{region.y}", f="x11grab",
@@ -188,6 +286,32 @@ def audio_stream(audio: AudioSource) -> Any:
     return ffmpeg.input(audio.device, f=str(audio.backend), **queue)
 
 
+def audio_inputs(audio: Audio) -> tuple[AudioSource, ...]:
+    """The inputs of ``audio``, in order."""
+    return audio.inputs if isinstance(audio, AudioMix) else (audio,)
+
+
+def describe_audio(audio: Audio) -> str:
+    """``pulse:mic`` / ``test`` / ``pulse:a + pulse:b (mix)``: the audio as a manifest names it."""
+    names = ["test" if a.backend is AudioBackend.TEST else f"{a.backend}:{a.device}" for a in audio_inputs(audio)]
+    if not isinstance(audio, AudioMix) or len(names) == 1:
+        return names[0]
+    return " + ".join(names) + f" ({audio.tracks})"
+
+
+def audio_streams(audio: Audio) -> tuple[list[Any], dict[str, Any]]:
+    """The audio streams to write for ``audio`` and their per-stream output options (track names)."""
+    inputs = audio_inputs(audio)
+    streams = [audio_stream(a) for a in inputs]
+    if isinstance(audio, AudioMix) and audio.tracks is AudioTracks.MIX and len(streams) > 1:
+        mixed = ffmpeg.filter(streams, "amix", inputs=len(streams), normalize=0, duration="longest")
+        return [mixed], {}
+    # MP4 keeps a track's name as its handler name (a title tag is dropped); players show it.
+    titles = {f"metadata:s:a:{n}": f"handler_name={a.label}" for n, a in enumerate(inputs)
+              if a.label and len(inputs) > 1}
+    return streams, titles
+
+
 def encoder_options(encoding: Encoding, *, fps: float) -> dict[str, Any]:
     """Output options for the codec: quality knobs, keyframe interval, pixel format."""
     codec = encoding.codec
@@ -222,13 +346,14 @@ def encoder_options(encoding: Encoding, *, fps: float) -> dict[str, Any]:
 
 
 def build_record_argv(source: VideoSource, encoding: Encoding, *, ffmpeg_path: str,
-                      output: str = "pipe:1", audio: AudioSource | None = None,
+                      output: str = "pipe:1", audio: Audio | None = None,
                       audio_output: str | None = None, ffmpeg_major: int | None = None,
                       output_queue_size: int | None = None) -> list[str]:
     """The full argv of a recording: capture, encode, fragmented MP4 to ``output``.
 
-    With ``audio``, the track is muxed into ``output`` as AAC, or written to
-    its own fragmented file ``audio_output`` (studio mode). Progress blocks
+    With ``audio``, the track (or tracks, see :class:`AudioMix`) is muxed
+    into ``output`` as AAC, or written to its own fragmented file
+    ``audio_output`` (studio mode). Progress blocks
     and log lines both go to stderr (``-progress pipe:2``): one stream to
     read, and it works the same on Windows.
     """
@@ -243,14 +368,16 @@ def build_record_argv(source: VideoSource, encoding: Encoding, *, ffmpeg_path: s
     streams = [source_stream(source)]
     outputs: list[Any] = []
     if audio is not None and audio_output is None:
-        streams.append(audio_stream(audio))
-        video_opts.update(audio_opts)
+        tracks, titles = audio_streams(audio)
+        streams += tracks
+        video_opts.update(audio_opts, **titles)
     if audio is not None and audio_output is not None:
         # Without -map, FFmpeg would also pick the audio input for the video output.
         video_opts["an"] = None
     outputs.append(ffmpeg.output(*streams, output, **video_opts))
     if audio is not None and audio_output is not None:
-        outputs.append(ffmpeg.output(audio_stream(audio), audio_output, **audio_opts, **common))
+        tracks, titles = audio_streams(audio)
+        outputs.append(ffmpeg.output(*tracks, audio_output, **audio_opts, **titles, **common))
     stream = ffmpeg.merge_outputs(*outputs) if len(outputs) > 1 else outputs[0]
     stream = stream.global_args(
         "-hide_banner", "-nostats", "-loglevel", "level+info",
@@ -268,7 +395,8 @@ def _container_args(container: str) -> dict[str, str]:
 
 def build_remux_argv(*, ffmpeg_path: str, source: str, destination: str, container: str = "mp4") -> list[str]:
     """Stream-copy a fragmented MP4 into a regular ``container`` file (mp4, mov, matroska), index first."""
-    stream = ffmpeg.output(ffmpeg.input(source), destination, c="copy",
+    # map 0: every track (several audio tracks), not FFmpeg's pick of one per kind.
+    stream = ffmpeg.output(ffmpeg.input(source), destination, map="0", c="copy",
                            **_container_args(container)).global_args("-hide_banner", "-nostdin", "-loglevel",
                                                                      "error", "-y")
     return list(ffmpeg.compile(stream, cmd=ffmpeg_path))
@@ -276,7 +404,7 @@ def build_remux_argv(*, ffmpeg_path: str, source: str, destination: str, contain
 
 def build_concat_argv(*, ffmpeg_path: str, listing: str, destination: str, container: str = "mp4") -> list[str]:
     """Join the files a concat-demuxer ``listing`` names, by stream copy, into ``container``, index first."""
-    stream = ffmpeg.output(ffmpeg.input(listing, f="concat", safe=0), destination, c="copy",
+    stream = ffmpeg.output(ffmpeg.input(listing, f="concat", safe=0), destination, map="0", c="copy",
                            **_container_args(container)).global_args("-hide_banner", "-nostdin", "-loglevel",
                                                                      "error", "-y")
     return list(ffmpeg.compile(stream, cmd=ffmpeg_path))

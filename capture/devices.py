@@ -42,7 +42,9 @@ from capture.displays import (
 )
 from capture.errors import DeviceError, DisplayError
 from capture.process import ToolResult, run_tool
+from capture.pulse import NoSoundServer, Pactl
 from capture.screen import default_backend
+from capture.x11info import x_connection
 
 # Listing asks the devices themselves; macOS can take a few seconds.
 LIST_TIMEOUT_S = 20.0
@@ -340,17 +342,24 @@ def x11_devices(display: str, screens: Sequence[XScreen]) -> list[Device]:
     """
     base = display_base(display)
     devices: list[Device] = []
+    number = 0  # ``--screen N``: each monitor of each screen, or the screen itself (capture.targets)
+    several = sum(max(1, len(screen.monitors)) for screen in screens) > 1
     for screen in screens:
         screen_id = f"{base}.{screen.number}"
+        whole = [(m.x, m.y, m.width, m.height) == (0, 0, screen.width, screen.height) for m in screen.monitors]
+        pick = f", --screen {number + whole.index(True) if any(whole) else number}" if several and len(whole) <= 1 \
+            else ""
         devices.append(Device(kind=DeviceKind.SCREEN, backend=str(Backend.X11GRAB), id=screen_id,
-                              name=f"X screen {screen.number}", size=(screen.width, screen.height)))
-        for monitor in screen.monitors:
-            if (monitor.x, monitor.y, monitor.width, monitor.height) == (0, 0, screen.width, screen.height):
+                              name=f"X screen {screen.number}{pick}", size=(screen.width, screen.height)))
+        number += max(1, len(screen.monitors))
+        for index, monitor in enumerate(screen.monitors):
+            if whole[index]:
                 continue
             primary = " (primary)" if monitor.primary else ""
             devices.append(Device(
                 kind=DeviceKind.SCREEN, backend=str(Backend.X11GRAB), id=screen_id,
-                name=f"monitor {monitor.name}{primary}", size=(monitor.width, monitor.height),
+                name=f"monitor {monitor.name}{primary}, --screen {number - len(screen.monitors) + index}",
+                size=(monitor.width, monitor.height),
                 region=f"{monitor.width}x{monitor.height}{monitor.x:+d}{monitor.y:+d}",
             ))
     return devices
@@ -363,18 +372,9 @@ def read_x_screens(display: str) -> list[XScreen]:
     python-xlib is missing). Monitors are best effort: an X server without
     RandR 1.5 gives screens without monitors.
     """
-    try:
-        from Xlib import display as xdisplay
-        from Xlib.error import DisplayError as XDisplayError
+    with x_connection(display) as conn:
         from Xlib.error import XError
-    except ImportError:
-        raise DisplayError("python-xlib is not installed (pip install python-xlib); cannot list X screens") from None
-    try:
-        conn = xdisplay.Display(display)
-    # OverflowError: python-xlib turns a display number over 59535 into a TCP port.
-    except (XDisplayError, OSError, ValueError, OverflowError) as exc:
-        raise DisplayError(f"cannot open the X display {display} ({exc}); check DISPLAY") from None
-    try:
+
         screens: list[XScreen] = []
         for number in range(conn.screen_count()):
             screen = conn.screen(number)
@@ -385,8 +385,6 @@ def read_x_screens(display: str) -> list[XScreen]:
             screens.append(XScreen(number=number, width=int(screen.width_in_pixels),
                                    height=int(screen.height_in_pixels), monitors=monitors))
         return screens
-    finally:
-        conn.close()
 
 
 # RandR 1.5 added monitors (GetMonitors).
@@ -462,7 +460,23 @@ def list_pulse_sources(*, runner: Runner = run_tool, which: Callable[[str], str 
     if result.returncode != 0:
         _note(on_note, f"no PulseAudio server ({_last_line(_decode(result.stderr))}); PulseAudio sources not listed")
         return []
-    return parse_pactl_sources(_decode(result.stdout))
+    return parse_pactl_sources(_decode(result.stdout)) + list_pulse_sinks(Pactl(runner=runner, which=which))
+
+
+def list_pulse_sinks(pactl: Pactl) -> list[Device]:
+    """The sound server's outputs (sinks): ``--audio desktop`` records the default one's monitor.
+
+    Listed after the sources, best effort (the sources listing already said when no server answers).
+    """
+    try:
+        sinks = pactl.sinks()
+        default = pactl.info().default_sink
+    except NoSoundServer:
+        return []
+    return [Device(kind=DeviceKind.AUDIO, backend=PULSE, id=sink.name,
+                   name="output (sink), default: desktop records its monitor" if sink.name == default
+                   else f"output (sink); record what it plays with {sink.name}{PULSE_MONITOR_SUFFIX}")
+            for sink in sinks]
 
 
 def list_alsa_capture(path: Path = ALSA_PCM_PATH) -> list[Device]:

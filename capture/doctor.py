@@ -29,6 +29,7 @@ from capture.errors import DisplayError, FFmpegNotFoundError
 from capture.ffmpeg_bin import FFmpegBinary, find_ffmpeg
 from capture.permissions import MICROPHONE, SCREEN_RECORDING, ScreenPreflight, screen_capture_preflight
 from capture.process import TOOL_TIMEOUT, ToolResult, run_tool
+from capture.pulse import NoSoundServer, Pactl
 from capture.recorder import FIRST_FRAME_TIMEOUT_S
 from capture.screen import default_backend, is_wayland, x11_screen_size
 from capture.units import format_bytes
@@ -217,6 +218,21 @@ def check_writable(output_dir: Path) -> Check:
     return Check(name, CheckStatus.PASS, f"{output_dir.absolute()} is writable")
 
 
+def check_sound_server(pactl: Pactl) -> Check:
+    """Linux: a PulseAudio/PipeWire server for ``--audio mic`` / ``desktop`` (a warning without one)."""
+    name = "sound server"
+    if not pactl.available:
+        return Check(name, CheckStatus.WARN, "pactl is not installed, so the sound server cannot be checked "
+                     "(apt-get install pulseaudio-utils); --audio test works without one")
+    try:
+        server = pactl.info()
+    except NoSoundServer as exc:
+        return Check(name, CheckStatus.WARN, f"no PulseAudio/PipeWire server answers ({exc}): --audio mic and "
+                     "desktop will not work; start one (pulseaudio --start), --audio test works without one")
+    return Check(name, CheckStatus.PASS, f"{server.name} {server.version}: default output "
+                 f"{server.default_sink or 'none'} (desktop), default input {server.default_source or 'none'} (mic)")
+
+
 def check_macos_permission(*, preflight: ScreenPreflight = screen_capture_preflight) -> Check:
     """macOS: Screen Recording permission, asked without a prompt (CGPreflightScreenCaptureAccess).
 
@@ -252,12 +268,14 @@ def run_checks(
     pynput_backend: Callable[[], str] = pynput_backend_name,
     free: FreeBytes = free_bytes,
     screen_permission: ScreenPreflight = screen_capture_preflight,
+    sound: Pactl | None = None,
 ) -> list[Check]:
     """Every check for ``platform``, in report order.
 
     ``ffmpeg_path`` / ``ffmpeg_origin`` and ``display`` are what ``caprec
     record`` would be given (flag, variable or config); ``output_dir`` is
-    where its recordings go.
+    where its recordings go. ``sound`` is the sound server to check on
+    X11 systems (not checked when None).
     """
     ffmpeg_check, binary = check_ffmpeg(find=find, explicit=ffmpeg_path, explicit_origin=ffmpeg_origin,
                                         environ=environ)
@@ -265,6 +283,8 @@ def run_checks(
     grabber = default_backend(platform)
     if grabber is Backend.X11GRAB:
         checks.append(check_display(display=display, environ=environ, screen_size=screen_size))
+        if sound is not None:
+            checks.append(check_sound_server(sound))
     elif grabber is Backend.AVFOUNDATION:
         checks.append(check_macos_permission(preflight=screen_permission))
     checks.append(check_pynput(backend=pynput_backend))

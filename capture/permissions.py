@@ -13,7 +13,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from capture.command import AudioBackend, AudioSource, Backend, VideoSource
+from capture.command import Audio, AudioBackend, AudioMix, Backend, VideoSource
 
 SCREEN_RECORDING = "Screen Recording"
 MICROPHONE = "Microphone"
@@ -23,15 +23,16 @@ SETTINGS_PATH = "System Settings > Privacy & Security"
 ScreenPreflight = Callable[[], bool | None]
 
 
-def needed_permissions(source: VideoSource, audio: AudioSource | None) -> list[str]:
+def needed_permissions(source: VideoSource, audio: Audio | None) -> list[str]:
     """The macOS permissions a recording of ``source`` (and ``audio``) needs, in the order to grant them."""
     needed = [SCREEN_RECORDING] if source.backend is Backend.AVFOUNDATION else []
-    if audio is not None and audio.backend is AudioBackend.AVFOUNDATION:
+    inputs = audio.inputs if isinstance(audio, AudioMix) else (audio,) if audio is not None else ()
+    if any(one.backend is AudioBackend.AVFOUNDATION for one in inputs):
         needed.append(MICROPHONE)
     return needed
 
 
-def no_first_frame_hint(source: VideoSource, audio: AudioSource | None) -> str:
+def no_first_frame_hint(source: VideoSource, audio: Audio | None) -> str:
     """What to do when FFmpeg produced no frame: the permissions on macOS, the device elsewhere."""
     needed = needed_permissions(source, audio)
     if not needed:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from capture.command import AudioSource, Encoding, VideoSource, build_record_argv
+from capture.command import Audio, Encoding, VideoSource, build_record_argv
 from capture.diskspace import DiskSpaceError, DiskWatch, has_room
 from capture.errors import (
     CaptureError,
@@ -36,6 +36,7 @@ from capture.process import ManagedProcess
 from capture.progress import WALLCLOCK_TOLERANCE_S, FFmpegProgress, LogLine, StderrReader
 from capture.pump import DEFAULT_PIPE_BUFFER, PipePump, PumpSink, Sink, is_disk_full, tune_pipe
 from capture.units import format_bytes
+from capture.x11info import window_end_note
 
 # How often the watch loop wakes: the bound on how late caprec notices a
 # stop request, FFmpeg's exit or a write error.
@@ -217,7 +218,7 @@ class Recorder:
         self._first_frame_timeout = first_frame_timeout
         self._pipe_buffer = pipe_buffer
 
-    def argv(self, source: VideoSource, encoding: Encoding, *, audio: AudioSource | None = None,
+    def argv(self, source: VideoSource, encoding: Encoding, *, audio: Audio | None = None,
              audio_output: Path | None = None, output_queue_size: int | None = None) -> list[str]:
         """The FFmpeg command a recording of ``source`` runs (video to caprec's pipe)."""
         return build_record_argv(
@@ -231,7 +232,7 @@ class Recorder:
                on_stats: Callable[[RecordingStats], None] | None = None,
                on_warning: Callable[[str], None] | None = None,
                sidecar: Sidecar | None = None,
-               audio: AudioSource | None = None,
+               audio: Audio | None = None,
                audio_output: Path | None = None,
                output_queue_size: int | None = None,
                finalize: bool = True,
@@ -311,7 +312,7 @@ class Recorder:
                             sink=sink, watch=watch, reader=reader, stats=snapshot(),
                             cursor=None if sidecar is None else sidecar.stats(), fast=stop.fast,
                             finalize=finalize, disk=disk, audio_output=audio_output,
-                            no_frame_hint=no_first_frame_hint(source, audio))
+                            no_frame_hint=no_first_frame_hint(source, audio), source=source)
 
     def _watch(self, proc: ManagedProcess, stop: StopControl, watch: _Watch, reader: StderrReader,
                snapshot: Callable[[], RecordingStats],
@@ -364,7 +365,8 @@ class Recorder:
     def _finish(self, *, reason: str, returncode: int, argv: list[str], target: Target, sink: PumpSink,
                 watch: _Watch, reader: StderrReader, stats: RecordingStats, cursor: Any,
                 fast: bool, finalize: bool, disk: DiskWatch | None,
-                audio_output: Path | None, no_frame_hint: str = "") -> RecordingResult:
+                audio_output: Path | None, no_frame_hint: str = "",
+                source: VideoSource | None = None) -> RecordingResult:
         lines = reader.last_lines(ERROR_LINES)
         quoted = f": {lines[-1]}" if lines else ""
         path = target.path if sink.created else None
@@ -385,6 +387,9 @@ class Recorder:
             raise _startup_error(lines, returncode)
         elif reason == "ffmpeg-exit" and returncode != 0:
             error = RecordingFailedError(f"{_ffmpeg_died(returncode)}{quoted}", ffmpeg_lines=lines)
+        elif reason == "ffmpeg-exit" and _ended_early(stats) and (window_end := _window_end(source)) is not None:
+            # x11grab ends a window's recording when the window closes or shrinks: its natural end.
+            notes.append(window_end)
         elif reason == "ffmpeg-exit" and _ended_early(stats):
             # Exit 0 before the end: x11grab ends its input "cleanly" when the X server goes away.
             error = RecordingFailedError(_early_end(lines, stats), ffmpeg_lines=lines)
@@ -437,6 +442,13 @@ def _ended_early(stats: RecordingStats) -> bool:
     """FFmpeg exited 0 on its own well before the --duration asked for (or without one)."""
     recorded = max(stats.progress.out_time_s, stats.elapsed_s)
     return stats.duration_s is None or recorded < stats.duration_s - EARLY_END_TOLERANCE_S
+
+
+def _window_end(source: VideoSource | None) -> str | None:
+    """Why a window recording ended by itself (closed, shrunk), None if not a window or the display is gone."""
+    if source is None or source.window_id is None:
+        return None
+    return window_end_note(source.device, source.window_id)
 
 
 def _early_end(lines: tuple[str, ...], stats: RecordingStats) -> str:

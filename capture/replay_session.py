@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
-from capture.command import AudioSource, Encoding, VideoSource
+from capture.command import Audio, Encoding, VideoSource
 from capture.cursor import CursorSidecar, CursorStats, CursorWriter
 from capture.errors import CaptureError
 from capture.recorder import Recorder, RecordingResult, RecordingStats, StopControl, Target
@@ -64,7 +64,7 @@ class ReplaySpec:
     window_s: float
     pattern: ClipPattern
     max_bytes: int = DEFAULT_MAX_MEMORY
-    audio: AudioSource | None = None
+    audio: Audio | None = None
     queue_size: int | None = None
     cursor: CursorSpec | None = None
     save_on_exit: bool = False

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from capture import __version__
-from capture.command import AudioBackend, AudioSource, Encoding, VideoSource
+from capture.command import Audio, Encoding, VideoSource, describe_audio
 from capture.cursor import CursorContext, CursorStats
 from capture.diskspace import check_start
 from capture.errors import CaptureError, OutputError
@@ -94,7 +94,7 @@ class SessionSpec:
     output: Path | None
     fd: int | None = None
     overwrite: bool = False
-    audio: AudioSource | None = None
+    audio: Audio | None = None
     queue_size: int | None = None
     cursor: CursorSpec | None = None
 
@@ -330,8 +330,7 @@ class Session:
             "fps": spec.source.fps,
             "codec": spec.encoding.codec,
             "region": None if spec.source.region is None else str(spec.source.region),
-            "audio": None if spec.audio is None else (
-                "test" if spec.audio.backend is AudioBackend.TEST else f"{spec.audio.backend}:{spec.audio.device}"),
+            "audio": None if spec.audio is None else describe_audio(spec.audio),
             "cursor": CURSOR_NAME if spec.cursor is not None else None,
             "segments": [
                 {

@@ -33,7 +33,7 @@ from typing import Any, Generic, TypeVar, cast
 
 import tomli_w
 
-from capture.audio import parse_audio
+from capture.audio_inputs import parse_audio_inputs
 from capture.command import CRF_RANGE, DEFAULT_CODEC, DEFAULT_FPS, SUPPORTED_CODECS
 from capture.cursor import DEFAULT_FLUSH_INTERVAL
 from capture.errors import SettingError
@@ -412,7 +412,7 @@ def parse_mode(raw: RawValue, origin: str) -> Mode:
 
 
 def parse_audio_setting(raw: RawValue, origin: str) -> str | None:
-    """An audio input for this platform (see :func:`capture.audio.parse_audio`), or None for ``none``.
+    """Audio inputs for this platform, a comma list (see :mod:`capture.audio_inputs`), or None for ``none``.
 
     The value kept is the text as given (stripped); the plan maps it to an
     :class:`capture.command.AudioSource`.
@@ -420,7 +420,7 @@ def parse_audio_setting(raw: RawValue, origin: str) -> str | None:
     text = parse_text(raw, origin).strip()
     if text.lower() == AUDIO_NONE:
         return None
-    parse_audio(text, platform=sys.platform, origin=origin)
+    parse_audio_inputs([text], platform=sys.platform, origin=origin)
     return text
 
 
@@ -515,8 +515,8 @@ MODE: Setting[Mode] = Setting(
     default_text=DEFAULT_MODE.value, example=Mode.STUDIO.value, in_init=False)
 AUDIO: Setting[str | None] = Setting(
     key="audio", flag="--audio", parse=parse_audio_setting, default=None, env=_env("audio"),
-    summary="audio input: test; Linux: a PulseAudio source, pulse:NAME, alsa:NAME; macOS: an avfoundation "
-            "index or name; Windows: a DirectShow device; none",
+    summary="audio inputs, a comma list: mic, desktop, test; Linux: a PulseAudio source, pulse:NAME, alsa:NAME; "
+            "macOS: an avfoundation index or name; Windows: a DirectShow device; none",
     default_text=AUDIO_NONE, example="test")
 QUEUE_SIZE: Setting[int] = Setting(
     key="queue_size", flag="--queue-size", parse=parse_queue_size, default=DEFAULT_QUEUE_SIZE_INSTANT,

@@ -19,6 +19,7 @@ from rich.text import Text
 from capture.doctor import Check, CheckStatus, run_checks, worst
 from capture.errors import CaptureError
 from capture.ffmpeg_bin import find_ffmpeg
+from capture.pulse import Pactl
 from cli.app import app, run_guarded
 from cli.devices_cmd import output_console, resolve_tool_settings
 from cli.env import Environment
@@ -97,7 +98,7 @@ def doctor_command(
             chosen_display, directory = settings.display, settings.output_dir
         checks += run_checks(output_dir=directory if directory is not None else Path(os.getcwd()),
                              ffmpeg_path=chosen_ffmpeg, ffmpeg_origin=ffmpeg_origin, display=chosen_display,
-                             platform=sys.platform, environ=env.environ, find=find_ffmpeg)
+                             platform=sys.platform, environ=env.environ, find=find_ffmpeg, sound=Pactl())
         if as_json:
             env.stdout.write(json.dumps(doctor_document(checks), indent=JSON_INDENT, ensure_ascii=False) + "\n")
         else:

@@ -18,12 +18,13 @@ from rich.console import Console
 
 from capture import __version__
 from capture import settings as opt
-from capture.audio import parse_audio
+from capture.audio_inputs import parse_audio_inputs, pulse_devices, with_queue_size
 from capture.command import (
     CONTAINERS,
     DEFAULT_TEST_SIZE,
     SUPPORTED_CODECS,
-    AudioSource,
+    Audio,
+    AudioTracks,
     Backend,
     Encoding,
     VideoSource,
@@ -44,6 +45,7 @@ from capture.errors import CaptureError, OutputError, SettingError
 from capture.ffmpeg_bin import FFmpegBinary, find_ffmpeg
 from capture.framebudget import capped_queue_size
 from capture.output import check_output_path, default_output_name
+from capture.pulse import Pactl, check_sources
 from capture.recorder import Recorder, RecordingResult, Status, StopControl, Target
 from capture.screen import default_backend, default_screen_device, resolve_x11_display, x11_screen_size
 from capture.session import (
@@ -67,6 +69,7 @@ from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
 from cli.keys import pause_keys
 from cli.output import STATUS_CANCELLED, Reports, StatsFileWriter, empty_summary, result_summary
+from cli.targets import TargetFlags, apply_targets, check_combinations
 from cli.variables import (
     SCRIPT_JSON,
     SCRIPT_STATS_FILE,
@@ -90,7 +93,7 @@ DDAGRAB_MIN_MAJOR = 6
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK")
                      if hasattr(signal, name))
 
-PANEL_REPLAY = "Replay buffer"
+PANEL_REPLAY = "Replay"
 
 PANEL_OUTPUT = "Output"
 PANEL_CAPTURE = "Capture"
@@ -98,6 +101,7 @@ PANEL_ENCODING = "Encoding"
 PANEL_AUDIO = "Audio"
 PANEL_CURSOR = "Cursor"
 PANEL_SCRIPTING = "Scripting"
+PANEL_CAMERA = "Camera"
 
 KEYS_HELP = ("Keys while recording: space or p pauses and resumes; Ctrl-C stops and finishes the file; "
              "Ctrl-C twice stops now (the file still plays).")
@@ -138,7 +142,7 @@ class RecordPlan:
     delay: float = 0.0
     settings: ResolvedSettings | None = None
     mode: Mode = Mode.INSTANT
-    audio: AudioSource | None = None
+    audio: Audio | None = None
     queue_size: int = opt.DEFAULT_QUEUE_SIZE_INSTANT
     #: Facts the user should know before recording (no cursor log possible, a capped queue).
     notes: tuple[str, ...] = ()
@@ -392,7 +396,7 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings, platform
         path = _output_path(settings)
         if path is not None:
             check_output_path(path, overwrite=overwrite)
-    audio = _plan_audio(settings, queue_size=queue_size)
+    audio = _plan_audio(settings, queue_size=queue_size, studio=studio)
     ffmpeg_origin = settings.origin(opt.FFMPEG)
     binary = find_ffmpeg(explicit=settings.get(opt.FFMPEG), explicit_origin=ffmpeg_origin.culprit,
                          environ=env.environ)
@@ -488,13 +492,20 @@ def _budget_queue(settings: ResolvedSettings, video: VideoSource, geometry: list
     return capped.size
 
 
-def _plan_audio(settings: ResolvedSettings, *, queue_size: int) -> AudioSource | None:
-    """The audio input the ``audio`` setting names on this platform, with the queue size; None for none."""
+def _plan_audio(settings: ResolvedSettings, *, queue_size: int, studio: bool) -> Audio | None:
+    """The audio inputs the ``audio`` setting names on this platform, with the queue size; None for none.
+
+    Several inputs are mixed into one track, or kept one track each in a
+    studio bundle. PulseAudio sources are checked against the running server.
+    """
     text = settings.get(opt.AUDIO)
     if text is None:
         return None
-    audio = parse_audio(text, platform=sys.platform, origin=_culprit(settings, opt.AUDIO))
-    return replace(audio, queue_size=queue_size)
+    origin = _culprit(settings, opt.AUDIO)
+    audio = parse_audio_inputs([text], platform=sys.platform, origin=origin,
+                               tracks=AudioTracks.SEPARATE if studio else AudioTracks.MIX)
+    check_sources(pulse_devices(audio), origin=origin, pactl=Pactl())
+    return with_queue_size(audio, queue_size)
 
 
 def make_sidecar(plan: CursorPlan, warn: Callable[[str], None]) -> CursorSidecar:
@@ -663,6 +674,16 @@ def record(
         help=_help(opt.OUTPUT_DIR, "Directory for the default-named output (not used with -o)."))] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", rich_help_panel=PANEL_OUTPUT,
                                             help="Replace an existing output file (and its cursor log).")] = False,
+    window: Annotated[str | None, typer.Option(
+        metavar="ID|NAME|pick", rich_help_panel=PANEL_CAPTURE,
+        help="Record one window: its X id, its title or class, or pick (click it). "
+             "Windows: its title. Ends cleanly when the window closes.")] = None,
+    screen: Annotated[str | None, typer.Option(
+        metavar="N|NAME|all", rich_help_panel=PANEL_CAPTURE,
+        help="Record one monitor (caprec devices lists them), or all of them. "
+             "Default: the primary monitor.")] = None,
+    follow_mouse: Annotated[bool, typer.Option(
+        "--follow-mouse", rich_help_panel=PANEL_CAPTURE, help="Move the --region with the pointer (X11).")] = False,
     source: Annotated[str | None, typer.Option(
         metavar="SOURCE", rich_help_panel=PANEL_CAPTURE,
         help=_help(opt.SOURCE, "screen (x11grab / avfoundation / gdigrab by platform), test (a synthetic "
@@ -674,8 +695,9 @@ def record(
     fps: Annotated[str | None, typer.Option(metavar="N", rich_help_panel=PANEL_CAPTURE,
                                             help=_help(opt.FPS, "Frames per second."))] = None,
     region: Annotated[str | None, typer.Option(
-        metavar="WxH+X+Y", rich_help_panel=PANEL_CAPTURE,
-        help=_help(opt.REGION, "Capture WxH+X+Y of the screen (even W and H)."))] = None,
+        metavar="WxH+X+Y|pick", rich_help_panel=PANEL_CAPTURE,
+        help=_help(opt.REGION, "Capture WxH+X+Y of the screen (even W and H), or pick: drag it with the mouse "
+                   "(X11)."))] = None,
     display: Annotated[str | None, typer.Option(
         metavar="NAME", rich_help_panel=PANEL_CAPTURE,
         help=_help(opt.DISPLAY, "X display to grab; on macOS the screen (Capture screen N); with ddagrab the "
@@ -704,11 +726,26 @@ def record(
         metavar="N", rich_help_panel=PANEL_ENCODING,
         help=_help(opt.QUEUE_SIZE, f"Packets FFmpeg may queue per capture input (-thread_queue_size; FFmpeg 7+: "
                    f"per output too), {opt.QUEUE_SIZE_RANGE_TEXT}."))] = None,
-    audio: Annotated[str | None, typer.Option(
+    audio: Annotated[list[str] | None, typer.Option(
         metavar="DEVICE", rich_help_panel=PANEL_AUDIO,
-        help=_help(opt.AUDIO, "Record audio: test (a tone); Linux: a PulseAudio source (default, NAME, "
-                   "pulse:NAME) or alsa:NAME; macOS: an avfoundation index or name; Windows: a DirectShow device "
-                   "name; none. See caprec devices."))] = None,
+        help=_help(opt.AUDIO, "Record audio; repeat it or give a comma list: mic, desktop "
+                              "(what the computer plays), test (a tone); Linux: a PulseAudio source "
+                              "(NAME, pulse:NAME) or alsa:NAME; macOS: an avfoundation index or "
+                              "name; Windows: a DirectShow device name; none. See caprec devices."))] = None,
+    audio_tracks: Annotated[str | None, typer.Option(
+        metavar="mix|separate", rich_help_panel=PANEL_AUDIO,
+        help="Several --audio inputs: mix them into one track (levels kept), or keep "
+             "one track each. Default: mix (studio bundles: separate).")] = None,
+    camera: Annotated[str | None, typer.Option(
+        metavar="DEVICE|test", rich_help_panel=PANEL_CAMERA,
+        help="Draw a camera in a corner: /dev/video0 (Linux), an avfoundation index "
+             "(macOS), a DirectShow name (Windows), or test.")] = None,
+    camera_position: Annotated[str | None, typer.Option(
+        metavar="CORNER", rich_help_panel=PANEL_CAMERA,
+        help="top-left, top-right, bottom-left or bottom-right. Default: bottom-right.")] = None,
+    camera_size: Annotated[str | None, typer.Option(
+        metavar="WIDTH", rich_help_panel=PANEL_CAMERA,
+        help="The camera picture's width in pixels. Default: 320.")] = None,
     cursor: Annotated[bool | None, typer.Option(
         "--cursor/--no-cursor", show_default=False, rich_help_panel=PANEL_CURSOR,
         help=_help(opt.CURSOR, "Log mouse moves, clicks and scrolls to <output>.cursor.ndjson (studio mode "
@@ -768,15 +805,22 @@ def record(
                                      source=source, fps=fps, region=region, duration=duration, codec=codec,
                                      preset=preset, crf=crf, display=display, ffmpeg_path=ffmpeg_path,
                                      pipe_buffer=pipe_buffer, cursor=cursor, cursor_flush=cursor_flush,
-                                     output_dir=output_dir, delay=delay, mode=mode, audio=audio,
-                                     queue_size=queue_size))
-        plan = resolve_plan(env=env, source=source, output=output, fps=fps, region=region, duration=duration,
+                                     output_dir=output_dir, delay=delay, mode=mode, queue_size=queue_size,
+                                     audio=",".join(audio) if audio else None))
+        targets = TargetFlags(window=window, screen=screen, follow_mouse=follow_mouse, region_pick=region == "pick",
+                              region_given=region not in (None, "pick"), audio_tracks=audio_tracks, camera=camera,
+                              camera_position=camera_position, camera_size=camera_size)
+        check_combinations(targets)
+        plan = resolve_plan(env=env, source=source, output=output, fps=fps,
+                            region=None if targets.region_pick else region, duration=duration,
                             codec=codec, preset=preset, crf=crf, display=display, ffmpeg_path=ffmpeg_path,
                             overwrite=overwrite, pipe_buffer=pipe_buffer, cursor=cursor,
                             cursor_flush=cursor_flush, output_dir=output_dir, delay=delay, quiet=quiet,
-                            dry_run=dry_run, mode=mode, audio=audio, queue_size=queue_size)
-        reports.check(to_stdout=plan.target.path is None, video=plan.target.path)
+                            dry_run=dry_run, mode=mode, audio=",".join(audio) if audio else None,
+                            queue_size=queue_size)
         console = error_console(env)
+        plan = apply_targets(plan, targets, say=lambda text: console.print(text, markup=False, soft_wrap=True))
+        reports.check(to_stdout=plan.target.path is None, video=plan.target.path)
         if not quiet and not dry_run:
             for note in plan.notes:
                 console.print(f"note: {note}", markup=False, soft_wrap=True)

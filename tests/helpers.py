@@ -239,3 +239,13 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def terminate_and_reap(proc: subprocess.Popen[bytes], *, timeout: float = 10.0) -> None:
+    """SIGTERM a server this test started, SIGKILL it if it lingers, and reap it."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

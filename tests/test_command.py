@@ -176,7 +176,7 @@ def test_unknown_codec_is_rejected() -> None:
 
 def test_remux_argv() -> None:
     assert build_remux_argv(ffmpeg_path=FF, source="file:/rec/a b.mp4", destination="file:/rec/.a b.mp4.remux-7.mp4") \
-        == [FF, "-i", "file:/rec/a b.mp4", "-f", "mp4", "-c", "copy", "-movflags", "+faststart",
+        == [FF, "-i", "file:/rec/a b.mp4", "-f", "mp4", "-c", "copy", "-map", "0", "-movflags", "+faststart",
             "file:/rec/.a b.mp4.remux-7.mp4", "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
 
 

@@ -257,9 +257,9 @@ def test_x11_devices_lists_screens_and_split_monitors() -> None:
     devices = x11_devices(":1.0", screens)
     assert [(d.id, d.name, d.size, d.region) for d in devices] == [
         (":1.0", "X screen 0", (3840, 1080), None),
-        (":1.0", "monitor DP-1 (primary)", (1920, 1080), "1920x1080+0+0"),
-        (":1.0", "monitor HDMI-1", (1920, 1080), "1920x1080+1920+0"),
-        (":1.1", "X screen 1", (1280, 720), None),  # its only monitor is the whole screen
+        (":1.0", "monitor DP-1 (primary), --screen 0", (1920, 1080), "1920x1080+0+0"),
+        (":1.0", "monitor HDMI-1, --screen 1", (1920, 1080), "1920x1080+1920+0"),
+        (":1.1", "X screen 1, --screen 2", (1280, 720), None),  # its only monitor is the whole screen
     ]
     assert all(d.kind is DeviceKind.SCREEN and d.backend == "x11grab" for d in devices)
 
@@ -387,15 +387,18 @@ def test_linux_display_that_does_not_answer_is_a_note(tmp_path: Path) -> None:
 def test_linux_lists_screens_pulse_and_alsa(tmp_path: Path) -> None:
     pcm = tmp_path / "pcm"
     pcm.write_text(ALSA_PCM)
-    runner = FakeRunner({PACTL_ARGS: ToolResult(0, PACTL_SOURCES.encode(), b"")})
+    runner = FakeRunner({PACTL_ARGS: ToolResult(0, PACTL_SOURCES.encode(), b""),
+                         ("list", "short", "sinks"): ToolResult(0, b"0\tspeakers\tnull\ts16le 2ch\tIDLE\n", b""),
+                         ("info",): ToolResult(0, b"Default Sink: speakers\n", b"")})
     devices = list_devices(ffmpeg_path=None, platform="linux", environ={"DISPLAY": ":5"}, runner=runner,
                            which=lambda name: f"/usr/bin/{name}", x_screens=fake_screens, alsa_pcm=pcm)
-    assert runner.calls == [(["/usr/bin/pactl", *PACTL_ARGS], pytest.approx(5.0))]
+    assert runner.calls[0] == (["/usr/bin/pactl", *PACTL_ARGS], pytest.approx(5.0))
     assert [(d.backend, d.id) for d in devices] == [
         ("x11grab", ":5.0"),
         ("pulse", "alsa_output.pci-0000_00_1f.3.analog-stereo.monitor"),
         ("pulse", "alsa_input.pci-0000_00_1f.3.analog-stereo"),
         ("pulse", "bluez_input.00_1B_66_AA_BB_CC.0"),
+        ("pulse", "speakers"),
         ("alsa", "hw:0,0"), ("alsa", "hw:1,0"),
         ("lavfi", "test"),
     ]

@@ -126,7 +126,7 @@ def test_help_has_one_placeholder_style_and_examples(args: list[str]) -> None:
 def test_record_help_is_grouped_readable_and_names_the_keys() -> None:
     text = help_page(["record"])
     panels = re.findall(r"╭─ (\w+) ─", text)
-    assert panels == ["Output", "Capture", "Encoding", "Audio", "Cursor", "Scripting"]
+    assert panels == ["Output", "Capture", "Encoding", "Audio", "Camera", "Cursor", "Scripting", "Replay"]
     # The description column: where the --output row's help starts.
     row = next(line for line in text.splitlines() if "--output " in line)
     assert HELP_WIDTH - row.index("Output file") >= MIN_DESCRIPTION_WIDTH, row

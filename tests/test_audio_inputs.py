@@ -1,0 +1,308 @@
+"""Several audio inputs: mic and desktop, mixed (levels kept) or one track each, checked by FFT.
+
+A real PulseAudio server runs for the whole session (one per session, private runtime directory and socket):
+a null sink ``speakers`` is the desktop's output, and ``mic`` is a source remapped from a second null sink's
+monitor (a virtual microphone). FFmpeg plays 440 Hz into the speakers and 880 Hz into the microphone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import RunCaprec
+from helpers import terminate_and_reap, wait_until
+
+from capture.audio_inputs import parse_audio_inputs, split_audio
+from capture.command import (
+    AudioBackend,
+    AudioMix,
+    AudioSource,
+    AudioTracks,
+    Backend,
+    Encoding,
+    VideoSource,
+    build_record_argv,
+)
+from capture.errors import SettingError
+from capture.process import ToolResult
+from capture.pulse import DEFAULT_MONITOR, DEFAULT_SOURCE, Pactl, check_sources, parse_info, parse_short
+
+FF = "/usr/bin/ffmpeg"
+SAMPLE_RATE = 48000
+DESKTOP_HZ, MIC_HZ = 440, 880
+PULSE_START_TIMEOUT_S = 20.0
+RECORD_S = "3"
+
+
+# -- names --------------------------------------------------------------------
+
+def test_mic_and_desktop_are_the_defaults_of_the_sound_server() -> None:
+    audio = parse_audio_inputs(["mic", "desktop"], platform="linux", origin="--audio")
+    assert audio == AudioMix((AudioSource(AudioBackend.PULSE, DEFAULT_SOURCE, label="mic"),
+                              AudioSource(AudioBackend.PULSE, DEFAULT_MONITOR, label="desktop")))
+    assert parse_audio_inputs(["mic,desktop"], platform="linux", origin="--audio") == audio
+    assert parse_audio_inputs(["mic"], platform="darwin", origin="--audio") == AudioSource(AudioBackend.AVFOUNDATION)
+
+
+def test_alsa_names_keep_their_comma() -> None:
+    assert split_audio(["alsa:hw:0,0,mic", "test"]) == ["alsa:hw:0,0", "mic", "test"]
+
+
+@pytest.mark.parametrize(("platform", "names", "message"), [
+    ("linux", ["mic,,desktop"], "--audio: has an empty item"),
+    ("linux", ["mic", "MIC"], "--audio: 'MIC' is given twice"),
+    ("darwin", ["desktop"], "--audio: desktop: macOS gives FFmpeg no system sound; install a loopback device"),
+    ("win32", ["mic"], "--audio: mic: DirectShow has no default microphone; give its name"),
+    ("win32", ["desktop"], "--audio: desktop: DirectShow has no system sound input"),
+])
+def test_bad_audio_lists(platform: str, names: list[str], message: str) -> None:
+    with pytest.raises(SettingError) as caught:
+        parse_audio_inputs(names, platform=platform, origin="--audio")
+    assert str(caught.value).startswith(message)
+
+
+def test_mixed_argv_sums_the_inputs_with_their_levels_kept() -> None:
+    audio = AudioMix((AudioSource(AudioBackend.PULSE, DEFAULT_SOURCE, label="mic"),
+                      AudioSource(AudioBackend.PULSE, DEFAULT_MONITOR, label="desktop")))
+    argv = build_record_argv(VideoSource(Backend.LAVFI), Encoding(), ffmpeg_path=FF, audio=audio)
+    assert argv[6:15] == ["-f", "pulse", "-i", DEFAULT_SOURCE, "-f", "pulse", "-i", DEFAULT_MONITOR,
+                          "-filter_complex"]
+    assert argv[15] == "[1][2]amix=duration=longest:inputs=2:normalize=0[s0]"
+    assert argv[16:20] == ["-map", "0", "-map", "[s0]"]
+
+
+def test_separate_argv_names_each_track() -> None:
+    audio = AudioMix((AudioSource(AudioBackend.TEST, label="test"),
+                      AudioSource(AudioBackend.DSHOW, "Mic", label="Mic")), AudioTracks.SEPARATE)
+    argv = build_record_argv(VideoSource(Backend.LAVFI), Encoding(), ffmpeg_path=FF, audio=audio)
+    assert "amix" not in " ".join(argv)
+    assert argv[argv.index("-map"):argv.index("-map") + 6] == ["-map", "0", "-map", "1", "-map", "2"]
+    assert argv[argv.index("-metadata:s:a:0"):][:2] == ["-metadata:s:a:0", "handler_name=test"]
+    assert argv[argv.index("-metadata:s:a:1"):][:2] == ["-metadata:s:a:1", "handler_name=Mic"]
+
+
+# -- pactl ----------------------------------------------------------------------
+
+PACTL_INFO = """Server String: /run/user/1000/pulse/native
+Server Name: PulseAudio (on PipeWire 1.0.5)
+Server Version: 15.0.0
+Default Sink: alsa_output.pci.analog-stereo
+Default Source: alsa_input.pci.analog-stereo
+"""
+PACTL_SOURCES = ("1\talsa_output.pci.analog-stereo.monitor\tPipeWire\ts32le 2ch 48000Hz\tSUSPENDED\n"
+                 "2\talsa_input.pci.analog-stereo\tPipeWire\ts32le 2ch 48000Hz\tRUNNING\n")
+
+
+class FakeRunner:
+    def __init__(self, answers: dict[tuple[str, ...], ToolResult]) -> None:
+        self.answers = answers
+
+    def __call__(self, argv: list[str], *, timeout: float) -> ToolResult:
+        return self.answers[tuple(argv[1:])]
+
+
+def fake_pactl(answers: dict[tuple[str, ...], ToolResult]) -> Pactl:
+    return Pactl(runner=FakeRunner(answers), which=lambda name: "/usr/bin/pactl")
+
+
+def test_pactl_info_and_sources_parse() -> None:
+    server = parse_info(PACTL_INFO)
+    assert (server.name, server.default_sink) == ("PulseAudio (on PipeWire 1.0.5)", "alsa_output.pci.analog-stereo")
+    assert [(d.name, d.kind) for d in parse_short(PACTL_SOURCES, sinks=False)] == [
+        ("alsa_output.pci.analog-stereo.monitor", "monitor"), ("alsa_input.pci.analog-stereo", "mic")]
+
+
+def test_unknown_source_and_missing_server_are_named() -> None:
+    ok = {("list", "short", "sources"): ToolResult(0, PACTL_SOURCES.encode(), b""),
+          ("list", "short", "sinks"): ToolResult(0, b"0\talsa_output.pci.analog-stereo\tPipeWire\n", b""),
+          ("info",): ToolResult(0, PACTL_INFO.encode(), b"")}
+    check_sources(["alsa_output.pci.analog-stereo"], origin="--audio", pactl=fake_pactl(ok))  # a sink: its monitor
+    check_sources([DEFAULT_SOURCE, DEFAULT_MONITOR, "alsa_input.pci.analog-stereo"], origin="--audio",
+                  pactl=fake_pactl(ok))
+    with pytest.raises(SettingError, match=r"^--audio: no audio source 'usb-mic' on the sound server; sources here: "
+                                           r"alsa_output.pci.analog-stereo.monitor, alsa_input.pci.analog-stereo, "
+                                           r"alsa_output.pci.analog-stereo$"):
+        check_sources(["usb-mic"], origin="--audio", pactl=fake_pactl(ok))
+    down = {("list", "short", "sources"): ToolResult(1, b"", b"Connection failure: Connection refused\n")}
+    with pytest.raises(SettingError, match=r"^CAPREC_AUDIO: no sound server answers \(Connection failure: "
+                                           r"Connection refused\); start PulseAudio or PipeWire"):
+        check_sources([DEFAULT_SOURCE], origin="CAPREC_AUDIO", pactl=fake_pactl(down))
+    check_sources(["anything"], origin="--audio", pactl=Pactl(which=lambda name: None))  # no pactl: FFmpeg tells
+
+
+# -- a real PulseAudio server ------------------------------------------------------
+
+@dataclass(frozen=True)
+class Pulse:
+    """A running PulseAudio server: the variables that point clients at it."""
+
+    env: dict[str, str]
+
+    def play(self, hz: int, sink: str) -> subprocess.Popen[bytes]:
+        """A tone of ``hz`` played into ``sink`` in real time until killed."""
+        return subprocess.Popen([FF, "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
+                                 f"sine=frequency={hz}:sample_rate={SAMPLE_RATE}", "-f", "pulse", "-device", sink,
+                                 f"caprec-test-{hz}"], env={**os.environ, **self.env}, stdin=subprocess.DEVNULL)
+
+
+def _server_answers(env: dict[str, str]) -> bool:
+    result = subprocess.run(["pactl", "info"], env={**os.environ, **env}, capture_output=True, timeout=10,
+                            check=False)
+    return result.returncode == 0
+
+
+@pytest.fixture(scope="session")
+def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pulse]:
+    for tool in ("pulseaudio", "pactl"):
+        if shutil.which(tool) is None:
+            if os.environ.get("CI"):
+                pytest.fail(f"{tool} is not installed (CI must run the audio tests)")
+            pytest.skip(f"{tool} is not installed (apt-get install pulseaudio pulseaudio-utils)")
+    home = tmp_path_factory.mktemp("pulse")
+    socket = home / "native"
+    env = {"HOME": str(home), "XDG_RUNTIME_DIR": str(home), "PULSE_RUNTIME_PATH": str(home / "runtime"),
+           "PULSE_SERVER": f"unix:{socket}"}
+    modules = [f"module-native-protocol-unix socket={socket} auth-anonymous=1",
+               "module-null-sink sink_name=speakers", "module-null-sink sink_name=micsink",
+               "module-remap-source source_name=mic master=micsink.monitor"]
+    argv = ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--system=no", "--disallow-exit",
+            "--log-target=file:" + str(home / "pulse.log")]
+    for module in modules:
+        argv += ["-L", module]
+    server = subprocess.Popen(argv, env={**os.environ, **env}, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_until(lambda: server.poll() is not None or _server_answers(env), PULSE_START_TIMEOUT_S,
+                   message="PulseAudio to answer", interval=0.1)
+        if server.poll() is not None:
+            pytest.fail(f"pulseaudio exited: {(home / 'pulse.log').read_text(errors='replace')[-2000:]}")
+        subprocess.run(["pactl", "set-default-sink", "speakers"], env={**os.environ, **env}, check=True, timeout=10)
+        subprocess.run(["pactl", "set-default-source", "mic"], env={**os.environ, **env}, check=True, timeout=10)
+        yield Pulse(env)
+    finally:
+        terminate_and_reap(server)
+
+
+@pytest.fixture(scope="module")
+def tones(pulse: Pulse) -> Iterator[Pulse]:
+    """440 Hz playing on the desktop, 880 Hz into the microphone, for the module's recordings."""
+    players = [pulse.play(DESKTOP_HZ, "speakers"), pulse.play(MIC_HZ, "micsink")]
+    try:
+        yield pulse
+    finally:
+        for player in players:
+            player.kill()
+            player.wait()
+
+
+def spectrum(path: Path, track: int) -> tuple[float, float]:
+    """The amplitudes at 440 Hz and 880 Hz of audio track ``track``, skipping its first second."""
+    raw = subprocess.run([FF, "-v", "error", "-i", str(path), "-map", f"0:a:{track}", "-ss", "1", "-ac", "1",
+                          "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"], capture_output=True, check=True,
+                         timeout=60).stdout
+    samples = np.frombuffer(raw, np.float32)
+    assert len(samples) > SAMPLE_RATE // 2, f"track {track} holds {len(samples)} samples"
+    amplitudes = np.abs(np.fft.rfft(samples * np.hanning(len(samples)))) / len(samples)
+    freqs = np.fft.rfftfreq(len(samples), 1 / SAMPLE_RATE)
+
+    def at(hz: int) -> float:
+        band = (freqs > hz - 10) & (freqs < hz + 10)
+        return float(amplitudes[band].max())
+
+    return at(DESKTOP_HZ), at(MIC_HZ)
+
+
+def audio_tracks(path: Path) -> list[dict[str, str]]:
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a", "-show_entries",
+                          "stream=index,codec_name:stream_tags=handler_name", "-of", "json", str(path)],
+                         capture_output=True, text=True, check=True, timeout=30).stdout
+    return list(json.loads(out)["streams"])
+
+
+@pytest.fixture
+def pulse_env(caprec_env: dict[str, str], tones: Pulse) -> dict[str, str]:
+    return {**caprec_env, **tones.env}
+
+
+def test_mic_and_desktop_mix_into_one_track_holding_both_tones_at_their_levels(
+        pulse_env: dict[str, str], run_caprec: RunCaprec, tmp_path: Path) -> None:
+    mixed, separate = tmp_path / "mixed.mp4", tmp_path / "separate.mp4"
+    for out, extra in ((mixed, []), (separate, ["--audio-tracks", "separate"])):
+        result = run_caprec(["record", "--source", "test", "--audio", "mic", "--audio", "desktop", *extra,
+                             "-d", RECORD_S, "-q", "-o", str(out)], cwd=tmp_path, env=pulse_env)
+        assert result.returncode == 0, result.stderr
+    assert len(audio_tracks(mixed)) == 1
+    desktop_level, mic_level = spectrum(mixed, 0)
+    assert desktop_level > 0.01 and mic_level > 0.01, (desktop_level, mic_level)  # lavfi sine: 1/8 full scale
+    tracks = audio_tracks(separate)
+    assert [t.get("tags", {}).get("handler_name") for t in tracks] == ["mic", "desktop"]
+    mic_440, mic_880 = spectrum(separate, 0)
+    desk_440, desk_880 = spectrum(separate, 1)
+    assert mic_880 > 20 * mic_440 and desk_440 > 20 * desk_880, (mic_440, mic_880, desk_440, desk_880)
+    # normalize=0: each tone keeps its level in the mix (amix would otherwise halve both).
+    assert 0.8 < desktop_level / desk_440 < 1.25 and 0.8 < mic_level / mic_880 < 1.25
+
+
+def test_a_studio_bundle_keeps_each_input_on_its_own_track(pulse_env: dict[str, str], run_caprec: RunCaprec,
+                                                           tmp_path: Path) -> None:
+    result = run_caprec(["record", "--source", "test", "--mode", "studio", "--audio", "mic,desktop", "-d", RECORD_S,
+                         "-q", "-o", str(tmp_path / "take")], cwd=tmp_path, env=pulse_env)
+    assert result.returncode == 0, result.stderr
+    audio = tmp_path / "take.caprec" / "segments" / "1" / "audio.m4a"
+    assert [t.get("tags", {}).get("handler_name") for t in audio_tracks(audio)] == ["mic", "desktop"]
+    mic_440, mic_880 = spectrum(audio, 0)
+    desk_440, desk_880 = spectrum(audio, 1)
+    assert mic_880 > 20 * mic_440 and desk_440 > 20 * desk_880
+    manifest = tomllib.loads((tmp_path / "take.caprec" / "recording.toml").read_text())
+    assert manifest["audio"] == f"pulse:{DEFAULT_SOURCE} + pulse:{DEFAULT_MONITOR} (separate)"
+
+
+@pytest.mark.parametrize(("audio", "message"), [
+    ("mic,no-such-source", "error: --audio: no audio source 'no-such-source' on the sound server; sources here: "),
+])
+def test_an_audio_source_that_does_not_exist_is_one_line_exit_2(audio: str, message: str, pulse_env: dict[str, str],
+                                                                 run_caprec: RunCaprec, tmp_path: Path) -> None:
+    result = run_caprec(["record", "--source", "test", "--audio", audio, "-d", "1", "-o", str(tmp_path / "x.mp4")],
+                        cwd=tmp_path, env=pulse_env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message) and "speakers.monitor" in lines[0], lines
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_no_sound_server_is_named_by_record_and_doctor(caprec_env: dict[str, str], run_caprec: RunCaprec,
+                                                       tmp_path: Path) -> None:
+    if shutil.which("pactl") is None:
+        pytest.skip("pactl is not installed")
+    env = {**caprec_env, "PULSE_SERVER": f"unix:{tmp_path / 'nobody-listens'}"}
+    result = run_caprec(["record", "--source", "test", "--audio", "mic", "-d", "1", "-o", str(tmp_path / "x.mp4")],
+                        cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: --audio: no sound server answers (")
+    assert not (tmp_path / "x.mp4").exists()
+    doctor = run_caprec(["doctor", "--json"], cwd=tmp_path, env=env)
+    checks = {check["name"]: check for check in json.loads(doctor.stdout)["checks"]}
+    assert checks["sound server"]["status"] == "warn"
+    assert checks["sound server"]["detail"].startswith("no PulseAudio/PipeWire server answers")
+
+
+def test_devices_and_doctor_see_the_sound_server(pulse_env: dict[str, str], run_caprec: RunCaprec,
+                                                 tmp_path: Path) -> None:
+    devices = json.loads(run_caprec(["devices", "--json"], cwd=tmp_path, env=pulse_env).stdout)
+    pulse = {d["id"]: d["name"] for d in devices if d["backend"] == "pulse"}
+    assert pulse["speakers.monitor"].startswith("what the output plays (monitor)")
+    assert pulse["mic"].startswith("input")
+    assert pulse["speakers"].startswith("output (sink), default: desktop records its monitor")
+    doctor = run_caprec(["doctor", "--json"], cwd=tmp_path, env=pulse_env)
+    checks = {check["name"]: check for check in json.loads(doctor.stdout)["checks"]}
+    assert checks["sound server"]["status"] == "pass"
+    assert "default output speakers" in checks["sound server"]["detail"]
