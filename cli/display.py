@@ -252,6 +252,8 @@ class StatsView:
         else:
             paused = stats.paused
             head = Text("❚❚ PAUSED" if paused else "● REC", style=PAUSED_STYLE if paused else REC_STYLE)
+            if stats.stalled_s > 0 and not paused:
+                head.append(f" STALLED {stats.stalled_s:.0f}s", style=PAUSED_STYLE)
             times = format_duration(stats.elapsed_s)
             ratio = stats.elapsed_s / duration if duration else 0.0
         if duration is not None:
@@ -339,6 +341,8 @@ def stats_line(stats: RecordingStats) -> str:
         parts.append(f"cursor {cursor.events}")
     if stats.paused:
         parts.insert(0, "PAUSED")
+    elif stats.stalled_s > 0:
+        parts.insert(0, f"STALLED {stats.stalled_s:.0f}s")
     return "  ".join(parts)
 
 
@@ -612,6 +616,9 @@ def print_summary(console: Console, result: RecordingResult, *, cursor_path: Pat
     if cursor is not None:
         say(f"  cursor: {cursor.events} events (moves {cursor.moves}, clicks {cursor.clicks}, "
             f"scrolls {cursor.scrolls}) in {cursor_path}")
+    if stats.stalls:
+        say(f"  stalled {stats.stalls} time{'s' if stats.stalls != 1 else ''}, {stats.stall_total_s:.1f} s in all "
+            "(no new frame from ffmpeg): the video holds a frozen picture there")
     if stats.warnings:
         say(f"  ffmpeg warned {stats.warnings} time{'s' if stats.warnings != 1 else ''}; last: {stats.last_warning}")
     for note in result.notes:

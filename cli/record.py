@@ -145,6 +145,7 @@ def plan_cursor(*, video: VideoSource, path: Path | None, screen: tuple[int, int
         flush_interval=interval,
         # pynput watches $DISPLAY: the one being recorded (--display) must win.
         display=video.device if video.backend is Backend.X11GRAB else None,
+        overwrite=overwrite,
     )
 
 
@@ -372,8 +373,10 @@ def make_sidecar(plan: CursorPlan, warn: Callable[[str], None]) -> CursorSidecar
     A write error (a full disk) is reported once through ``warn``; the
     recording goes on and the events wait for the next flush.
     """
-    if plan.path.exists():
-        plan.path.unlink()  # only reached with --overwrite (checked while planning)
+    if plan.overwrite:
+        # Replace the directory entry (a symlink is removed, never followed); without
+        # --overwrite a log that appeared since planning is refused by the writer.
+        plan.path.unlink(missing_ok=True)
     if plan.display is not None:
         # pynput's X listener opens $DISPLAY; this process records one display.
         os.environ["DISPLAY"] = plan.display
@@ -407,7 +410,7 @@ def run_plan(plan: RecordPlan, *, console: Console, quiet: bool, stop: StopContr
         with TeeDisplay(shown, *(() if stats is None else (stats,))) as both:
             result = session.run(session_spec(plan), stop=stop, on_stats=both.update, on_warning=both.warn)
     except CaptureError as exc:
-        if plan.cursor is not None and plan.mode is Mode.INSTANT:
+        if plan.cursor is not None and plan.mode is Mode.INSTANT and not isinstance(exc, OutputError):
             plan.cursor.path.unlink(missing_ok=True)
         if stats is not None:
             stats.fail(exc)
