@@ -14,7 +14,7 @@ from pathlib import Path
 from capture.command import build_concat_argv, build_remux_argv, build_verify_argv
 from capture.errors import OutputError
 from capture.process import run_tool
-from capture.tempfiles import OwnedTemp, owned_temp
+from capture.tempfiles import NAME_MAX, OwnedTemp, owned_temp
 
 DEFAULT_NAME_FORMAT = "caprec-%Y%m%d-%H%M%S.mp4"
 # Stream copy runs at disk speed; allow a floor plus 1 s per 20 MB.
@@ -43,8 +43,13 @@ def check_output_path(path: Path, *, overwrite: bool) -> None:
     """Refuse an output that cannot be written, before anything starts.
 
     Raises :class:`OutputError` for an existing file (without ``overwrite``),
-    a directory, a missing or unwritable parent directory.
+    a directory, a missing or unwritable parent directory, a name longer than
+    the filesystem takes.
     """
+    size = len(os.fsencode(path.name))
+    if size > NAME_MAX:
+        raise OutputError(f"the file name is {size} bytes; file systems take at most {NAME_MAX}: "
+                          "choose a shorter -o")
     if path.is_dir():
         raise OutputError(f"{path} is a directory; give a file name such as {path / default_output_name()}")
     if path.exists() and not overwrite:

@@ -20,6 +20,7 @@ from capture.errors import CaptureError, SettingError
 from capture.recorder import RecordingResult, RecordingStats
 from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
+from cli.streams import silence_stdout
 
 SUMMARY_SCHEMA = "caprec-summary/1"
 STATS_SCHEMA = "caprec-stats/1"
@@ -205,8 +206,15 @@ class Reports:
         if self.summary_file is not None:
             write_json_atomic(self.summary_file, data, durable=True)
         if self.json_stdout and not self.to_stdout:
-            self._env.stdout.write(dump_json(data))
-            self._env.stdout.flush()
+            try:
+                self._env.stdout.write(dump_json(data))
+                self._env.stdout.flush()
+            except OSError as exc:  # stdout closed (>&-), or its reader gone (| true)
+                silence_stdout(self._env.stdout_fd)
+                with contextlib.suppress(OSError, ValueError):
+                    self._env.stderr.write(f"caprec: the JSON summary could not be written to stdout "
+                                           f"({exc.strerror or exc}); use --summary-file PATH to keep it\n")
+                    self._env.stderr.flush()
 
     def guard(self, body: Callable[[], int]) -> Callable[[], int]:
         """``body``, emitting an ``error`` summary when it raises before anything was recorded."""

@@ -30,10 +30,10 @@ from capture.config import load_config
 from capture.cursor import DEFAULT_FLUSH_INTERVAL, CursorContext, CursorSidecar, CursorWriter
 from capture.cursor import Region as CursorRegion
 from capture.errors import CaptureError, OutputError, SettingError
-from capture.ffmpeg_bin import FFmpegBinary, find_ffmpeg
+from capture.ffmpeg_bin import FFmpegBinary
 from capture.output import check_output_path, default_output_name
 from capture.recorder import Recorder, RecordingResult, Status, StopControl, Target
-from capture.screen import default_backend, resolve_x11_display, x11_screen_size
+from capture.screen import default_backend, resolve_x11_display
 from capture.session import (
     CURSOR_NAME,
     STUDIO_SUFFIX,
@@ -55,6 +55,7 @@ from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
 from cli.keys import pause_keys
 from cli.output import STATUS_CANCELLED, Reports, StatsFileWriter, empty_summary, result_summary
+from cli.probes import Probes
 
 CURSOR_SUFFIX = ".cursor.ndjson"
 #: Names that say "a media file": in studio mode ``-o talk.mp4`` is refused, not made a directory.
@@ -123,8 +124,7 @@ def plan_cursor(*, video: VideoSource, path: Path | None, screen: tuple[int, int
     if path is None:
         return None
     log = cursor_log_path(path) if log is None else log
-    if log.exists() and not overwrite:
-        raise OutputError(f"{log} already exists; pass --overwrite or choose another -o")
+    _check_cursor_log(log, overwrite=overwrite)
     region = video.region
     width, height = screen if screen is not None else (0, 0)
     if region is not None:
@@ -147,6 +147,29 @@ def plan_cursor(*, video: VideoSource, path: Path | None, screen: tuple[int, int
         display=video.device if video.backend is Backend.X11GRAB else None,
         overwrite=overwrite,
     )
+
+
+def _check_cursor_log(log: Path, *, overwrite: bool) -> None:
+    if os.path.lexists(log) and not overwrite:
+        raise OutputError(f"{log} already exists; pass --overwrite or choose another -o")
+
+
+def retarget(plan: RecordPlan, path: Path) -> RecordPlan:
+    """``plan`` (instant mode, to a file) recording to ``path`` instead, its output and cursor log checked.
+
+    A batch resolves each distinct capture once and retargets it for each
+    output; raises :class:`OutputError` like :func:`resolve_plan`.
+    """
+    if plan.mode is not Mode.INSTANT or plan.target.path is None:
+        raise ValueError("only an instant recording to a file can be retargeted")
+    check_output_path(path, overwrite=plan.target.overwrite)
+    cursor = plan.cursor
+    if cursor is not None:
+        log = cursor_log_path(path)
+        _check_cursor_log(log, overwrite=cursor.overwrite)
+        cursor = replace(cursor, path=log)
+    # The settings name the first capture's output: a retargeted plan has none to show.
+    return replace(plan, target=replace(plan.target, path=path), cursor=cursor, settings=None)
 
 
 def parse_flush_interval(text: str) -> float:
@@ -178,8 +201,10 @@ def resolve_plan(*, env: Environment, source: str | None = None, output: str | N
                  cursor_flush: str | float | None = None, output_dir: str | None = None,
                  delay: str | float | None = None, quiet: bool = False, dry_run: bool = False,
                  mode: str | None = None, audio: str | None = None, queue_size: str | int | None = None,
-                 config: opt.ConfigValues | None = None) -> RecordPlan:
+                 config: opt.ConfigValues | None = None, probes: Probes | None = None) -> RecordPlan:
     """Resolve and validate every option and find ffmpeg; raises a CaptureError naming the culprit.
+
+    ``probes`` remembers ffmpeg and screen probes across calls (a batch plan).
 
     Arguments are the command-line values, None when not given; the rest
     comes from CAPREC_* variables, the config file, then the defaults. The
@@ -195,7 +220,7 @@ def resolve_plan(*, env: Environment, source: str | None = None, output: str | N
         opt.DRY_RUN.key: _flag(dry_run), opt.MODE.key: mode, opt.AUDIO.key: audio,
         opt.QUEUE_SIZE.key: queue_size,
     })
-    return plan_from_settings(env=env, settings=settings)
+    return plan_from_settings(env=env, settings=settings, probes=probes)
 
 
 def _culprit(settings: ResolvedSettings, setting: Setting[Any]) -> str:
@@ -290,7 +315,7 @@ def plan_argv(plan: RecordPlan) -> list[str]:
                                       output_queue_size=plan.queue_size)
 
 
-def plan_from_settings(*, env: Environment, settings: ResolvedSettings) -> RecordPlan:
+def plan_from_settings(*, env: Environment, settings: ResolvedSettings, probes: Probes | None = None) -> RecordPlan:
     """The plan for resolved ``settings``: check the output, find ffmpeg, size the screen.
 
     Creates nothing: a studio bundle is only checked (the session creates it
@@ -314,8 +339,9 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings) -> Recor
             check_output_path(path, overwrite=overwrite)
     audio = _plan_audio(settings, queue_size=queue_size)
     ffmpeg_origin = settings.origin(opt.FFMPEG)
-    binary = find_ffmpeg(explicit=settings.get(opt.FFMPEG), explicit_origin=ffmpeg_origin.culprit,
-                         environ=env.environ)
+    probes = probes or Probes()
+    binary = probes.ffmpeg(explicit=settings.get(opt.FFMPEG), explicit_origin=ffmpeg_origin.culprit,
+                           environ=env.environ)
     if codec not in binary.encoders:
         raise SettingError(_culprit(settings, opt.CODEC), f"{codec} is not available in {binary.path} "
                                                           f"({binary.version}); use libx264 or an ffmpeg built with it")
@@ -333,7 +359,7 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings) -> Recor
         size = None
         if backend is Backend.X11GRAB:
             device = resolve_x11_display(display, env.environ)
-            size = x11_screen_size(device)
+            size = probes.screen_size(device)
             if region_value is not None and size is not None:
                 check_region_fits(region_value, screen_width=size[0], screen_height=size[1],
                                   origin=_culprit(settings, opt.REGION))
