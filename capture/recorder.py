@@ -53,6 +53,8 @@ EARLY_END_TOLERANCE_S = 1.0
 # No new frame for this long while recording is a stall (a frozen or starved FFmpeg);
 # FFmpeg reports its frame count every STATS_PERIOD_S (0.5 s).
 STALL_AFTER_S = 2.0
+# ...or this many frame intervals, for a slow --fps (a time-lapse at 0.5 fps is not stalled).
+STALL_AFTER_FRAMES = 3
 # What x11grab logs when the X server goes away under it.
 DISPLAY_LOST_MARKERS = ("xcb", "external library", "connection closed", "broken pipe")
 
@@ -198,6 +200,7 @@ class _Watch:
     pump_error: OSError | None = None
     origin_set: bool = False
     last_warning: str | None = None
+    stall_after: float = STALL_AFTER_S
     last_frame: int = 0
     last_frame_at: float | None = None
     stall_from: float | None = None  # when the last new frame came, while stalled
@@ -215,7 +218,7 @@ class _Watch:
                 self.stall_from = None
             self.last_frame, self.last_frame_at = frame, now
             return message
-        if self.stall_from is None and now - self.last_frame_at >= STALL_AFTER_S:
+        if self.stall_from is None and now - self.last_frame_at >= self.stall_after:
             self.stall_from = self.last_frame_at
             self.stalls += 1
             return f"ffmpeg stalled: no new frame for {now - self.last_frame_at:.1f} s"
@@ -281,7 +284,7 @@ class Recorder:
         argv = self.argv(source, encoding, audio=audio, audio_output=audio_output,
                          output_queue_size=output_queue_size)
         proc = self._process_factory(argv)
-        watch = _Watch()
+        watch = _Watch(stall_after=max(STALL_AFTER_S, STALL_AFTER_FRAMES / source.fps if source.fps > 0 else 0.0))
         try:
             proc.start()
         except OSError as exc:

@@ -35,7 +35,6 @@ from capture.cursor import CursorContext, CursorStats, Region
 from capture.ffmpeg_bin import find_ffmpeg
 from capture.recorder import Recorder, RecordingStats, StopControl
 from capture.session import CursorSpec, Mode, Session, SessionSpec
-from capture.tempfiles import NAME_MAX, owned_temp, temp_prefix
 
 FPS = 30
 START_TIMEOUT_S = 30.0
@@ -136,6 +135,9 @@ def test_planted_temporary_names_are_never_used(spawn_caprec: SpawnCaprec, share
 
 
 def test_temporary_names_fit_name_max_and_are_exclusive(tmp_path: Path) -> None:
+    # Imported here so that benchmarks/hostile.py can run this file against older trees.
+    from capture.tempfiles import NAME_MAX, owned_temp, temp_prefix
+
     long_name = tmp_path / ("é" * 120 + "x.mp4")  # 245 bytes
     assert len(os.fsencode(long_name.name)) <= NAME_MAX
     with owned_temp(long_name, "remux") as first, owned_temp(long_name, "remux") as second:
@@ -168,11 +170,14 @@ def test_a_cursor_log_that_appears_during_the_delay_is_kept(spawn_caprec: SpawnC
                                                             xvfb: XServer) -> None:
     out = tmp_path / "x.mp4"
     log = tmp_path / "x.cursor.ndjson"
-    proc = spawn_caprec(["record", "--display", xvfb.display, "--duration", "1", "--delay", "2", "--quiet",
+    proc = spawn_caprec(["record", "--display", xvfb.display, "--duration", "1", "--delay", "3",
                          "-o", str(out)], cwd=tmp_path)
+    assert proc.stderr is not None
+    first = proc.stderr.readline().decode()  # planned and checked: the countdown has begun
+    assert first.startswith("recording starts in"), first
     log.write_bytes(SECRET)  # another recording's log, written during our countdown
     code = proc.wait(FINISH_TIMEOUT_S)
-    err = proc.stderr.read().decode() if proc.stderr else ""
+    err = proc.stderr.read().decode()
     assert log.read_bytes() == SECRET
     assert code == 2, err
     assert "already exists" in err and str(log) in err, err
@@ -420,12 +425,12 @@ def test_recover_on_a_full_disk_says_disk_full(run_caprec: RunCaprec, tmp_path: 
 
 def test_recover_removes_only_provable_leftovers(run_caprec: RunCaprec, shared: Path, attacker: Attacker) -> None:
     out = fragmented_video(shared / "x.mp4", 1)
-    dead = [shared / f"{temp_prefix(out, tag)}abcd{tag[:4]}{'.txt' if tag == 'concat' else '.mp4'}"
+    dead = [shared / f".x.mp4.{tag}-abcd{tag[:4]}{'.txt' if tag == 'concat' else '.mp4'}"
             for tag in ("remux", "join", "concat", "recover")]
     for path in dead:
         path.write_bytes(b"\0" * 1000)
-    live = shared / f"{temp_prefix(out, 'remux')}live0000.mp4"
-    foreign = shared / f"{temp_prefix(out, 'join')}other000.mp4"
+    live = shared / ".x.mp4.remux-live0000.mp4"
+    foreign = shared / ".x.mp4.join-other000.mp4"
     attacker.run("touch", str(foreign))
     unrelated = shared / ".y.mp4.remux-abcdefgh.mp4"
     unrelated.write_bytes(b"")
