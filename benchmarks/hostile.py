@@ -43,7 +43,8 @@ ITEMS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (10, "recover: torn packet, disk full", ("test_recover_drops_a_torn", "test_recover_on_a_full_disk")),
     (11, "leftovers, helper dies with caprec", ("test_recover_removes_only", "test_a_helper_ffmpeg_dies")),
     (12, "closed stdout/stderr, | true", ("test_closed_stdout", "test_closed_stderr", "test_a_reader_that_goes")),
-    (13, "long names, widths, deep/FIFO config", ("test_a_255_byte", "test_a_300_byte", "test_absurd_batch",
+    (13, "long names, widths, deep/FIFO config", ("test_a_255_byte", "test_a_300_byte", "test_a_cursor_log_name",
+                                                  "test_absurd_batch",
                                                   "test_a_config_nested", "test_a_fifo")),
     (14, "10,000-capture plan: one probe", ("test_a_batch_plan_probes",)),
 )

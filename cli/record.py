@@ -47,6 +47,7 @@ from capture.settings import MAX_CURSOR_FLUSH_S as MAX_CURSOR_FLUSH_S
 from capture.settings import MIN_CURSOR_FLUSH_S as MIN_CURSOR_FLUSH_S
 from capture.settings import SOURCES as SOURCES
 from capture.settings import OriginKind, RawValue, ResolvedSettings, Setting
+from capture.tempfiles import NAME_MAX
 from capture.units import check_region_fits
 from cli.app import app, error_console, run_guarded
 from cli.countdown import countdown
@@ -150,6 +151,10 @@ def plan_cursor(*, video: VideoSource, path: Path | None, screen: tuple[int, int
 
 
 def _check_cursor_log(log: Path, *, overwrite: bool) -> None:
+    size = len(os.fsencode(log.name))
+    if size > NAME_MAX:
+        raise OutputError(f"the cursor log's name {log.name[:40]}... would be {size} bytes; file systems take at "
+                          f"most {NAME_MAX}: choose a shorter -o or pass --no-cursor")
     if os.path.lexists(log) and not overwrite:
         raise OutputError(f"{log} already exists; pass --overwrite or choose another -o")
 

@@ -106,6 +106,14 @@ def test_a_300_byte_name_is_one_line(run_caprec: RunCaprec, tmp_path: Path) -> N
     assert "300 bytes" in one_error_line(done.stderr)
 
 
+def test_a_cursor_log_name_too_long_is_refused_up_front(run_caprec: RunCaprec, tmp_path: Path) -> None:
+    out = tmp_path / ("n" * 251 + ".mp4")  # fits, but NAME.cursor.ndjson would not
+    done = run_caprec([*RECORD, "--cursor", "-o", str(out)], cwd=tmp_path, timeout=HANG_TIMEOUT_S)
+    assert done.returncode == 2
+    assert "--no-cursor" in one_error_line(done.stderr)
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("output", ["x{n:0>300}.mp4", "x{n:,>99999999}.mp4", "x" * 300 + ".mp4"])
 def test_absurd_batch_outputs_are_one_line(run_caprec: RunCaprec, tmp_path: Path, output: str) -> None:
     plan = tmp_path / "plan.toml"
