@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -37,6 +38,8 @@ from typing import Any
 
 from capture.errors import SettingError
 from capture.settings import describe_toml
+from capture.tempfiles import NAME_MAX
+from capture.textfile import parse_toml, read_regular_file
 from capture.units import MAX_DURATION_SECONDS, parse_duration, parse_fps
 
 MODES = ("instant", "studio")
@@ -49,6 +52,12 @@ CAPTURE_KEYS = ("output", "source", "region", "fps", "duration", "mode", "audio"
                 "codec", "preset", "crf", "cursor")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _N_FIELD = re.compile(r"^n(?::(?P<spec>[^{}]*))?$")
+# Python's format spec for an int; only its width matters here.
+_INT_SPEC = re.compile(r"^(?:.?[<>=^])?[-+ ]?z?#?0?(?P<width>\d*)[,_]?(?:\.\d+)?[bcdoxXn]?$", re.DOTALL)
+# {n:03d} pads; {n:0>300} would make a name no filesystem takes (and a huge width, a hang).
+MAX_N_WIDTH = 32
+# 10,000 captures of a few lines each fit easily.
+MAX_PLAN_BYTES = 16 * 1024 * 1024
 _ZERO_DURATION = re.compile(r"(?=.*0)[0.:hms]+")
 
 
@@ -141,7 +150,7 @@ def load_plan(path: Path) -> BatchPlan:
     """Read and validate the plan at ``path``; raises :class:`PlanError` listing every problem."""
     origin = str(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = parse_toml(read_regular_file(path, limit=MAX_PLAN_BYTES).decode("utf-8"))
     except FileNotFoundError:
         raise PlanError(origin, [PlanProblem("no such file; give the path of a TOML plan")]) from None
     except IsADirectoryError:
@@ -209,7 +218,12 @@ def expand_output(template: str, n: int) -> str:
         inner = _N_FIELD.match(match.group(1))
         if inner is None:
             raise ValueError(f"{{{match.group(1)}}} is not a placeholder; only {{n}} (the repeat number) is")
-        return format(n, inner.group("spec") or "d")
+        spec = inner.group("spec") or "d"
+        shape = _INT_SPEC.match(spec)
+        if shape is not None and shape.group("width") and int(shape.group("width")) > MAX_N_WIDTH:
+            raise ValueError(f"{{{match.group(1)}}} pads to {shape.group('width')} characters; "
+                             f"use a width of at most {MAX_N_WIDTH}, such as {{n:03d}}")
+        return format(n, spec)
 
     return _PLACEHOLDER.sub(field, template)
 
@@ -335,8 +349,14 @@ def _check_outputs(specs: list[CaptureSpec]) -> list[PlanProblem]:
     """Two runs writing one file, and files that exist: both would lose a recording."""
     problems: list[PlanProblem] = []
     seen: dict[Path, CaptureSpec] = {}
+    directories: dict[Path, Path] = {}
     for spec in specs:
-        key = spec.output.resolve()
+        if len(os.fsencode(spec.output.name)) > NAME_MAX:
+            problems.append(PlanProblem(f"the file name is {len(os.fsencode(spec.output.name))} bytes; file "
+                                        f"systems take at most {NAME_MAX}: choose a shorter output",
+                                        index=spec.index, output=spec.name, key="output"))
+            continue
+        key = resolve_directory(spec.output, directories)
         first = seen.setdefault(key, spec)
         if first is not spec:
             problems.append(PlanProblem(f"{spec.name} is also written by {first.label}; give each capture "
@@ -345,6 +365,20 @@ def _check_outputs(specs: list[CaptureSpec]) -> list[PlanProblem]:
             problems.append(PlanProblem(f"{spec.output} already exists; remove it or choose another output",
                                         index=spec.index, output=spec.name, key="output"))
     return problems
+
+
+def resolve_directory(path: Path, cache: dict[Path, Path]) -> Path:
+    """``path`` with its directory resolved (links, ``..``), each directory once through ``cache``.
+
+    The name itself is not followed: caprec never writes through a link
+    there, it replaces it. Resolving one directory per plan instead of every
+    path keeps a plan of 10,000 captures fast.
+    """
+    parent = path.absolute().parent
+    real = cache.get(parent)
+    if real is None:
+        real = cache[parent] = parent.resolve()
+    return real / path.name
 
 
 def _is_number(value: Any) -> bool:
@@ -358,4 +392,4 @@ def _unknown(key: str, known: tuple[str, ...], what: str) -> str:
 
 
 __all__ = ["BatchPlan", "CaptureSpec", "PlanError", "PlanProblem", "expand_output",
-           "load_plan", "parse_plan"]
+           "load_plan", "parse_plan", "resolve_directory"]

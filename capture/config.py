@@ -20,6 +20,7 @@ crash leaves the old file or the new one, never half of one.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import sys
@@ -45,10 +46,13 @@ from capture.settings import (
     text_to_toml,
 )
 from capture.suggest import did_you_mean
+from capture.textfile import parse_toml, read_regular_file
 
 CONFIG_ENV = "CAPREC_CONFIG"
 APP_NAME = "caprec"
 CONFIG_FILENAME = "config.toml"
+# A config file is a few hundred bytes; anything this large is not one.
+MAX_CONFIG_BYTES = 1024 * 1024
 _HEADER = (
     "# caprec configuration: defaults for `caprec record`.\n"
     "# Precedence: command-line flag > CAPREC_* environment variable > this file > built-in default.\n"
@@ -101,16 +105,17 @@ def config_location(*, environ: Mapping[str, str] = os.environ, platform: str = 
 def _read_document(path: Path) -> dict[str, Any] | None:
     """The parsed TOML document at ``path``, or None when there is no file."""
     try:
-        data = path.read_bytes()
+        data = read_regular_file(path, limit=MAX_CONFIG_BYTES)
     except FileNotFoundError:
         return None
     except IsADirectoryError:
         raise SettingError(str(path), f"is a directory, not a config file; remove it or set {CONFIG_ENV}") from None
     except OSError as exc:
-        raise SettingError(str(path), f"cannot be read ({exc.strerror or exc}); fix its permissions or "
+        fix = "fix its permissions" if exc.errno in (errno.EACCES, errno.EPERM) else "give a TOML file"
+        raise SettingError(str(path), f"cannot be read ({exc.strerror or exc}); {fix} or "
                                       f"set {CONFIG_ENV}") from None
     try:
-        return tomllib.loads(data.decode("utf-8"))
+        return parse_toml(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise SettingError(str(path), "is not UTF-8 text; fix it or run caprec config init --force") from None
     except tomllib.TOMLDecodeError as exc:
@@ -169,7 +174,9 @@ def save_document(path: Path, document: Mapping[str, Any]) -> None:
     data = render_config(document).encode("utf-8")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)  # the platform's config directory may be new
-        write_atomic(path, data)
+        # The user's own config may be a link into their dotfiles: keep the link and write its target
+        # (write_atomic itself never follows a link; a config directory is the user's own, not shared).
+        write_atomic(Path(os.path.realpath(path)), data)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 

@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 from capture.command import build_concat_argv, build_remux_argv, build_verify_argv, container_for
 from capture.errors import OutputError
 from capture.process import run_tool
+from capture.tempfiles import NAME_MAX, OwnedTemp, owned_temp
 
 DEFAULT_NAME_FORMAT = "caprec-%Y%m%d-%H%M%S.mp4"
 # Stream copy runs at disk speed; allow a floor plus 1 s per 20 MB.
@@ -41,8 +43,13 @@ def check_output_path(path: Path, *, overwrite: bool) -> None:
     """Refuse an output that cannot be written, before anything starts.
 
     Raises :class:`OutputError` for an existing file (without ``overwrite``),
-    a directory, a missing or unwritable parent directory.
+    a directory, a missing or unwritable parent directory, a name longer than
+    the filesystem takes.
     """
+    size = len(os.fsencode(path.name))
+    if size > NAME_MAX:
+        raise OutputError(f"the file name is {size} bytes; file systems take at most {NAME_MAX}: "
+                          "choose a shorter -o")
     if path.is_dir():
         raise OutputError(f"{path} is a directory; give a file name such as {path / default_output_name()}")
     if path.exists() and not overwrite:
@@ -54,9 +61,31 @@ def check_output_path(path: Path, *, overwrite: bool) -> None:
         raise OutputError(f"directory {parent} is not writable; choose another -o")
 
 
-def sibling_temp(path: Path, tag: str) -> Path:
-    """A hidden temporary name beside ``path`` (same filesystem: rename is atomic)."""
-    return path.with_name(f".{path.name}.{tag}-{os.getpid()}{path.suffix}")
+def moved_output(path: Path, *, identity: tuple[int, int] | None, last_location: str | None) -> str | None:
+    """Why ``path`` no longer names the file a recording wrote (renamed, deleted), or None if it does.
+
+    ``identity`` is the written file's (st_dev, st_ino); ``last_location``
+    where its descriptor pointed when it was closed (Linux /proc), which
+    follows renames of the file and of its directories.
+    """
+    if identity is None:
+        return None
+    with contextlib.suppress(OSError):
+        info = os.stat(path)
+        if (info.st_dev, info.st_ino) == identity:
+            return None
+    if last_location is not None and last_location.endswith(" (deleted)"):
+        return f"{path} was deleted during the recording (or its directory was); the recording is lost"
+    if last_location is not None and os.path.isabs(last_location):
+        return f"{path} was renamed during the recording; the recording is intact in {last_location}"
+    parent = path.absolute().parent
+    if not parent.is_dir():
+        return f"the directory {parent} was deleted or renamed during the recording; the recording is not in {path}"
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(parent):
+            if entry.inode() == identity[1] and entry.stat(follow_symlinks=False).st_dev == identity[0]:
+                return f"{path} was renamed during the recording; the recording is intact in {entry.path}"
+    return f"{path} was deleted or moved during the recording; the recording is not there any more"
 
 
 @dataclass(frozen=True)
@@ -96,19 +125,55 @@ def verify_media(path: Path, *, ffmpeg_path: str) -> MediaCheck:
 def remux_faststart(path: Path, *, ffmpeg_path: str) -> str | None:
     """Rewrite fragmented ``path`` as a regular file with its index first, in its extension's container.
 
-    Stream copy into a temporary sibling, then an atomic rename over
-    ``path``: at every moment ``path`` is a playable file. Returns None on
-    success, else why it failed (``path`` is left as it was).
+    Stream copy into a temporary sibling caprec created (see
+    :mod:`capture.tempfiles`), then an atomic rename over ``path``: at every
+    moment ``path`` is a playable file. Returns None on success, else why it
+    failed (``path`` is left as it was).
     """
-    temp = sibling_temp(path, "remux")
-    argv = build_remux_argv(ffmpeg_path=ffmpeg_path, source=ffmpeg_file_url(path),
-                            destination=ffmpeg_file_url(temp), container=container_for(path))
-    return _copy_then_rename(argv, temp=temp, destination=path, size=path.stat().st_size, what="remux")
+    try:
+        size = path.stat().st_size
+        with owned_temp(path, "remux") as temp:
+            argv = build_remux_argv(ffmpeg_path=ffmpeg_path, source=ffmpeg_file_url(path),
+                                    destination=ffmpeg_file_url(temp.path), container=container_for(path))
+            return _copy_then_rename(argv, temp=temp, destination=path, size=size, what="remux")
+    except OSError as exc:
+        return str(exc.strerror or exc)
 
 
-def _concat_line(path: Path) -> str:
-    # The concat demuxer's quoting: single quotes, with ' written as '\''.
-    return "file '" + str(path.absolute()).replace("'", "'\\''") + "'\n"
+@contextlib.contextmanager
+def opened_parts(parts: list[Path]) -> Iterator[list[int]]:
+    """Open ``parts`` read-only (never through a link) for FFmpeg to read as ``/dev/fd/N``.
+
+    Passing descriptors keeps the join independent of the names (a newline
+    or a quote in a name cannot break FFmpeg's concat list), and FFmpeg
+    reads exactly the files caprec checked.
+    """
+    fds: list[int] = []
+    try:
+        for part in parts:
+            fds.append(os.open(part, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)))
+        yield fds
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def stream_copy_argv(sources: list[Path], listing: OwnedTemp | None, destination: Path, *,
+                     ffmpeg_path: str, fds: list[int], container: str = "mp4") -> list[str]:
+    """FFmpeg's argv to copy ``sources`` (one: a remux; several: a concat of ``fds``) into ``destination``.
+
+    With several sources the list is written to ``listing`` first. ``container`` is the muxer (mp4, mov,
+    matroska).
+    """
+    if len(sources) == 1:
+        return build_remux_argv(ffmpeg_path=ffmpeg_path, source=ffmpeg_file_url(sources[0]),
+                                destination=ffmpeg_file_url(destination), container=container)
+    assert listing is not None
+    # The descriptors FFmpeg inherits keep their numbers (pass_fds).
+    text = "ffconcat version 1.0\n" + "".join(f"file 'file:/dev/fd/{fd}'\n" for fd in fds)
+    os.write(listing.fd, text.encode("ascii"))
+    return build_concat_argv(ffmpeg_path=ffmpeg_path, listing=ffmpeg_file_url(listing.path),
+                             destination=ffmpeg_file_url(destination), container=container)
 
 
 def join_segments(parts: list[Path], destination: Path, *, ffmpeg_path: str) -> str | None:
@@ -118,39 +183,34 @@ def join_segments(parts: list[Path], destination: Path, *, ffmpeg_path: str) -> 
     may be ``parts[0]``): at every moment the files on disk play. Returns
     None on success, else why it failed (nothing is changed then).
     """
-    listing = sibling_temp(destination, "concat").with_suffix(".txt")
-    temp = sibling_temp(destination, "join")
     try:
-        listing.write_text("".join(_concat_line(part) for part in parts), encoding="utf-8")
-        argv = build_concat_argv(ffmpeg_path=ffmpeg_path, listing=ffmpeg_file_url(listing),
-                                 destination=ffmpeg_file_url(temp), container=container_for(destination))
-        return _copy_then_rename(argv, temp=temp, destination=destination,
-                                 size=sum(part.stat().st_size for part in parts), what="joining")
+        size = sum(part.stat().st_size for part in parts)
+        with (owned_temp(destination, "concat") as listing, owned_temp(destination, "join") as temp,
+              opened_parts(parts) as fds):
+            argv = stream_copy_argv(parts, listing, temp.path, ffmpeg_path=ffmpeg_path, fds=fds,
+                                   container=container_for(destination))
+            return _copy_then_rename(argv, temp=temp, destination=destination, size=size, what="joining",
+                                     pass_fds=fds)
     except OSError as exc:
-        return str(exc)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            listing.unlink()
+        return str(exc.strerror or exc)
 
 
-def _copy_then_rename(argv: list[str], *, temp: Path, destination: Path, size: int, what: str) -> str | None:
+def _copy_then_rename(argv: list[str], *, temp: OwnedTemp, destination: Path, size: int, what: str,
+                      pass_fds: list[int] | None = None) -> str | None:
     """Run a stream-copy ``argv`` that writes ``temp``, then rename it over ``destination``.
 
     The timeout grows with ``size``. Returns None on success, else why it
-    failed; ``temp`` never outlives the call.
+    failed.
     """
     timeout = REMUX_TIMEOUT_FLOOR + size / REMUX_BYTES_PER_SECOND
     try:
-        result = run_tool(argv, timeout=timeout)
+        result = run_tool(argv, timeout=timeout, pass_fds=pass_fds or ())
         if result.returncode != 0:
             lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
             return lines[-1] if lines else f"ffmpeg exited with {result.returncode}"
-        os.replace(temp, destination)
+        temp.commit(destination)
     except subprocess.TimeoutExpired:
         return f"{what} took longer than {timeout:.0f} s"
     except OSError as exc:
-        return str(exc)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
+        return str(exc.strerror or exc)
     return None

@@ -29,6 +29,8 @@ TOOL_TIMEOUT = 30.0
 # How often the wait after "q" checks whether the caller wants to hurry (a
 # second Ctrl-C): the bound on how late that request takes effect.
 HURRY_POLL_S = 0.1
+# linux/prctl.h: deliver a signal to this process when its parent dies.
+PR_SET_PDEATHSIG = 1
 
 Popen = Callable[..., "subprocess.Popen[bytes]"]
 
@@ -50,16 +52,39 @@ class ToolResult:
     stderr: bytes
 
 
-def run_tool(argv: Sequence[str], *, timeout: float = TOOL_TIMEOUT) -> ToolResult:
+def run_tool(argv: Sequence[str], *, timeout: float = TOOL_TIMEOUT, pass_fds: Sequence[int] = ()) -> ToolResult:
     """Run a short helper command (argv list, never a shell) and capture its output.
 
-    Raises ``OSError`` if it cannot start and ``subprocess.TimeoutExpired`` if
-    it outlives ``timeout`` (it is killed and reaped first).
+    ``pass_fds`` are descriptors the command inherits under the same numbers.
+    On Linux the command dies with caprec (a killed caprec leaves no FFmpeg
+    finishing a copy nobody will rename). Raises ``OSError`` if it cannot
+    start and ``subprocess.TimeoutExpired`` if it outlives ``timeout`` (it is
+    killed and reaped first).
     """
     completed = subprocess.run(
-        list(argv), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False
+        list(argv), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False,
+        pass_fds=tuple(pass_fds), preexec_fn=_die_with_parent_hook(),
     )
     return ToolResult(completed.returncode, completed.stdout, completed.stderr)
+
+
+def _die_with_parent_hook() -> Callable[[], None] | None:
+    """A preexec hook that makes the child get SIGKILL when caprec dies (Linux prctl), else None.
+
+    libc is loaded here, in the parent: the hook runs between fork and exec,
+    where importing a module could deadlock.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    kill = int(signal.SIGKILL)
+
+    def hook() -> None:
+        prctl(PR_SET_PDEATHSIG, kill)
+
+    return hook
 
 
 def _group_kwargs() -> dict[str, Any]:

@@ -11,6 +11,7 @@ read is the pipe's high-water fill.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sys
@@ -91,12 +92,22 @@ class Sink:
         self._owns_fd = fd is None
         self._overwrite = overwrite
         self.created = False
+        # The file's (st_dev, st_ino), and where the open descriptor pointed at close
+        # (Linux): how the recorder tells that the output was renamed or deleted.
+        self.identity: tuple[int, int] | None = None
+        self.last_location: str | None = None
 
     def _open(self) -> int:
         assert self.path is not None
-        flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0)
-        flags |= os.O_TRUNC if self._overwrite else os.O_EXCL
+        if self._overwrite:
+            # --overwrite replaces the directory entry: a symlink there is
+            # removed, never written through (its target stays untouched).
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
         fd = os.open(self.path, flags, 0o666)  # the user's umask applies
+        info = os.fstat(fd)
+        self.identity = (info.st_dev, info.st_ino)
         self.created = True
         return fd
 
@@ -111,6 +122,8 @@ class Sink:
 
     def close(self) -> None:
         if self._fd is not None and self._owns_fd:
+            with contextlib.suppress(OSError):
+                self.last_location = os.readlink(f"/proc/self/fd/{self._fd}")
             os.close(self._fd)
         self._fd = None
 

@@ -30,7 +30,7 @@ from capture.errors import (
     WriteError,
 )
 from capture.ffmpeg_bin import FFmpegBinary
-from capture.output import MediaCheck, ffmpeg_file_url, remux_faststart, verify_media
+from capture.output import MediaCheck, ffmpeg_file_url, moved_output, remux_faststart, verify_media
 from capture.permissions import no_first_frame_hint
 from capture.process import ManagedProcess
 from capture.progress import WALLCLOCK_TOLERANCE_S, FFmpegProgress, LogLine, StderrReader
@@ -52,6 +52,11 @@ THREAD_JOIN_TIMEOUT_S = 10.0
 ERROR_LINES = 3
 # FFmpeg exiting 0 this long before the --duration is an early end, not the end.
 EARLY_END_TOLERANCE_S = 1.0
+# No new frame for this long while recording is a stall (a frozen or starved FFmpeg);
+# FFmpeg reports its frame count every STATS_PERIOD_S (0.5 s).
+STALL_AFTER_S = 2.0
+# ...or this many frame intervals, for a slow --fps (a time-lapse at 0.5 fps is not stalled).
+STALL_AFTER_FRAMES = 3
 # What x11grab logs when the X server goes away under it.
 DISPLAY_LOST_MARKERS = ("xcb", "external library", "connection closed", "broken pipe")
 
@@ -168,6 +173,9 @@ class RecordingStats:
     cursor: Any = None
     paused: bool = False
     segment: int = 1
+    stalled_s: float = 0.0  # how long the current stall has lasted (0: frames are coming)
+    stall_total_s: float = 0.0  # every stall so far, the current one included
+    stalls: int = 0  # how many stalls so far, the current one included
 
 
 @dataclass(frozen=True)
@@ -196,6 +204,34 @@ class _Watch:
     pump_error: OSError | None = None
     origin_set: bool = False
     last_warning: str | None = None
+    stall_after: float = STALL_AFTER_S
+    last_frame: int = 0
+    last_frame_at: float | None = None
+    stall_from: float | None = None  # when the last new frame came, while stalled
+    stall_done_s: float = 0.0  # the ended stalls' total
+    stalls: int = 0
+
+    def see_frames(self, frame: int, now: float) -> str | None:
+        """Track FFmpeg's frame count; a message when a stall starts or ends, else None."""
+        if self.last_frame_at is None or frame != self.last_frame:
+            message = None
+            if self.stall_from is not None:
+                lasted = now - self.stall_from
+                self.stall_done_s += lasted
+                message = f"ffmpeg resumed after a {lasted:.1f} s stall (no new frame)"
+                self.stall_from = None
+            self.last_frame, self.last_frame_at = frame, now
+            return message
+        if self.stall_from is None and now - self.last_frame_at >= self.stall_after:
+            self.stall_from = self.last_frame_at
+            self.stalls += 1
+            return f"ffmpeg stalled: no new frame for {now - self.last_frame_at:.1f} s"
+        return None
+
+    def stall(self, now: float) -> tuple[float, float]:
+        """(the current stall's length, all stalls' total) at ``now``."""
+        current = 0.0 if self.stall_from is None else now - self.stall_from
+        return current, self.stall_done_s + current
 
 
 class Recorder:
@@ -252,7 +288,7 @@ class Recorder:
         argv = self.argv(source, encoding, audio=audio, audio_output=audio_output,
                          output_queue_size=output_queue_size)
         proc = self._process_factory(argv)
-        watch = _Watch()
+        watch = _Watch(stall_after=max(STALL_AFTER_S, STALL_AFTER_FRAMES / source.fps if source.fps > 0 else 0.0))
         try:
             proc.start()
         except OSError as exc:
@@ -287,12 +323,14 @@ class Recorder:
             pumped = pump.stats()
             progress = reader.state.progress
             origin = watch.first_output
+            stalled, stall_total = watch.stall(self._clock())
             return RecordingStats(
                 elapsed_s=0.0 if origin is None else self._clock() - origin,
                 target_fps=source.fps, duration_s=encoding.duration, progress=progress,
                 bytes=pumped.bytes, pipe_size=pipe_size, pipe_high_water=pumped.high_water,
                 chunk_size=chunk, warnings=reader.state.warnings, last_warning=watch.last_warning,
                 started=origin is not None, cursor=None if sidecar is None else sidecar.stats(),
+                stalled_s=stalled, stall_total_s=stall_total, stalls=watch.stalls,
             )
 
         reason = "ffmpeg-exit"
@@ -300,7 +338,7 @@ class Recorder:
         pump.start()
         try:
             reason = self._watch(proc, stop, watch, reader, snapshot, on_stats, sidecar, disk,
-                                 pump=pump, started=started, duration=encoding.duration)
+                                 pump=pump, started=started, duration=encoding.duration, on_warning=on_warning)
             if reason == "pause" and on_pause is not None:
                 on_pause()
         finally:
@@ -317,7 +355,8 @@ class Recorder:
     def _watch(self, proc: ManagedProcess, stop: StopControl, watch: _Watch, reader: StderrReader,
                snapshot: Callable[[], RecordingStats],
                on_stats: Callable[[RecordingStats], None] | None, sidecar: Sidecar | None,
-               disk: DiskWatch | None, *, pump: PipePump, started: float, duration: float | None) -> str:
+               disk: DiskWatch | None, *, pump: PipePump, started: float, duration: float | None,
+               on_warning: Callable[[str], None] | None = None) -> str:
         next_stats = started
         while True:
             if stop.wait(TICK_S):
@@ -340,6 +379,10 @@ class Recorder:
             if first is not None and sidecar is not None and not watch.origin_set:
                 sidecar.set_origin(**self._origin(reader, first))
                 watch.origin_set = True
+            if first is not None and (stalled := watch.see_frames(reader.state.progress.frame, now)) is not None:
+                watch.last_warning = stalled
+                if on_warning is not None:
+                    on_warning(stalled)
             if first is not None and duration is not None and now - first > duration + DURATION_GRACE_S:
                 return "duration-backstop"
             if disk is not None and disk.should_stop(pump.stats().bytes):
@@ -397,6 +440,12 @@ class Recorder:
             error = RecordingFailedError(f"the capture device stalled; stopped{quoted}", ffmpeg_lines=lines)
         elif reason == "disk-low" and disk is not None:
             error = DiskSpaceError(f"{disk.message()}; {format_bytes(stats.bytes)} saved")
+        if path is not None and isinstance(sink, Sink) and (moved := moved_output(
+                path, identity=sink.identity, last_location=sink.last_location)) is not None:
+            # Never remux, verify or report a file that is not the one written.
+            return RecordingResult(status=Status.FAILED, stop_reason=reason, path=None, argv=argv, stats=stats,
+                                   media=None, remuxed=False, notes=[moved], error=WriteError(moved),
+                                   cursor=cursor, ffmpeg_returncode=returncode)
 
         media: MediaCheck | None = None
         remuxed = False

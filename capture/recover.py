@@ -22,7 +22,6 @@ import contextlib
 import enum
 import os
 import re
-import stat
 import struct
 import subprocess
 import sys
@@ -31,20 +30,24 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from capture.command import INDEX_FIRST_CONTAINERS, build_concat_argv, build_remux_argv, container_for
+from capture.command import INDEX_FIRST_CONTAINERS, container_for
 from capture.cursor import CursorFormatError, summarize_cursor_log
-from capture.errors import CaptureError, OutputError
+from capture.errors import CaptureError, DiskFullError, OutputError
+from capture.lock import locked_by_other
 from capture.manifest import read_manifest, utc_now, write_manifest
 from capture.output import (
     REMUX_BYTES_PER_SECOND,
     REMUX_TIMEOUT_FLOOR,
     MediaCheck,
     ffmpeg_file_url,
-    sibling_temp,
+    opened_parts,
+    stream_copy_argv,
     verify_media,
 )
 from capture.process import run_tool
+from capture.pump import is_disk_full
 from capture.session import CURSOR_NAME, MANIFEST_NAME, STUDIO_SUFFIX
+from capture.tempfiles import OwnedTemp, owned_temp, remove_leftovers
 
 RECOVER_SCHEMA = "caprec-recover/1"
 # ``talk.mp4`` -> ``talk.part-2.mp4`` (capture.session.PART_FORMAT).
@@ -60,6 +63,8 @@ FRAMES_LOST_PER_FILE = 1
 SEGMENT_RECORDING = "recording"
 SEGMENT_COMPLETE = "complete"
 STATUS_COMPLETE = "complete"
+# What FFmpeg prints when a write fails with ENOSPC.
+DISK_FULL_TEXT = "No space left on device"
 
 
 class NothingPlayableError(CaptureError):
@@ -236,90 +241,80 @@ def _open_by(paths: list[Path]) -> int | None:
 
 
 def _refuse_if_in_use(paths: list[Path]) -> None:
+    held = locked_by_other(paths)
+    if held is not None:
+        raise OutputError(f"a running caprec holds {held} (recording or paused); stop that recording first, "
+                          "then recover what it left")
     pid = _open_by([path for path in paths if path.exists()])
     if pid is not None:
         raise OutputError(f"process {pid} still has the recording open (is it still recording?); "
                           "stop that recording first, then recover what it left")
 
 
-def _copy(sources: list[Path], destination: Path, *, ffmpeg_path: str) -> str | None:
+def _copy(sources: list[Path], destination: OwnedTemp, *, ffmpeg_path: str,
+          max_frames: int | None = None) -> str | None:
     """Stream-copy ``sources`` (joined in order) into ``destination`` with the index first.
 
-    One source is a plain remux; several go through the concat demuxer with
-    a list file in a temporary sibling. Returns None on success, else why not.
+    One source is a plain remux; several go through the concat demuxer,
+    the parts passed as descriptors (see :func:`capture.output.opened_parts`).
+    Returns None on success, else why not.
     """
     timeout = REMUX_TIMEOUT_FLOOR + sum(path.stat().st_size for path in sources) / REMUX_BYTES_PER_SECOND
-    listing: Path | None = None
-    if len(sources) == 1:
-        argv = build_remux_argv(ffmpeg_path=ffmpeg_path, source=ffmpeg_file_url(sources[0]),
-                                destination=ffmpeg_file_url(destination), container=container_for(destination))
-    else:
-        listing = sibling_temp(destination, "concat").with_suffix(".txt")
-        # The concat format quotes with '...', and a ' inside is written '\''.
-        listing.write_text("".join("file '" + str(path.absolute()).replace("'", "'\\''") + "'\n"
-                                   for path in sources), encoding="utf-8")
-        argv = build_concat_argv(ffmpeg_path=ffmpeg_path, listing=ffmpeg_file_url(listing),
-                                 destination=ffmpeg_file_url(destination), container=container_for(destination))
-    try:
-        result = run_tool(argv, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return f"ffmpeg took longer than {timeout:.0f} s"
-    except OSError as exc:
-        return f"cannot run {ffmpeg_path}: {exc.strerror or exc}"
-    finally:
-        if listing is not None:
-            listing.unlink(missing_ok=True)
+    with contextlib.ExitStack() as stack:
+        listing = stack.enter_context(owned_temp(destination.path, "concat")) if len(sources) > 1 else None
+        fds = stack.enter_context(opened_parts(sources)) if len(sources) > 1 else []
+        argv = stream_copy_argv(sources, listing, destination.path, ffmpeg_path=ffmpeg_path, fds=fds,
+                                container=container_for(destination.path))
+        if max_frames is not None:
+            at = argv.index(ffmpeg_file_url(destination.path))
+            argv[at:at] = ["-frames:v", str(max_frames)]  # an output option: before the destination
+        try:
+            result = run_tool(argv, timeout=timeout, pass_fds=fds)
+        except subprocess.TimeoutExpired:
+            return f"ffmpeg took longer than {timeout:.0f} s"
+        except OSError as exc:
+            return f"cannot run {ffmpeg_path}: {exc.strerror or exc}"
     if result.returncode != 0:
         lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        if any(DISK_FULL_TEXT in line for line in lines):
+            raise DiskFullError(f"the disk holding {destination.path.parent} is full; free some space, "
+                                "then run `caprec recover` again (nothing was changed)")
         return lines[-1] if lines else f"ffmpeg exited with code {result.returncode}"
     return None
 
 
-def rewrite_verified(sources: list[Path], destination: Path, *, expected_frames: int, ffmpeg_path: str,
-                     sync: Callable[[Path], None] | None = None) -> tuple[MediaCheck | None, str | None]:
+def rewrite_verified(sources: list[Path], destination: Path, *, expected_frames: int,
+                     ffmpeg_path: str, torn_end: bool = False,
+                     sync: Callable[[int], None] = os.fsync) -> tuple[MediaCheck | None, str | None]:
     """Copy ``sources`` into a temporary sibling of ``destination``, check it, rename it over ``destination``.
 
     The copy must hold at least ``expected_frames`` minus
     :data:`FRAMES_LOST_PER_FILE` per source, else nothing is changed and the
     reason is returned. Returns (what the new file holds, None) on success.
-    ``sync`` makes the copy durable before the rename (default :func:`fsync_file`).
+    ``torn_end``: the last source ends in a packet cut in half, which FFmpeg
+    counts and copies but no decoder reads ("Invalid NAL unit size"); the
+    copy stops before it. Raises :class:`DiskFullError` when the disk has no
+    room for the copy.
+    ``sync`` makes the copy durable before the rename, through the copy's own
+    writable descriptor (Windows' FlushFileBuffers refuses a read-only one).
     """
-    temp = sibling_temp(destination, "recover")
     try:
-        why = _copy(sources, temp, ffmpeg_path=ffmpeg_path)
-        if why is not None:
-            return None, why
-        media = verify_media(temp, ffmpeg_path=ffmpeg_path)
-        floor = expected_frames - FRAMES_LOST_PER_FILE * len(sources)
-        if media.frames < floor:
-            return None, f"the rewritten file held {media.frames} of {expected_frames} frames; kept the originals"
-        # Synced while still writable: the destination's mode may be read-only,
-        # and on Windows that attribute refuses the write access a sync needs.
-        (sync or fsync_file)(temp)
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(temp, stat.S_IMODE(destination.stat().st_mode))  # the file keeps its permissions
-        os.replace(temp, destination)
-        return media, None
+        with owned_temp(destination, "recover") as temp:
+            why = _copy(sources, temp, ffmpeg_path=ffmpeg_path,
+                        max_frames=expected_frames - 1 if torn_end else None)
+            if why is not None:
+                return None, why
+            media = verify_media(temp.path, ffmpeg_path=ffmpeg_path)
+            floor = expected_frames - FRAMES_LOST_PER_FILE * len(sources)
+            if media.frames < floor:
+                return None, f"the rewritten file held {media.frames} of {expected_frames} frames; kept the originals"
+            temp.commit(destination, sync=sync)  # the file keeps its permissions
+            return media, None
     except OSError as exc:
+        if is_disk_full(exc):
+            raise DiskFullError(f"the disk holding {destination.parent} is full; free some space, "
+                                "then run `caprec recover` again (nothing was changed)") from None
         return None, str(exc.strerror or exc)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-
-
-def fsync_file(path: Path, *, opener: Callable[[Path, int], int] = os.open,
-               sync: Callable[[int], None] = os.fsync) -> None:
-    """Make ``path``'s bytes durable.
-
-    The file is opened for writing (never truncated): on Windows
-    :func:`os.fsync` is FlushFileBuffers, which fails with EBADF on a
-    read-only handle; POSIX accepts either.
-    """
-    fd = opener(path, os.O_WRONLY | getattr(os, "O_BINARY", 0))
-    try:
-        sync(fd)
-    finally:
-        os.close(fd)
 
 
 def _trim_to_fragments(path: Path, layout: Mp4Layout) -> bool:
@@ -400,6 +395,7 @@ def recover(path: Path, *, ffmpeg_path: str) -> RecoveryReport:
 def _recover_instant(path: Path, *, ffmpeg_path: str) -> RecoveryReport:
     parts = find_parts(path)
     _refuse_if_in_use([path, *parts])
+    removed = _remove_leftovers([path])
     try:
         layout = read_layout(path)
     except OSError as exc:
@@ -410,7 +406,7 @@ def _recover_instant(path: Path, *, ffmpeg_path: str) -> RecoveryReport:
         and container_for(path) not in INDEX_FIRST_CONTAINERS
     if (not layout.boxes or layout.boxes[0] != "ftyp") and not finished_elsewhere:
         raise OutputError(f"{path} is not an MP4 file; give the MP4 or the {STUDIO_SUFFIX} bundle a recording left")
-    notes: list[str] = []
+    notes = list(removed)
     if (layout.finished or finished_elsewhere) and not parts:
         media = verify_media(path, ffmpeg_path=ffmpeg_path)
         if not media.playable:
@@ -418,7 +414,7 @@ def _recover_instant(path: Path, *, ffmpeg_path: str) -> RecoveryReport:
         report = FileReport(path=path, action=Action.KEPT, frames=media.frames, duration_s=media.duration_s,
                             index=1, note=f"already a finished {path.suffix.lstrip('.').upper() or 'MP4'} file")
         return RecoveryReport(path=path, kind="instant", recovered=False, files=(report,), frames=media.frames,
-                              duration_s=media.duration_s, cursor=cursor)
+                              duration_s=media.duration_s, cursor=cursor, notes=tuple(notes))
 
     checked: list[tuple[Path, MediaCheck]] = []
     files: list[FileReport] = []
@@ -441,7 +437,10 @@ def _recover_instant(path: Path, *, ffmpeg_path: str) -> RecoveryReport:
             checked[position] = (candidate, verify_media(candidate, ffmpeg_path=ffmpeg_path))
     sources = [candidate for candidate, _ in checked]
     expected = sum(media.frames for _, media in checked)
-    result, why = rewrite_verified(sources, path, expected_frames=expected, ffmpeg_path=ffmpeg_path)
+    torn = read_layout(sources[-1]).torn
+    if torn:
+        notes.append(f"{sources[-1].name} ended in a packet cut in half; the copy stops before it")
+    result, why = rewrite_verified(sources, path, expected_frames=expected, ffmpeg_path=ffmpeg_path, torn_end=torn)
     if result is None:
         raise NothingPlayableError(f"could not rewrite {path}: {why}; every file was left as it was")
     for part in sources[1:]:
@@ -452,6 +451,12 @@ def _recover_instant(path: Path, *, ffmpeg_path: str) -> RecoveryReport:
         notes.append(f"joined {len(sources)} segments into {path.name} and deleted the parts")
     return RecoveryReport(path=path, kind="instant", recovered=True, files=tuple(joined + files),
                           frames=result.frames, duration_s=result.duration_s, cursor=cursor, notes=tuple(notes))
+
+
+def _remove_leftovers(paths: list[Path]) -> list[str]:
+    """Delete the temporary copies killed caprec runs left beside ``paths``; one note per file removed."""
+    return [f"removed {leftover.name}, a temporary copy a killed caprec left"
+            for path in paths for leftover in remove_leftovers(path)]
 
 
 def _segment_file(bundle: Path, relative: object) -> Path | None:
@@ -484,9 +489,11 @@ def _finish_file(path: Path, *, ffmpeg_path: str) -> tuple[Action, MediaCheck, s
     media = verify_media(path, ffmpeg_path=ffmpeg_path)
     if not media.playable:
         return Action.DROPPED, media, "no playable video frame; left on disk"
-    if read_layout(path).finished:
+    layout = read_layout(path)
+    if layout.finished:
         return Action.KEPT, media, None
-    rewritten, why = rewrite_verified([path], path, expected_frames=media.frames, ffmpeg_path=ffmpeg_path)
+    rewritten, why = rewrite_verified([path], path, expected_frames=media.frames, ffmpeg_path=ffmpeg_path,
+                                      torn_end=layout.torn)
     if rewritten is None:
         return Action.FAILED, media, f"kept fragmented (it plays): {why}"
     return Action.REMUXED, rewritten, None
@@ -507,8 +514,8 @@ def _recover_studio(bundle: Path, *, ffmpeg_path: str) -> RecoveryReport:
     manifest = read_manifest(manifest_path)
     segments = list(_iter_segments(manifest, manifest_path))
     named = [_segment_file(bundle, s.get(key)) for s in segments for key in ("display", "audio")]
-    _refuse_if_in_use([p for p in named if p is not None])
-    notes: list[str] = []
+    _refuse_if_in_use([bundle, *(p for p in named if p is not None)])
+    notes = _remove_leftovers([manifest_path, *(p for p in named if p is not None)])
     files: list[FileReport] = []
     kept: list[dict[str, Any]] = []
     changed = manifest.get("status") != STATUS_COMPLETE
@@ -581,14 +588,10 @@ def _finish_audio(path: Path, *, ffmpeg_path: str) -> tuple[Action, str | None]:
         return Action.DROPPED, f"audio file {path.name} holds no readable audio; removed from the manifest, kept"
     if read_layout(path).finished:
         return Action.KEPT, None
-    temp = sibling_temp(path, "recover")
-    try:
+    with owned_temp(path, "recover") as temp:
         why = _copy([path], temp, ffmpeg_path=ffmpeg_path)
-        if why is None and (_audio_duration(temp, ffmpeg_path=ffmpeg_path) or 0.0) > 0:
-            os.replace(temp, path)
+        if why is None and (_audio_duration(temp.path, ffmpeg_path=ffmpeg_path) or 0.0) > 0:
+            temp.commit(path)
             return Action.REMUXED, None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
     return Action.FAILED, f"audio file {path.name} kept fragmented (it plays)"
 

@@ -32,7 +32,8 @@ from capture import __version__
 from capture.command import Audio, Encoding, VideoSource, describe_audio
 from capture.cursor import CursorContext, CursorStats
 from capture.diskspace import check_start
-from capture.errors import CaptureError, OutputError
+from capture.errors import CaptureError, OutputError, WriteError
+from capture.lock import hold_lock
 from capture.manifest import MANIFEST_FORMAT, MANIFEST_VERSION, utc_now, write_manifest
 from capture.output import MediaCheck, join_segments, remux_faststart, verify_media
 from capture.progress import FFmpegProgress
@@ -77,6 +78,7 @@ class CursorSpec:
     context: CursorContext
     flush_interval: float
     display: str | None = None  # the X display whose pointer is logged (None: the process's $DISPLAY)
+    overwrite: bool = False  # replace an existing log (its directory entry); else an existing one is refused
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,19 @@ def segment_files(mode: Mode, output: Path, index: int, *, audio: bool) -> tuple
     return directory / DISPLAY_NAME, (directory / AUDIO_NAME if audio else None)
 
 
+def segment_length(result: RecordingResult, frames: int, fps: float) -> float:
+    """How long a segment is on the recording's timeline: its last frame's time plus that frame's duration.
+
+    The recorded video is constant frame rate (FFmpeg duplicates or drops
+    frames to keep it), so that is ``frames / fps``; the last packet's time
+    alone is one frame short per segment, which drifted the cursor log a
+    frame per pause.
+    """
+    if frames > 0 and fps > 0:
+        return frames / fps
+    return result.media.duration_s if result.media is not None else result.stats.progress.out_time_s
+
+
 def part_path(output: Path, index: int) -> Path:
     """``talk.mp4`` -> ``talk.part-2.mp4``: where instant segment ``index`` (>= 2) is recorded."""
     return output.with_name(PART_FORMAT.format(stem=output.stem, index=index, suffix=output.suffix))
@@ -158,20 +173,25 @@ class Session:
             if studio:
                 _create_bundle(spec.output)
         notes: list[str] = []
-        cursor = self._start_cursor(spec, notes, warn)
-        run = _Run(spec=spec, started=utc_now())
-        if studio:
-            self._write_manifest(run, status="recording")
-        try:
-            self._segments(spec, run, cursor, stop, on_stats, warn)
-        except CaptureError:
+        # Locks on the bundle and on every segment file, held until the end,
+        # paused or not: `caprec recover` refuses while they are held.
+        with contextlib.ExitStack() as locks:
+            if studio and spec.output is not None:
+                _hold(locks, spec.output)
+            cursor = self._start_cursor(spec, notes, warn)
+            run = _Run(spec=spec, started=utc_now(), locks=locks)
             if studio:
-                with contextlib.suppress(OSError):
-                    self._write_manifest(run, status="failed", error="nothing was recorded")
-            raise
-        finally:
-            run.cursor_stats = cursor.stop() if cursor is not None else None
-        return self._finish(run, notes, fast=stop.fast)
+                self._write_manifest(run, status="recording")
+            try:
+                self._segments(spec, run, cursor, stop, on_stats, warn)
+            except CaptureError:
+                if studio:
+                    with contextlib.suppress(OSError):
+                        self._write_manifest(run, status="failed", error="nothing was recorded")
+                raise
+            finally:
+                run.cursor_stats = cursor.stop() if cursor is not None else None
+            return self._finish(run, notes, fast=stop.fast)
 
     # -- the parts of run() ---------------------------------------------------
 
@@ -181,6 +201,8 @@ class Session:
         cursor = self._cursor_factory(spec.cursor, warn)
         try:
             cursor.start()
+        except OutputError:
+            raise  # an existing log is an existing output: never replaced without overwrite
         except CaptureError as exc:
             # A missing cursor log must not cost the user the video.
             notes.append(f"recorded without the cursor log: {exc}")
@@ -218,9 +240,11 @@ class Session:
                 # A later segment would not start: keep what was recorded.
                 run.late_error = exc
                 return
-            duration = result.media.duration_s if result.media is not None else result.stats.progress.out_time_s
             frames = result.media.frames if result.media is not None else result.stats.progress.frame
+            duration = segment_length(result, frames, spec.source.fps)
             run.results.append(result)
+            if result.path is not None:
+                _hold(run.locks, result.path)
             run.segments.append(SegmentInfo(index, result.path, audio_file if audio_file and audio_file.exists()
                                             else None, run.recorded_s, duration, frames, str(result.status)))
             run.current = None
@@ -243,7 +267,7 @@ class Session:
         while True:
             if on_stats is not None:
                 on_stats(replace(last, paused=True, segment=index, elapsed_s=run.recorded_s, duration_s=wanted,
-                                 bytes=total_bytes, progress=progress))
+                                 bytes=total_bytes, progress=progress, stalled_s=0.0))
             if stop.wait(PAUSED_TICK_S):
                 if stop.requested:
                     return False
@@ -284,8 +308,12 @@ class Session:
                         part.unlink()
                     remuxed = True
                 else:
-                    notes.append(f"kept the segments apart: joining failed: {why}; "
-                                 f"`caprec recover {spec.output}` tries again")
+                    # Not a success: the output holds only the first segment.
+                    names = ", ".join(str(p) for p in parts)
+                    error = error or WriteError(f"joining the segments failed ({why}); the recording is kept "
+                                                f"in {len(parts)} files: {names}; `caprec recover {spec.output}` "
+                                                "tries again")
+                    notes.append(f"kept the segments apart: joining failed: {why}")
             elif last.stop_reason in ("pause", "user", "duration") and error is None:
                 why = remux_faststart(spec.output, ffmpeg_path=ffmpeg_path)
                 remuxed = why is None
@@ -302,7 +330,9 @@ class Session:
                        else _size(path))
         stats = replace(last.stats, bytes=total_bytes, elapsed_s=run.recorded_s, paused=False,
                         segment=len(results), progress=_summed_progress(run),
-                        duration_s=spec.encoding.duration, cursor=run.cursor_stats)
+                        duration_s=spec.encoding.duration, cursor=run.cursor_stats, stalled_s=0.0,
+                        stall_total_s=sum(r.stats.stall_total_s for r in results),
+                        stalls=sum(r.stats.stalls for r in results))
         stop_reason = "user" if last.stop_reason == "pause" else last.stop_reason
         result = RecordingResult(status=status, stop_reason=stop_reason, path=path, argv=last.argv, stats=stats,
                                  media=media, remuxed=remuxed, notes=notes, error=error, cursor=run.cursor_stats,
@@ -369,6 +399,13 @@ class _Run:
     recorded_s: float = 0.0
     late_error: CaptureError | None = None
     cursor_stats: CursorStats | None = None
+    locks: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+
+def _hold(locks: contextlib.ExitStack, path: Path) -> None:
+    """Lock ``path`` until ``locks`` closes (a file that cannot be opened is not locked)."""
+    with contextlib.suppress(OSError):
+        locks.enter_context(hold_lock(path))
 
 
 def _create_bundle(path: Path) -> None:
@@ -414,13 +451,16 @@ def _offset_stats(on_stats: Callable[[RecordingStats], None] | None, run: _Run, 
     before = _summed_progress(run)
     offset = run.recorded_s
     earlier_bytes = sum(r.stats.bytes for r in run.results)
+    earlier_stalls = sum(r.stats.stalls for r in run.results)
+    earlier_stall_s = sum(r.stats.stall_total_s for r in run.results)
 
     def shifted(stats: RecordingStats) -> None:
         progress = stats.progress
         total_bytes = earlier_bytes + stats.bytes
         bitrate = _kbps(total_bytes, offset + progress.out_time_s) if progress.out_time_s else None
         on_stats(replace(stats, elapsed_s=offset + stats.elapsed_s, duration_s=wanted, segment=index,
-                         bytes=total_bytes,
+                         bytes=total_bytes, stalls=earlier_stalls + stats.stalls,
+                         stall_total_s=earlier_stall_s + stats.stall_total_s,
                          progress=replace(progress, frame=before.frame + progress.frame,
                                           drop_frames=before.drop_frames + progress.drop_frames,
                                           dup_frames=before.dup_frames + progress.dup_frames,

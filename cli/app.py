@@ -21,6 +21,7 @@ from capture.errors import CaptureError
 from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
 from cli.helpstyle import HelpGroup
+from cli.streams import guard_standard_streams
 
 # Typer shows ``help`` instead of the root callback's docstring, so the
 # examples go in the epilog of ``caprec --help``.
@@ -87,6 +88,7 @@ def main() -> None:
     Usage errors (an unknown flag, a missing argument) become one
     ``error: ...`` line and exit 2, like every other bad input.
     """
+    guard_standard_streams()
     try:
         code = app(standalone_mode=False, prog_name="caprec")
     except NoArgsIsHelpError as exc:

@@ -8,19 +8,21 @@ then runs through :func:`cli.record.run_plan` under one progress display.
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from capture.batch import BatchPlan, CaptureSpec, PlanError, load_plan
+from capture.batch import BatchPlan, CaptureSpec, PlanError, load_plan, resolve_directory
 from capture.errors import CaptureError, OutputError, SettingError
 from capture.recorder import Recorder, StopControl
+from capture.session import Mode
 from capture.units import format_bytes, format_duration
 from cli.app import app, error_console, run_guarded
 from cli.display import PanelOptions, make_batch_display
@@ -36,7 +38,8 @@ from cli.output import (
     result_summary,
     summary_exit_code,
 )
-from cli.record import RecordPlan, exit_code, resolve_plan, run_plan, stop_on_signals
+from cli.probes import Probes
+from cli.record import RecordPlan, exit_code, resolve_plan, retarget, run_plan, stop_on_signals
 
 EXAMPLES = """
 Examples:
@@ -77,14 +80,22 @@ def resolve_captures(env: Environment, plan: BatchPlan, *, ffmpeg_path: str | No
     """
     resolved: list[Resolved] = []
     problems: list[Problem] = []
+    probes = Probes()  # ffmpeg and each display probed once for the whole plan
+    # Captures that differ only in their output are resolved once (10,000 in well under 2 s).
+    templates: dict[tuple[Any, ...], RecordPlan] = {}
     for spec in plan.captures:
+        shape = _shape(spec)
         try:
+            template = templates.get(shape)
+            if template is not None:
+                resolved.append(Resolved(spec=spec, plan=retarget(template, spec.output)))
+                continue
             record_plan = resolve_plan(
                 env=env, source=spec.source, output=str(spec.output), fps=spec.fps, region=spec.region,
                 duration=spec.duration, codec=spec.codec, preset=spec.preset, crf=spec.crf, cursor=spec.cursor,
                 ffmpeg_path=ffmpeg_path, delay=spec.delay, quiet=quiet, mode=spec.mode,
                 # The plan decides: a CAPREC_AUDIO or config default does not add audio to a capture.
-                audio=spec.audio or "none")
+                audio=spec.audio or "none", probes=probes)
         except CaptureError as exc:
             code = exit_status_for(exc)
             if code is not ExitStatus.USAGE:
@@ -93,8 +104,18 @@ def resolve_captures(env: Environment, plan: BatchPlan, *, ffmpeg_path: str | No
             problems.append(Problem(spec.index, f"{plan.path}: {spec.label}: {_as_plan_key(exc)}"))
             continue
         resolved.append(Resolved(spec=spec, plan=record_plan))
+        if record_plan.mode is Mode.INSTANT and record_plan.target.path is not None:
+            templates[shape] = record_plan
     problems += _shared_files(plan, resolved)
     return resolved, problems, ExitStatus.USAGE if problems else ExitStatus.OK
+
+
+_PER_CAPTURE = frozenset({"index", "n", "repeat", "name", "output"})
+
+
+def _shape(spec: CaptureSpec) -> tuple[Any, ...]:
+    """Everything of a capture but its output (and its place in the plan)."""
+    return tuple(getattr(spec, field.name) for field in dataclasses.fields(spec) if field.name not in _PER_CAPTURE)
 
 
 def _as_plan_key(exc: CaptureError) -> str:
@@ -110,14 +131,15 @@ def _as_plan_key(exc: CaptureError) -> str:
 def _shared_files(plan: BatchPlan, resolved: list[Resolved]) -> list[Problem]:
     """A cursor log that is also another capture's video or cursor log (clip.mp4 and clip.mkv)."""
     owners: dict[Path, Resolved] = {}
+    directories: dict[Path, Path] = {}
     for item in resolved:
         if item.plan.target.path is not None:
-            owners[item.plan.target.path.resolve()] = item
+            owners[resolve_directory(item.plan.target.path, directories)] = item
     problems: list[Problem] = []
     for item in resolved:
         if item.plan.cursor is None:
             continue
-        log = item.plan.cursor.path.resolve()
+        log = resolve_directory(item.plan.cursor.path, directories)
         other = owners.setdefault(log, item)
         if other is not item:
             problems.append(Problem(item.spec.index, f"{plan.path}: {item.spec.label}: output: its cursor log "

@@ -325,7 +325,10 @@ class StatsView:
             return Text("■ finishing…", style=STOP_STYLE)
         if stats is not None and stats.paused:
             return Text("❚❚ PAUSED", style=PAUSED_STYLE)
-        return Text("● REC", style=REC_STYLE)
+        head = Text("● REC", style=REC_STYLE)
+        if stats is not None and stats.stalled_s > 0:
+            head.append(f" STALLED {stats.stalled_s:.0f}s", style=PAUSED_STYLE)
+        return head
 
     def _header(self, state: _ViewState, width: int) -> list[Text]:
         stats = state.stats
@@ -438,6 +441,8 @@ def stats_line(stats: RecordingStats, *, elapsed_s: float | None = None, settled
         parts.append(f"cursor {cursor.events}")
     if stats.paused:
         parts.insert(0, "PAUSED")
+    elif stats.stalled_s > 0:
+        parts.insert(0, f"STALLED {stats.stalled_s:.0f}s")
     return "  ".join(parts)
 
 
@@ -757,6 +762,9 @@ def print_summary(console: Console, result: RecordingResult, *, cursor_path: Pat
     if cursor is not None:
         say(f"  cursor: {cursor.events} events (moves {cursor.moves}, clicks {cursor.clicks}, "
             f"scrolls {cursor.scrolls}) in {cursor_path}")
+    if stats.stalls:
+        say(f"  stalled {stats.stalls} time{'s' if stats.stalls != 1 else ''}, {stats.stall_total_s:.1f} s in all "
+            "(no new frame from ffmpeg): the video holds a frozen picture there")
     count, last = (warnings.count, warnings.last) if warnings is not None else (stats.warnings, stats.last_warning)
     if count:
         say(f"  {count} warning{'s' if count != 1 else ''}; last: {last}")

@@ -20,6 +20,7 @@ from capture.errors import CaptureError, SettingError
 from capture.recorder import RecordingResult, RecordingStats
 from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
+from cli.streams import silence_stdout
 
 SUMMARY_SCHEMA = "caprec-summary/1"
 STATS_SCHEMA = "caprec-stats/1"
@@ -34,6 +35,7 @@ STATUS_CANCELLED = "cancelled"  # stopped during its delay, before it started
 STATUS_STARTING = "starting"
 STATUS_RECORDING = "recording"
 STATUS_PAUSED = "paused"
+STATUS_STALLED = "stalled"  # recording, but FFmpeg delivered no new frame for a while
 
 JsonObject = dict[str, Any]
 
@@ -86,6 +88,8 @@ def result_summary(result: RecordingResult, *, exit_code: int, cursor_log: Path 
         "target_fps": stats.target_fps,
         "dropped_frames": stats.progress.drop_frames,
         "duplicated_frames": stats.progress.dup_frames,
+        "stalls": stats.stalls,
+        "stalled_s": round(stats.stall_total_s, 3),
         "size_bytes": size,
         "bitrate_kbps": _bitrate_kbps(size, duration),
         "cursor": _cursor_counts(result.cursor, live=False),
@@ -110,6 +114,8 @@ def empty_summary(*, status: str, exit_code: int | None, error: str | None) -> J
         "target_fps": None,
         "dropped_frames": 0,
         "duplicated_frames": 0,
+        "stalls": 0,
+        "stalled_s": 0.0,
         "size_bytes": 0,
         "bitrate_kbps": None,
         "cursor": None,
@@ -200,8 +206,15 @@ class Reports:
         if self.summary_file is not None:
             write_json_atomic(self.summary_file, data, durable=True)
         if self.json_stdout and not self.to_stdout:
-            self._env.stdout.write(dump_json(data))
-            self._env.stdout.flush()
+            try:
+                self._env.stdout.write(dump_json(data))
+                self._env.stdout.flush()
+            except OSError as exc:  # stdout closed (>&-), or its reader gone (| true)
+                silence_stdout(self._env.stdout_fd)
+                with contextlib.suppress(OSError, ValueError):
+                    self._env.stderr.write(f"caprec: the JSON summary could not be written to stdout "
+                                           f"({exc.strerror or exc}); use --summary-file PATH to keep it\n")
+                    self._env.stderr.flush()
 
     def guard(self, body: Callable[[], int]) -> Callable[[], int]:
         """``body``, emitting an ``error`` summary when it raises before anything was recorded."""
@@ -256,7 +269,7 @@ class StatsFileWriter:
             return
         self._next = now + self._interval
         status = STATUS_STARTING if not stats.started else (
-            STATUS_PAUSED if stats.paused else STATUS_RECORDING)
+            STATUS_PAUSED if stats.paused else STATUS_STALLED if stats.stalled_s > 0 else STATUS_RECORDING)
         self._write(self._document(stats, status=status))
 
     def warn(self, text: str) -> None:
@@ -303,6 +316,8 @@ class StatsFileWriter:
             "last_warning": stats.last_warning if stats is not None else None,
             "cursor": _cursor_counts(stats.cursor, live=True) if stats is not None else None,
             "paused": stats.paused if stats is not None else None,
+            "stalled_s": round(stats.stalled_s, 3) if stats is not None else 0.0,
+            "stall_total_s": round(stats.stall_total_s, 3) if stats is not None else 0.0,
             "exit_code": None,
             "error": None,
         }

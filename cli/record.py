@@ -42,12 +42,12 @@ from capture.displays import (
     pointer_area,
 )
 from capture.errors import CaptureError, OutputError, SettingError
-from capture.ffmpeg_bin import FFmpegBinary, find_ffmpeg
+from capture.ffmpeg_bin import FFmpegBinary
 from capture.framebudget import capped_queue_size
 from capture.output import check_output_path, default_output_name
 from capture.pulse import Pactl, check_sources
 from capture.recorder import Recorder, RecordingResult, Status, StopControl, Target
-from capture.screen import default_backend, default_screen_device, resolve_x11_display, x11_screen_size
+from capture.screen import default_backend, default_screen_device, resolve_x11_display
 from capture.session import (
     CURSOR_NAME,
     STUDIO_SUFFIX,
@@ -61,6 +61,7 @@ from capture.settings import MAX_CURSOR_FLUSH_S as MAX_CURSOR_FLUSH_S
 from capture.settings import MIN_CURSOR_FLUSH_S as MIN_CURSOR_FLUSH_S
 from capture.settings import SOURCES as SOURCES
 from capture.settings import OriginKind, RawValue, ResolvedSettings, Setting
+from capture.tempfiles import NAME_MAX
 from capture.units import check_region_fits
 from cli.app import app, error_console, run_guarded
 from cli.countdown import countdown
@@ -69,6 +70,7 @@ from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
 from cli.keys import pause_keys
 from cli.output import STATUS_CANCELLED, Reports, StatsFileWriter, empty_summary, result_summary
+from cli.probes import Probes
 from cli.targets import TargetFlags, apply_targets, check_combinations
 from cli.variables import (
     SCRIPT_JSON,
@@ -177,8 +179,7 @@ def plan_cursor(*, video: VideoSource, path: Path | None, screen: tuple[int, int
     if path is None:
         return None
     log = cursor_log_path(path) if log is None else log
-    if log.exists() and not overwrite:
-        raise OutputError(f"{log} already exists; pass --overwrite or choose another -o")
+    _check_cursor_log(log, overwrite=overwrite)
     region = video.region
     width, height = screen if screen is not None else (0, 0)
     if pointer is not None:
@@ -205,7 +206,35 @@ def plan_cursor(*, video: VideoSource, path: Path | None, screen: tuple[int, int
         flush_interval=interval,
         # pynput watches $DISPLAY: the one being recorded (--display) must win.
         display=video.device if video.backend is Backend.X11GRAB else None,
+        overwrite=overwrite,
     )
+
+
+def _check_cursor_log(log: Path, *, overwrite: bool) -> None:
+    size = len(os.fsencode(log.name))
+    if size > NAME_MAX:
+        raise OutputError(f"the cursor log's name {log.name[:40]}... would be {size} bytes; file systems take at "
+                          f"most {NAME_MAX}: choose a shorter -o or pass --no-cursor")
+    if os.path.lexists(log) and not overwrite:
+        raise OutputError(f"{log} already exists; pass --overwrite or choose another -o")
+
+
+def retarget(plan: RecordPlan, path: Path) -> RecordPlan:
+    """``plan`` (instant mode, to a file) recording to ``path`` instead, its output and cursor log checked.
+
+    A batch resolves each distinct capture once and retargets it for each
+    output; raises :class:`OutputError` like :func:`resolve_plan`.
+    """
+    if plan.mode is not Mode.INSTANT or plan.target.path is None:
+        raise ValueError("only an instant recording to a file can be retargeted")
+    check_output_path(path, overwrite=plan.target.overwrite)
+    cursor = plan.cursor
+    if cursor is not None:
+        log = cursor_log_path(path)
+        _check_cursor_log(log, overwrite=cursor.overwrite)
+        cursor = replace(cursor, path=log)
+    # The settings name the first capture's output: a retargeted plan has none to show.
+    return replace(plan, target=replace(plan.target, path=path), cursor=cursor, settings=None)
 
 
 def parse_flush_interval(text: str) -> float:
@@ -238,9 +267,11 @@ def resolve_plan(*, env: Environment, source: str | None = None, output: str | N
                  cursor_flush: str | float | None = None, output_dir: str | None = None,
                  delay: str | float | None = None, quiet: bool = False, dry_run: bool = False,
                  mode: str | None = None, audio: str | None = None, queue_size: str | int | None = None,
-                 config: opt.ConfigValues | None = None, platform: str = sys.platform,
-                 displays: DisplayReader | None = None) -> RecordPlan:
+                 config: opt.ConfigValues | None = None, probes: Probes | None = None,
+                 platform: str = sys.platform, displays: DisplayReader | None = None) -> RecordPlan:
     """Resolve and validate every option and find ffmpeg; raises a CaptureError naming the culprit.
+
+    ``probes`` remembers ffmpeg and screen probes across calls (a batch plan).
 
     Arguments are the command-line values, None when not given; the rest
     comes from CAPREC_* variables, the config file, then the defaults. The
@@ -257,7 +288,7 @@ def resolve_plan(*, env: Environment, source: str | None = None, output: str | N
         opt.DRY_RUN.key: _flag(dry_run), opt.MODE.key: mode, opt.AUDIO.key: audio,
         opt.QUEUE_SIZE.key: queue_size,
     })
-    return plan_from_settings(env=env, settings=settings, platform=platform, displays=displays)
+    return plan_from_settings(env=env, settings=settings, probes=probes, platform=platform, displays=displays)
 
 
 def _culprit(settings: ResolvedSettings, setting: Setting[Any]) -> str:
@@ -370,8 +401,8 @@ def plan_argv(plan: RecordPlan) -> list[str]:
                                       output_queue_size=plan.queue_size)
 
 
-def plan_from_settings(*, env: Environment, settings: ResolvedSettings, platform: str = sys.platform,
-                       displays: DisplayReader | None = None) -> RecordPlan:
+def plan_from_settings(*, env: Environment, settings: ResolvedSettings, probes: Probes | None = None,
+                       platform: str = sys.platform, displays: DisplayReader | None = None) -> RecordPlan:
     """The plan for resolved ``settings``: check the output, find ffmpeg, size the screen.
 
     Creates nothing: a studio bundle is only checked (the session creates it
@@ -398,8 +429,9 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings, platform
             check_output_path(path, overwrite=overwrite)
     audio = _plan_audio(settings, queue_size=queue_size, studio=studio)
     ffmpeg_origin = settings.origin(opt.FFMPEG)
-    binary = find_ffmpeg(explicit=settings.get(opt.FFMPEG), explicit_origin=ffmpeg_origin.culprit,
-                         environ=env.environ)
+    probes = probes or Probes()
+    binary = probes.ffmpeg(explicit=settings.get(opt.FFMPEG), explicit_origin=ffmpeg_origin.culprit,
+                           environ=env.environ)
     if codec not in binary.encoders:
         raise SettingError(_culprit(settings, opt.CODEC), f"{codec} is not available in {binary.path} "
                                                           f"({binary.version}); use libx264 or an ffmpeg built with it")
@@ -420,7 +452,7 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings, platform
         size = None
         if backend is Backend.X11GRAB:
             device = resolve_x11_display(display, env.environ)
-            size = x11_screen_size(device)
+            size = probes.screen_size(device)
             if region_value is not None and size is not None:
                 check_region_fits(region_value, screen_width=size[0], screen_height=size[1],
                                   origin=_culprit(settings, opt.REGION))
@@ -514,8 +546,10 @@ def make_sidecar(plan: CursorPlan, warn: Callable[[str], None]) -> CursorSidecar
     A write error (a full disk) is reported once through ``warn``; the
     recording goes on and the events wait for the next flush.
     """
-    if plan.path.exists():
-        plan.path.unlink()  # only reached with --overwrite (checked while planning)
+    if plan.overwrite:
+        # Replace the directory entry (a symlink is removed, never followed); without
+        # --overwrite a log that appeared since planning is refused by the writer.
+        plan.path.unlink(missing_ok=True)
     if plan.display is not None:
         # pynput's X listener opens $DISPLAY; this process records one display.
         os.environ["DISPLAY"] = plan.display
@@ -554,7 +588,7 @@ def run_plan(plan: RecordPlan, *, console: Console, quiet: bool, stop: StopContr
         with TeeDisplay(shown, *extra) as both:
             result = session.run(session_spec(plan), stop=stop, on_stats=both.update, on_warning=both.warn)
     except CaptureError as exc:
-        if plan.cursor is not None and plan.mode is Mode.INSTANT:
+        if plan.cursor is not None and plan.mode is Mode.INSTANT and not isinstance(exc, OutputError):
             plan.cursor.path.unlink(missing_ok=True)
         if stats is not None:
             stats.fail(exc)

@@ -18,14 +18,8 @@ from pathlib import Path
 import pytest
 from test_recover import FPS, fragmented_video
 
-from capture.recover import fsync_file, rewrite_verified
-
-
-def windows_open(path: Path, flags: int) -> int:
-    """os.open, refusing write access to a read-only file as Windows does (root or not)."""
-    if flags & os.O_ACCMODE != os.O_RDONLY and not os.stat(path).st_mode & stat.S_IWUSR:
-        raise PermissionError(errno.EACCES, "Access is denied", str(path))
-    return os.open(path, flags)
+from capture.recover import rewrite_verified
+from capture.tempfiles import owned_temp
 
 
 def windows_fsync(fd: int) -> None:
@@ -33,10 +27,6 @@ def windows_fsync(fd: int) -> None:
     if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY:
         raise OSError(errno.EBADF, "Bad file descriptor")
     os.fsync(fd)
-
-
-def windows_sync(path: Path) -> None:
-    fsync_file(path, opener=windows_open, sync=windows_fsync)
 
 
 def test_the_simulated_windows_fsync_refuses_a_read_only_handle(tmp_path: Path) -> None:
@@ -50,21 +40,22 @@ def test_the_simulated_windows_fsync_refuses_a_read_only_handle(tmp_path: Path) 
         os.close(fd)
 
 
-def test_fsync_file_opens_for_writing_and_keeps_the_bytes(tmp_path: Path) -> None:
-    path = tmp_path / "f"
-    path.write_bytes(b"recorded bytes")
-    windows_sync(path)
-    assert path.read_bytes() == b"recorded bytes"
+def test_a_temporary_copy_is_synced_through_its_own_writable_descriptor(tmp_path: Path) -> None:
+    destination = tmp_path / "take.mp4"
+    with owned_temp(destination, "recover") as temp:
+        os.write(temp.fd, b"recorded bytes")
+        temp.commit(destination, sync=windows_fsync)
+    assert destination.read_bytes() == b"recorded bytes"
 
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
-def test_rewrite_of_a_read_only_recording_syncs_before_the_mode_is_copied(tmp_path: Path) -> None:
+def test_rewrite_of_a_read_only_recording_syncs_and_keeps_the_mode(tmp_path: Path) -> None:
     source = fragmented_video(tmp_path / "part.mp4", 2)
     destination = tmp_path / "take.mp4"
     destination.write_bytes(source.read_bytes())
     destination.chmod(0o444)
     media, why = rewrite_verified([source], destination, expected_frames=2 * FPS, ffmpeg_path="ffmpeg",
-                                  sync=windows_sync)
+                                  sync=windows_fsync)
     assert why is None and media is not None and media.frames == 2 * FPS
     assert stat.S_IMODE(destination.stat().st_mode) == 0o444
     assert sorted(p.name for p in tmp_path.iterdir()) == ["part.mp4", "take.mp4"]

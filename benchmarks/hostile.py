@@ -1,0 +1,116 @@
+"""Rerun the hostile cases of issue 9 and print pass/fail per item, optionally before/after.
+
+The cases are the tests in ``tests/test_hardening.py`` (items 1-11) and
+``tests/test_hostile_input.py`` (items 12-14): symlinks planted by a second
+local user, a frozen FFmpeg, 20 pauses, a renamed output, a full disk, closed
+streams, absurd names and configs. Some need root (a second user, a tmpfs)
+and are skipped without it.
+
+    python3 benchmarks/hostile.py                  # this tree
+    python3 benchmarks/hostile.py --before a063500 # the same cases on that revision too
+
+With ``--before``, the revision is exported (``git archive``) to a temporary
+directory, the two test files of this tree are copied in, and both trees are
+run one after the other. A case that fails "before" and passes "after" is a
+fixed item.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_FILES = ("tests/test_hardening.py", "tests/test_hostile_input.py")
+RUN_TIMEOUT_S = 1800
+
+# Issue 9's items and the tests (name substrings) that reproduce each.
+ITEMS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (1, "stats/summary file symlink", ("test_stats_and_summary_files_replace",)),
+    (2, "predictable temporary names", ("test_planted_temporary_names", "test_temporary_names_fit")),
+    (3, "-o LINK --overwrite", ("test_overwrite_replaces_a_link",)),
+    (4, "cursor log created exclusively", ("test_a_cursor_log_that_appears",)),
+    (5, "failed join / newline in name", ("test_a_newline_in_the_name", "test_a_failed_join")),
+    (6, "recover while paused, stale lock", ("test_recover_refuses_while",)),
+    (7, "frozen ffmpeg = stalled", ("test_a_frozen_ffmpeg",)),
+    (8, "cursor drift over 20 pauses", ("test_twenty_pauses",)),
+    (9, "output renamed / dir deleted", ("test_a_moved_output",)),
+    (10, "recover: torn packet, disk full", ("test_recover_drops_a_torn", "test_recover_on_a_full_disk")),
+    (11, "leftovers, helper dies with caprec", ("test_recover_removes_only", "test_a_helper_ffmpeg_dies")),
+    (12, "closed stdout/stderr, | true", ("test_closed_stdout", "test_closed_stderr", "test_a_reader_that_goes")),
+    (13, "long names, widths, deep/FIFO config", ("test_a_255_byte", "test_a_300_byte", "test_a_cursor_log_name",
+                                                  "test_absurd_batch",
+                                                  "test_a_config_nested", "test_a_fifo")),
+    (14, "10,000-capture plan: one probe", ("test_a_batch_plan_probes",)),
+)
+
+
+def run_tree(tree: Path, report: Path) -> dict[str, str]:
+    """Run the hostile tests in ``tree``; {test name: passed|failed|skipped}."""
+    argv = [sys.executable, "-m", "pytest", *TEST_FILES, "-q", "--tb=no", "-p", "no:cacheprovider",
+            f"--junitxml={report}"]
+    subprocess.run(argv, cwd=tree, check=False, timeout=RUN_TIMEOUT_S, stdout=subprocess.DEVNULL)
+    outcomes: dict[str, str] = {}
+    if not report.exists():
+        return outcomes
+    for case in ElementTree.parse(report).getroot().iter("testcase"):
+        name = case.get("name", "")
+        kinds = {child.tag for child in case}
+        outcomes[name] = ("failed" if kinds & {"failure", "error"} else "skipped" if "skipped" in kinds
+                          else "passed")
+    return outcomes
+
+
+def item_outcome(outcomes: dict[str, str], names: tuple[str, ...]) -> str:
+    """PASS if every matching test passed, FAIL if any failed, else SKIP or missing."""
+    found = [result for test, result in outcomes.items() if any(test.startswith(name) for name in names)]
+    if not found:
+        return "-"
+    if "failed" in found:
+        return "FAIL"
+    return "PASS" if all(result == "passed" for result in found) else "SKIP"
+
+
+def export(revision: str, into: Path) -> Path:
+    """``revision`` of this repository as plain files in ``into``, with this tree's hostile tests."""
+    archive = subprocess.run(["git", "archive", "--format=tar", revision], cwd=ROOT, check=True,
+                             capture_output=True, timeout=RUN_TIMEOUT_S).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True, timeout=RUN_TIMEOUT_S)
+    for name in TEST_FILES:
+        shutil.copy2(ROOT / name, into / name)
+    return into
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--before", metavar="REV", help="also run the cases on this revision (e.g. a063500)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="caprec-hostile-") as temp:
+        work = Path(temp)
+        before = None
+        if args.before:
+            old = work / "before"
+            old.mkdir()
+            before = run_tree(export(args.before, old), work / "before.xml")
+        after = run_tree(ROOT, work / "after.xml")
+    header = f"{'item':>4}  {'case':<40}" + (f"  {'before':<6}" if before is not None else "") + "  after"
+    print(header)
+    print("-" * len(header))
+    failed = 0
+    for number, title, names in ITEMS:
+        now = item_outcome(after, names)
+        failed += now == "FAIL"
+        was = f"  {item_outcome(before, names):<6}" if before is not None else ""
+        print(f"{number:>4}  {title:<40}{was}  {now}")
+    print(f"\n{sum(r == 'passed' for r in after.values())} of {len(after)} cases pass on this tree"
+          + ("" if before is None else f"; {sum(r == 'passed' for r in before.values())} on {args.before}"))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
