@@ -54,10 +54,14 @@ def run_tool(argv: Sequence[str], *, timeout: float = TOOL_TIMEOUT) -> ToolResul
     """Run a short helper command (argv list, never a shell) and capture its output.
 
     Raises ``OSError`` if it cannot start and ``subprocess.TimeoutExpired`` if
-    it outlives ``timeout`` (it is killed and reaped first).
+    it outlives ``timeout`` (it is killed and reaped first). It runs in its
+    own process group like FFmpeg itself: a Ctrl-C in the terminal reaches
+    the whole foreground group, and a second one must not kill a read-back
+    or rewrite that caprec is waiting on.
     """
     completed = subprocess.run(
-        list(argv), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False
+        list(argv), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False,
+        **_group_kwargs(),
     )
     return ToolResult(completed.returncode, completed.stdout, completed.stderr)
 

@@ -62,6 +62,7 @@ MEDIA_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".m4a", ".m
 #: FFmpeg writes the video to caprec's pipe, which caprec writes to the output.
 PIPE_OUTPUT = "pipe:1"
 PAUSE_SIGNAL = getattr(signal, "SIGUSR1", None)
+HANGUP_SIGNAL = getattr(signal, "SIGHUP", None)
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 EXAMPLES = """
@@ -421,7 +422,11 @@ def run_plan(plan: RecordPlan, *, console: Console, quiet: bool, stop: StopContr
 def stop_on_signals(stop: StopControl, *, pausable: bool = True) -> Iterator[None]:
     """SIGINT, SIGTERM and SIGHUP ask the recording to stop (twice: stop fast);
     SIGUSR1 pauses and resumes it (POSIX), unless it cannot pause (``-o -``)."""
+    terminals = [fd for fd in (1, 2) if _isatty(fd)]
+
     def handler(signum: int, frame: object) -> None:
+        if signum == HANGUP_SIGNAL:
+            _detach(terminals)
         stop.request()
 
     def toggle(signum: int, frame: object) -> None:
@@ -435,6 +440,29 @@ def stop_on_signals(stop: StopControl, *, pausable: bool = True) -> Iterator[Non
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
+
+
+def _detach(fds: list[int]) -> None:
+    """The terminal hung up (its window closed): send what would go to it to /dev/null.
+
+    Writes to a hung-up terminal fail with EIO; the recording must still
+    finish its file and its summary file, and exit with its code.
+    """
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.dup2(null, fd)
+    os.close(null)
 
 
 def exit_code(result: RecordingResult, stop: StopControl) -> ExitStatus:
