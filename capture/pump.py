@@ -167,6 +167,11 @@ class PipePump:
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
+    @property
+    def writes_file(self) -> bool:
+        """True when the sink is a file caprec creates, False for a descriptor (stdout)."""
+        return self._sink.path is not None
+
     def stats(self) -> PumpStats:
         return PumpStats(bytes=self._bytes, reads=self._reads, high_water=self._high_water,
                          chunk_size=self._chunk_size, pipe_size=self._pipe_size, error=self._error)

@@ -10,6 +10,7 @@ read it back before calling it a success.
 from __future__ import annotations
 
 import enum
+import errno
 import signal
 import threading
 import time
@@ -296,7 +297,7 @@ class Recorder:
             if reason == "pause" and on_pause is not None:
                 on_pause()
         finally:
-            outcome = proc.stop(fast=stop.fast or reason in ("error", "no-first-frame"),
+            outcome = proc.stop(fast=stop.fast or reason in ("error", "no-first-frame", "reader-closed"),
                                 hurry=lambda: stop.fast)
             pump.join(THREAD_JOIN_TIMEOUT_S)
             reader.join(THREAD_JOIN_TIMEOUT_S)
@@ -315,7 +316,7 @@ class Recorder:
                 if stop.requested:
                     return "user"
                 if watch.pump_error is not None:
-                    return "error"
+                    return "reader-closed" if _reader_closed(watch.pump_error, pump) else "error"
                 if stop.pause_pending:
                     if watch.first_output is not None:
                         return "pause"
@@ -362,7 +363,10 @@ class Recorder:
         path = target.path if sink.created else None
         error: CaptureError | None = None
         notes: list[str] = []
-        if watch.pump_error is not None:
+        if reason == "reader-closed":
+            # `| head -c N`, `| ffprobe -`: the reader took what it wanted, as with any Unix tool.
+            notes.append(f"the reader of stdout closed it after {format_bytes(stats.bytes)}; stopped there")
+        elif watch.pump_error is not None:
             saved = format_bytes(stats.bytes)
             if is_disk_full(watch.pump_error):
                 error = DiskFullError(f"the disk is full; stopped after saving {saved} to {target.path or 'stdout'}")
@@ -413,6 +417,11 @@ class Recorder:
         return RecordingResult(status=status, stop_reason=stop_reason, path=path, argv=argv, stats=stats,
                                media=media, remuxed=remuxed, notes=notes, error=error, cursor=cursor,
                                ffmpeg_returncode=returncode)
+
+
+def _reader_closed(error: OSError, pump: PipePump) -> bool:
+    """The pump writes to a pipe (``-o -``) whose reader has gone: the end, not a failure."""
+    return error.errno == errno.EPIPE and not pump.writes_file
 
 
 def _ffmpeg_died(returncode: int) -> str:

@@ -312,6 +312,9 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings) -> Recor
         path = _output_path(settings)
         if path is not None:
             check_output_path(path, overwrite=overwrite)
+        elif not settings.get(opt.DRY_RUN) and _isatty(env.stdout_fd):
+            raise SettingError(_culprit(settings, opt.OUTPUT), "- writes binary video to stdout, which is a "
+                               "terminal; pipe it (-o - | ffprobe -), redirect it (> talk.mp4) or give a file name")
     audio = _plan_audio(settings, queue_size=queue_size)
     ffmpeg_origin = settings.origin(opt.FFMPEG)
     binary = find_ffmpeg(explicit=settings.get(opt.FFMPEG), explicit_origin=ffmpeg_origin.culprit,
