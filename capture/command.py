@@ -244,18 +244,27 @@ def build_record_argv(source: VideoSource, encoding: Encoding, *, ffmpeg_path: s
     return list(ffmpeg.compile(stream, cmd=ffmpeg_path))
 
 
-def build_remux_argv(*, ffmpeg_path: str, source: str, destination: str) -> list[str]:
-    """Stream-copy a fragmented MP4 into a regular one with the index up front."""
-    stream = ffmpeg.output(ffmpeg.input(source), destination, c="copy", movflags="+faststart",
-                           f="mp4").global_args("-hide_banner", "-nostdin", "-loglevel", "error", "-y")
+# A stream copy that also counts what it copied: its progress (frames, time) on
+# stdout and the input's stream line on stderr make it the file's read-back.
+CHECKED_COPY_GLOBALS = ("-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+info", "-progress", "pipe:1",
+                        "-y")
+
+
+def build_remux_argv(*, ffmpeg_path: str, source: str, destination: str, check: bool = False) -> list[str]:
+    """Stream-copy a fragmented MP4 into a regular one with the index up front.
+
+    ``check`` adds the progress report that makes the copy the file's read-back.
+    """
+    stream = ffmpeg.output(ffmpeg.input(source), destination, c="copy", movflags="+faststart", f="mp4")
+    stream = stream.global_args(*CHECKED_COPY_GLOBALS) if check else stream.global_args(
+        "-hide_banner", "-nostdin", "-loglevel", "error", "-y")
     return list(ffmpeg.compile(stream, cmd=ffmpeg_path))
 
 
 def build_concat_argv(*, ffmpeg_path: str, listing: str, destination: str) -> list[str]:
-    """Join the files a concat-demuxer ``listing`` names, by stream copy, index first."""
+    """Join the files a concat-demuxer ``listing`` names, by stream copy, index first (progress on stdout)."""
     stream = ffmpeg.output(ffmpeg.input(listing, f="concat", safe=0), destination, c="copy",
-                           movflags="+faststart", f="mp4").global_args("-hide_banner", "-nostdin", "-loglevel",
-                                                                      "error", "-y")
+                           movflags="+faststart", f="mp4").global_args(*CHECKED_COPY_GLOBALS)
     return list(ffmpeg.compile(stream, cmd=ffmpeg_path))
 
 

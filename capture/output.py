@@ -12,7 +12,7 @@ from pathlib import Path
 
 from capture.command import build_concat_argv, build_remux_argv, build_verify_argv
 from capture.errors import OutputError
-from capture.process import run_tool
+from capture.process import ToolResult, run_tool
 
 DEFAULT_NAME_FORMAT = "caprec-%Y%m%d-%H%M%S.mp4"
 # Stream copy runs at disk speed; allow a floor plus 1 s per 20 MB.
@@ -20,6 +20,7 @@ REMUX_TIMEOUT_FLOOR = 60.0
 REMUX_BYTES_PER_SECOND = 20 * 1024 * 1024
 _VERIFY_FRAME = re.compile(r"^frame=(\d+)$", re.MULTILINE)
 _VERIFY_TIME = re.compile(r"^out_time_us=(\d+)$", re.MULTILINE)
+_PROBLEM_LINE = re.compile(r"\[(?:error|fatal|panic)\]")
 _VERIFY_CODEC = re.compile(r"Stream #0:\d+.*?: Video: (\w+)")
 
 
@@ -82,6 +83,11 @@ def verify_media(path: Path, *, ffmpeg_path: str) -> MediaCheck:
         result = run_tool(build_verify_argv(ffmpeg_path=ffmpeg_path, path=ffmpeg_file_url(path)))
     except (OSError, subprocess.TimeoutExpired):
         return MediaCheck(frames=0, duration_s=0.0, codec=None)
+    return _media_of(result)
+
+
+def _media_of(result: ToolResult) -> MediaCheck:
+    """What a stream copy with ``-progress pipe:1`` read: its last progress block and the input's codec."""
     out = result.stdout.decode("utf-8", "replace")
     err = result.stderr.decode("utf-8", "replace")
     frames = [int(m) for m in _VERIFY_FRAME.findall(out)]
@@ -100,9 +106,18 @@ def remux_faststart(path: Path, *, ffmpeg_path: str) -> str | None:
     ``path``: at every moment ``path`` is a playable file. Returns None on
     success, else why it failed (``path`` is left as it was).
     """
+    return remux_checked(path, ffmpeg_path=ffmpeg_path)[1]
+
+
+def remux_checked(path: Path, *, ffmpeg_path: str) -> tuple[MediaCheck | None, str | None]:
+    """:func:`remux_faststart` that is also the file's read-back: one pass over it, not two.
+
+    Returns what the copy read (frames, duration, codec) and None, or None
+    and why it failed (``path`` is left as it was).
+    """
     temp = sibling_temp(path, "remux")
     argv = build_remux_argv(ffmpeg_path=ffmpeg_path, source=ffmpeg_file_url(path),
-                            destination=ffmpeg_file_url(temp))
+                            destination=ffmpeg_file_url(temp), check=True)
     return _copy_then_rename(argv, temp=temp, destination=path, size=path.stat().st_size, what="remux")
 
 
@@ -118,6 +133,12 @@ def join_segments(parts: list[Path], destination: Path, *, ffmpeg_path: str) -> 
     may be ``parts[0]``): at every moment the files on disk play. Returns
     None on success, else why it failed (nothing is changed then).
     """
+    return join_checked(parts, destination, ffmpeg_path=ffmpeg_path)[1]
+
+
+def join_checked(parts: list[Path], destination: Path, *,
+                 ffmpeg_path: str) -> tuple[MediaCheck | None, str | None]:
+    """:func:`join_segments` that is also the joined file's read-back (see :func:`remux_checked`)."""
     listing = sibling_temp(destination, "concat").with_suffix(".txt")
     temp = sibling_temp(destination, "join")
     try:
@@ -127,30 +148,32 @@ def join_segments(parts: list[Path], destination: Path, *, ffmpeg_path: str) -> 
         return _copy_then_rename(argv, temp=temp, destination=destination,
                                  size=sum(part.stat().st_size for part in parts), what="joining")
     except OSError as exc:
-        return str(exc)
+        return None, str(exc)
     finally:
         with contextlib.suppress(FileNotFoundError):
             listing.unlink()
 
 
-def _copy_then_rename(argv: list[str], *, temp: Path, destination: Path, size: int, what: str) -> str | None:
+def _copy_then_rename(argv: list[str], *, temp: Path, destination: Path, size: int,
+                      what: str) -> tuple[MediaCheck | None, str | None]:
     """Run a stream-copy ``argv`` that writes ``temp``, then rename it over ``destination``.
 
-    The timeout grows with ``size``. Returns None on success, else why it
-    failed; ``temp`` never outlives the call.
+    The timeout grows with ``size``. Returns what the copy read and None on
+    success, else None and why it failed; ``temp`` never outlives the call.
     """
     timeout = REMUX_TIMEOUT_FLOOR + size / REMUX_BYTES_PER_SECOND
     try:
         result = run_tool(argv, timeout=timeout)
         if result.returncode != 0:
             lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
-            return lines[-1] if lines else f"ffmpeg exited with {result.returncode}"
+            problems = [line for line in lines if _PROBLEM_LINE.search(line)] or lines
+            return None, (problems[-1] if problems else f"ffmpeg exited with {result.returncode}")
         os.replace(temp, destination)
     except subprocess.TimeoutExpired:
-        return f"{what} took longer than {timeout:.0f} s"
+        return None, f"{what} took longer than {timeout:.0f} s"
     except OSError as exc:
-        return str(exc)
+        return None, str(exc)
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
-    return None
+    return _media_of(result), None

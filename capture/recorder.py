@@ -31,7 +31,7 @@ from capture.errors import (
     WriteError,
 )
 from capture.ffmpeg_bin import FFmpegBinary
-from capture.output import MediaCheck, ffmpeg_file_url, remux_faststart, verify_media
+from capture.output import MediaCheck, ffmpeg_file_url, remux_checked, verify_media
 from capture.process import ManagedProcess
 from capture.progress import WALLCLOCK_TOLERANCE_S, FFmpegProgress, LogLine, StderrReader
 from capture.pump import DEFAULT_PIPE_BUFFER, PipePump, Sink, is_disk_full, tune_pipe
@@ -233,12 +233,15 @@ class Recorder:
                audio_output: Path | None = None,
                output_queue_size: int | None = None,
                finalize: bool = True,
+               finalize_on_pause: bool = True,
                on_pause: Callable[[], None] | None = None) -> RecordingResult:
         """Record one segment: until the duration, a stop or pause request, or a failure.
 
         ``audio`` is muxed into the video, or written to ``audio_output`` when
         given. ``finalize`` rewrites the file with its index first at a
-        clean stop (a session joining segments does that itself).
+        clean stop (a session joining segments does that itself); with
+        ``finalize_on_pause`` False, not when a pause ended the segment. The
+        rewrite is also the file's read-back: one pass over it.
         ``on_pause`` is called the moment a pause request ends the segment,
         before FFmpeg is stopped (the cursor log stops taking events). Raises a
         :class:`CaptureError` when nothing was recorded (FFmpeg would not
@@ -304,7 +307,8 @@ class Recorder:
         return self._finish(reason=reason, returncode=outcome.returncode, argv=argv, target=target,
                             sink=sink, watch=watch, reader=reader, stats=snapshot(),
                             cursor=None if sidecar is None else sidecar.stats(), fast=stop.fast,
-                            finalize=finalize, disk=disk, audio_output=audio_output)
+                            finalize=finalize and (finalize_on_pause or reason != "pause"), disk=disk,
+                            audio_output=audio_output)
 
     def _watch(self, proc: ManagedProcess, stop: StopControl, watch: _Watch, reader: StderrReader,
                snapshot: Callable[[], RecordingStats],
@@ -398,15 +402,17 @@ class Recorder:
                 for file in (path, audio_output):
                     if file is None or not file.exists():
                         continue
-                    why = remux_faststart(file, ffmpeg_path=self.ffmpeg.path)
+                    checked, why = remux_checked(file, ffmpeg_path=self.ffmpeg.path)
                     if why is None:
                         remuxed = True
+                        media = checked if file == path else media
                     else:
                         notes.append(f"kept the fragmented {file.name}, which plays: remux failed: {why}")
             elif fast:
                 notes.append("stopped fast: kept the fragmented file, which plays "
                              "(`caprec recover` or a single Ctrl-C next time gives a regular MP4)")
-            media = verify_media(path, ffmpeg_path=self.ffmpeg.path)
+            if media is None:
+                media = verify_media(path, ffmpeg_path=self.ffmpeg.path)
             if not media.playable and error is None:
                 error = RecordingFailedError(f"{path} has no playable video frames{quoted}", ffmpeg_lines=lines)
         status = Status.of(error=error, fast=fast)

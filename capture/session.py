@@ -34,7 +34,7 @@ from capture.cursor import CursorContext, CursorStats
 from capture.diskspace import check_start
 from capture.errors import CaptureError, OutputError
 from capture.manifest import MANIFEST_FORMAT, MANIFEST_VERSION, utc_now, write_manifest
-from capture.output import MediaCheck, join_segments, remux_faststart, verify_media
+from capture.output import MediaCheck, join_checked, remux_checked, verify_media
 from capture.progress import FFmpegProgress
 from capture.recorder import Recorder, RecordingResult, RecordingStats, Status, StopControl, Target
 
@@ -209,7 +209,11 @@ class Session:
                            overwrite=spec.overwrite and index == 1),
                     stop=stop, on_stats=_offset_stats(on_stats, run, index, wanted), on_warning=warn,
                     sidecar=cursor, audio=spec.audio, audio_output=audio_file,
-                    output_queue_size=spec.queue_size, finalize=spec.mode is Mode.STUDIO,
+                    output_queue_size=spec.queue_size,
+                    # Instant mode rewrites a lone first segment at once (the rewrite is its
+                    # read-back); segments that will be joined are rewritten by the join.
+                    finalize=spec.mode is Mode.STUDIO or index == 1,
+                    finalize_on_pause=spec.mode is Mode.STUDIO,
                     on_pause=None if cursor is None else cursor.pause,
                 )
             except CaptureError as exc:
@@ -270,12 +274,14 @@ class Session:
         if spec.mode is Mode.INSTANT and spec.output is not None and results[0].path is not None:
             path = spec.output
             parts = [s.video for s in run.segments if s.video is not None and s.frames > 0]
+            # A lone segment was rewritten or read back by the recorder: that is the output's check.
+            media = last.media if len(results) == 1 else None
             if fast:
                 if len(parts) > 1:
                     notes.append(f"stopped fast: the segments are kept as {', '.join(p.name for p in parts)}; "
                                  f"`caprec recover {spec.output}` joins them")
             elif len(parts) > 1:
-                why = join_segments(parts, spec.output, ffmpeg_path=ffmpeg_path)
+                media, why = join_checked(parts, spec.output, ffmpeg_path=ffmpeg_path)
                 if why is None:
                     for part in parts[1:]:
                         part.unlink()
@@ -283,12 +289,13 @@ class Session:
                 else:
                     notes.append(f"kept the segments apart: joining failed: {why}; "
                                  f"`caprec recover {spec.output}` tries again")
-            elif last.stop_reason in ("pause", "user", "duration") and error is None:
-                why = remux_faststart(spec.output, ffmpeg_path=ffmpeg_path)
+            elif last.stop_reason in ("pause", "user", "duration") and error is None and not last.remuxed:
+                media, why = remux_checked(spec.output, ffmpeg_path=ffmpeg_path)
                 remuxed = why is None
                 if why is not None:
                     notes.append(f"kept the fragmented file, which plays: remux failed: {why}")
-            media = verify_media(spec.output, ffmpeg_path=ffmpeg_path)
+            if media is None:
+                media = verify_media(spec.output, ffmpeg_path=ffmpeg_path)
         elif spec.mode is Mode.STUDIO and spec.output is not None:
             path = spec.output
             media = MediaCheck(frames=sum(s.frames for s in run.segments),
