@@ -128,7 +128,11 @@ def source_stream(source: VideoSource) -> Any:
         return ffmpeg.input(f"testsrc2=size={size}:rate={fps}", f="lavfi", **extra, **queue)
     if source.backend is Backend.X11GRAB:
         display = source.device or ":0.0"
-        opts: dict[str, Any] = {"framerate": fps, "draw_mouse": int(source.draw_mouse), **queue}
+        # x11grab stamps frames at exactly -framerate: nothing to estimate. Without
+        # -fpsprobesize 0, FFmpeg reads frames to guess the rate (which delays the
+        # start) and warns "not enough frames to estimate rate" on every recording.
+        opts: dict[str, Any] = {"framerate": fps, "draw_mouse": int(source.draw_mouse),
+                                "fpsprobesize": 0, **queue}
         if region is None:
             return _even_crop(ffmpeg.input(display, f="x11grab", **opts))
         return ffmpeg.input(f"{display}+{region.x},{region.y}", f="x11grab",
