@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from capture.command import AudioSource, Encoding, VideoSource, build_record_argv
+from capture.command import AudioBackend, AudioSource, Encoding, VideoSource, build_record_argv
 from capture.diskspace import DiskSpaceError, DiskWatch, has_room
+from capture.encoders import most_specific_line
 from capture.errors import (
     CaptureError,
     DeviceError,
@@ -308,7 +309,7 @@ class Recorder:
                             sink=sink, watch=watch, reader=reader, stats=snapshot(),
                             cursor=None if sidecar is None else sidecar.stats(), fast=stop.fast,
                             finalize=finalize and (finalize_on_pause or reason != "pause"), disk=disk,
-                            audio_output=audio_output)
+                            audio=audio, audio_output=audio_output)
 
     def _watch(self, proc: ManagedProcess, stop: StopControl, watch: _Watch, reader: StderrReader,
                snapshot: Callable[[], RecordingStats],
@@ -360,10 +361,11 @@ class Recorder:
 
     def _finish(self, *, reason: str, returncode: int, argv: list[str], target: Target, sink: Sink,
                 watch: _Watch, reader: StderrReader, stats: RecordingStats, cursor: Any,
-                fast: bool, finalize: bool, disk: DiskWatch | None,
+                fast: bool, finalize: bool, disk: DiskWatch | None, audio: AudioSource | None,
                 audio_output: Path | None) -> RecordingResult:
         lines = reader.last_lines(ERROR_LINES)
-        quoted = f": {lines[-1]}" if lines else ""
+        reason_line = most_specific_line(lines)
+        quoted = f": {reason_line}" if reason_line else ""
         path = target.path if sink.created else None
         error: CaptureError | None = None
         notes: list[str] = []
@@ -383,7 +385,7 @@ class Recorder:
                 "on macOS grant Screen Recording permission to your terminal (System Settings > "
                 "Privacy & Security) and try again", ffmpeg_lines=lines)
         elif not sink.created and stats.bytes == 0:
-            raise _startup_error(lines, returncode)
+            raise _startup_error(reader.last_lines(ERROR_LINES + 2), returncode, audio)
         elif reason == "ffmpeg-exit" and returncode != 0:
             error = RecordingFailedError(f"{_ffmpeg_died(returncode)}{quoted}", ffmpeg_lines=lines)
         elif reason == "ffmpeg-exit" and _ended_early(stats):
@@ -458,10 +460,20 @@ def _early_end(lines: tuple[str, ...], stats: RecordingStats) -> str:
     return f"ffmpeg stopped on its own after {recorded}, before the end{quoted}"
 
 
-def _startup_error(lines: tuple[str, ...], returncode: int) -> CaptureError:
-    """FFmpeg stopped before its first frame: say why, in the user's terms."""
-    last = lines[-1] if lines else f"ffmpeg exited with code {returncode} before the first frame"
+def _startup_error(lines: tuple[str, ...], returncode: int, audio: AudioSource | None = None) -> CaptureError:
+    """FFmpeg stopped before its first frame: say why, in the user's terms.
+
+    The reason is FFmpeg's most specific line (``Cannot load libcuda.so.1``),
+    not the generic one that follows it; a failure of the audio input (its
+    device named at the start of the line) is blamed on the audio.
+    """
+    last = most_specific_line(lines) or f"ffmpeg exited with code {returncode} before the first frame"
     text = " ".join(lines).lower()
     if "cannot open display" in text or "can't open display" in text:
         return DisplayError(f"cannot open the X display ({last}); start X or set DISPLAY / --display")
+    if audio is not None and audio.backend is not AudioBackend.TEST and last.startswith(f"{audio.device}:"):
+        hint = (" (is a PulseAudio or PipeWire server running?)" if audio.backend is AudioBackend.PULSE else "")
+        return DeviceError(f"the audio input {audio.backend}:{audio.device} failed: {last}{hint}; "
+                           "pick another audio device (see caprec devices) or record without audio",
+                           ffmpeg_lines=lines)
     return DeviceError(f"the capture device failed: {last}", ffmpeg_lines=lines)

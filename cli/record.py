@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shlex
 import signal
@@ -20,6 +21,7 @@ from capture import settings as opt
 from capture.audio import parse_audio
 from capture.command import (
     DEFAULT_TEST_SIZE,
+    HARDWARE_CODECS,
     SUPPORTED_CODECS,
     AudioSource,
     Backend,
@@ -29,9 +31,11 @@ from capture.command import (
 from capture.config import load_config
 from capture.cursor import DEFAULT_FLUSH_INTERVAL, CursorContext, CursorSidecar, CursorWriter
 from capture.cursor import Region as CursorRegion
+from capture.encoders import encoder_presets, try_encoder
 from capture.errors import CaptureError, OutputError, SettingError
-from capture.ffmpeg_bin import FFmpegBinary, find_ffmpeg
+from capture.ffmpeg_bin import FFmpegBinary, cached_probe, find_ffmpeg
 from capture.output import check_output_path, default_output_name
+from capture.probe_cache import ProbeCache, default_cache_dir
 from capture.recorder import Recorder, RecordingResult, Status, StopControl, Target
 from capture.screen import default_backend, resolve_x11_display, x11_screen_size
 from capture.session import (
@@ -317,11 +321,13 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings) -> Recor
                                "terminal; pipe it (-o - | ffprobe -), redirect it (> talk.mp4) or give a file name")
     audio = _plan_audio(settings, queue_size=queue_size)
     ffmpeg_origin = settings.origin(opt.FFMPEG)
+    cache = ProbeCache(default_cache_dir(env.environ))
     binary = find_ffmpeg(explicit=settings.get(opt.FFMPEG), explicit_origin=ffmpeg_origin.culprit,
-                         environ=env.environ)
+                         environ=env.environ, probe=functools.partial(cached_probe, cache=cache))
     if codec not in binary.encoders:
         raise SettingError(_culprit(settings, opt.CODEC), f"{codec} is not available in {binary.path} "
                                                           f"({binary.version}); use libx264 or an ffmpeg built with it")
+    check_encoder(settings, binary, cache=cache)
     if source == "test":
         if region_value is not None and settings.origin(opt.REGION).kind is OriginKind.FLAG:
             raise SettingError("--region", "the test source has no screen to crop; drop --region")
@@ -359,6 +365,27 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings) -> Recor
                                     overwrite=overwrite and not studio),
                       pipe_buffer=settings.get(opt.PIPE_BUFFER), delay=settings.get(opt.DELAY), settings=settings,
                       mode=mode, audio=audio, queue_size=queue_size)
+
+
+def check_encoder(settings: ResolvedSettings, binary: FFmpegBinary, *, cache: ProbeCache | None = None) -> None:
+    """Refuse a preset the encoder does not know and a hardware encoder that cannot open here, before recording.
+
+    A hardware encoder is tried on one tiny frame (not with ``--dry-run``):
+    without its GPU or driver it fails with the real reason (``Cannot load
+    libcuda.so.1``), not later as a failure of the capture device.
+    """
+    codec = settings.get(opt.CODEC)
+    preset = settings.get(opt.PRESET)
+    if preset is not None:
+        presets = encoder_presets(binary.path, codec, cache=cache)
+        if presets and preset not in presets:
+            raise SettingError(_culprit(settings, opt.PRESET),
+                               f"{preset!r} is not a preset of {codec}; use one of {', '.join(presets)}")
+    if codec in HARDWARE_CODECS and not settings.get(opt.DRY_RUN):
+        why = try_encoder(binary.path, codec)
+        if why is not None:
+            raise SettingError(_culprit(settings, opt.CODEC),
+                               f"{codec} does not work on this machine ({why}); use libx264")
 
 
 def _plan_audio(settings: ResolvedSettings, *, queue_size: int) -> AudioSource | None:
