@@ -1,5 +1,8 @@
 """Pure functions that build FFmpeg's argv (a list, never a shell string).
 
+ffmpeg-python is imported by each builder, not with this module: the CLI
+imports this module for its constants on every run, even ``--help``.
+
 Every backend is built with ffmpeg-python's graph (``ffmpeg.input(...)``,
 ``.output(...)``, ``.global_args(...)``, ``.compile()``), so filters compose
 and the argv is the same on every machine: unit tests assert it exactly for
@@ -11,8 +14,6 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from typing import Any
-
-import ffmpeg
 
 from capture.errors import SettingError
 from capture.units import Region
@@ -119,6 +120,7 @@ def _even_crop(stream: Any) -> Any:
 
 def source_stream(source: VideoSource) -> Any:
     """The ffmpeg-python stream for ``source``: an input node plus filters."""
+    import ffmpeg  # lazy: see the module docstring
     fps = _fps(source.fps)
     queue: dict[str, Any] = {} if source.queue_size is None else {"thread_queue_size": source.queue_size}
     region = source.region
@@ -166,6 +168,7 @@ def source_stream(source: VideoSource) -> Any:
 
 def audio_stream(audio: AudioSource) -> Any:
     """The ffmpeg-python stream for an audio input."""
+    import ffmpeg  # lazy: see the module docstring
     queue: dict[str, Any] = {} if audio.queue_size is None else {"thread_queue_size": audio.queue_size}
     if audio.backend is AudioBackend.TEST:
         extra: dict[str, Any] = {"re": None} if audio.realtime else {}
@@ -221,6 +224,7 @@ def build_record_argv(source: VideoSource, encoding: Encoding, *, ffmpeg_path: s
     and log lines both go to stderr (``-progress pipe:2``): one stream to
     read, and it works the same on Windows.
     """
+    import ffmpeg  # lazy: see the module docstring
     common: dict[str, Any] = {"f": "mp4", "movflags": FRAGMENTED_MP4_FLAGS}
     if encoding.duration is not None:
         # FFmpeg's own timeline ends the recording: exact frame counts.
@@ -259,6 +263,7 @@ def build_remux_argv(*, ffmpeg_path: str, source: str, destination: str, check: 
 
     ``check`` adds the progress report that makes the copy the file's read-back.
     """
+    import ffmpeg  # lazy: see the module docstring
     stream = ffmpeg.output(ffmpeg.input(source), destination, c="copy", movflags="+faststart", f="mp4")
     stream = stream.global_args(*CHECKED_COPY_GLOBALS) if check else stream.global_args(
         "-hide_banner", "-nostdin", "-loglevel", "error", "-y")
@@ -267,6 +272,7 @@ def build_remux_argv(*, ffmpeg_path: str, source: str, destination: str, check: 
 
 def build_concat_argv(*, ffmpeg_path: str, listing: str, destination: str) -> list[str]:
     """Join the files a concat-demuxer ``listing`` names, by stream copy, index first (progress on stdout)."""
+    import ffmpeg  # lazy: see the module docstring
     stream = ffmpeg.output(ffmpeg.input(listing, f="concat", safe=0), destination, c="copy",
                            movflags="+faststart", f="mp4").global_args(*CHECKED_COPY_GLOBALS)
     return list(ffmpeg.compile(stream, cmd=ffmpeg_path))
@@ -274,6 +280,7 @@ def build_concat_argv(*, ffmpeg_path: str, listing: str, destination: str) -> li
 
 def build_verify_argv(*, ffmpeg_path: str, path: str) -> list[str]:
     """Read every video packet of ``path`` without decoding; progress on stdout."""
+    import ffmpeg  # lazy: see the module docstring
     stream = ffmpeg.output(ffmpeg.input(path), "-", map="0:v:0", c="copy", f="null").global_args(
         "-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+info", "-progress", "pipe:1"
     )

@@ -162,7 +162,7 @@ class RecordingStats:
     chunk_size: int
     warnings: int
     last_warning: str | None
-    started: bool
+    started: bool  # the first frame has arrived: the recording is live (reported at once, see Recorder)
     cursor: Any = None
     paused: bool = False
     segment: int = 1
@@ -316,6 +316,7 @@ class Recorder:
                on_stats: Callable[[RecordingStats], None] | None, sidecar: Sidecar | None,
                disk: DiskWatch | None, *, pump: PipePump, started: float, duration: float | None) -> str:
         next_stats = started
+        announced = False
         while True:
             if stop.wait(TICK_S):
                 if stop.requested:
@@ -341,9 +342,12 @@ class Recorder:
                 return "duration-backstop"
             if disk is not None and disk.should_stop(pump.stats().bytes):
                 return "disk-low"
-            if on_stats is not None and now >= next_stats:
+            # The first frame is reported at once (displays switch from "starting" to recording on
+            # ``RecordingStats.started``), not at the next stats interval.
+            if on_stats is not None and (now >= next_stats or (first is not None and not announced)):
                 on_stats(snapshot())
                 next_stats = now + STATS_INTERVAL_S
+                announced = first is not None
 
     def _origin(self, reader: StderrReader, first_output: float) -> dict[str, float]:
         """t = 0 of the video on caprec's monotonic clock, and as Unix time.
