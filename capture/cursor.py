@@ -315,6 +315,11 @@ class CursorWriter:
         self._state_lock = threading.Lock()
 
     @property
+    def context(self) -> CursorContext:
+        """The facts this log's header records (the region, the frame rate...)."""
+        return self._context
+
+    @property
     def path(self) -> Path:
         """The log's path."""
         return self._path
@@ -883,7 +888,7 @@ def _summarize(path: Path, recording_ms: float | None) -> CursorSummary:
 ListenerFactory = Callable[..., Any]
 
 
-def _default_listener_factory() -> ListenerFactory:
+def _default_listener_factory(fps: float | None = None) -> ListenerFactory:
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
         raise CursorUnavailableError(
             "cursor capture needs an X display and DISPLAY is not set (Wayland-only sessions are not supported)"
@@ -896,6 +901,11 @@ def _default_listener_factory() -> ListenerFactory:
         first = (str(exc).strip().splitlines() or ["pynput is not installed"])[0]
         raise CursorUnavailableError(f"cursor capture unavailable: {first}") from exc
     factory: ListenerFactory = mouse.Listener
+    if fps and getattr(mouse.Listener, "__module__", "") == "pynput.mouse._xorg":
+        # Motion sampled once per video frame: CPU bounded by the frame rate, not the mouse.
+        from capture.cursor_x11 import frame_paced_listener_factory
+
+        return frame_paced_listener_factory(mouse, fps)
     return factory
 
 
@@ -999,7 +1009,7 @@ class CursorSidecar:
         with self._lock:
             if self._started or self._stopped_stats is not None:
                 raise CaptureError("cursor sidecar already started; make a new one")
-            factory = self._listener_factory or _default_listener_factory()
+            factory = self._listener_factory or _default_listener_factory(self._writer.context.fps)
             listener = factory(on_move=self._on_move, on_click=self._on_click, on_scroll=self._on_scroll)
             self._guard_listener_thread(listener)
             listener.start()
