@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -158,7 +159,8 @@ class Session:
             if studio:
                 _create_bundle(spec.output)
         notes: list[str] = []
-        cursor = self._start_cursor(spec, notes, warn)
+        starter = self._start_cursor(spec, notes, warn)
+        cursor = None if starter is None else starter.cursor
         run = _Run(spec=spec, started=utc_now())
         if studio:
             self._write_manifest(run, status="recording")
@@ -170,23 +172,17 @@ class Session:
                     self._write_manifest(run, status="failed", error="nothing was recorded")
             raise
         finally:
-            run.cursor_stats = cursor.stop() if cursor is not None else None
+            started = None if starter is None else starter.join()
+            run.cursor_stats = started.stop() if started is not None else None
         return self._finish(run, notes, fast=stop.fast)
 
     # -- the parts of run() ---------------------------------------------------
 
-    def _start_cursor(self, spec: SessionSpec, notes: list[str], warn: Callable[[str], None]) -> CursorLog | None:
+    def _start_cursor(self, spec: SessionSpec, notes: list[str],
+                      warn: Callable[[str], None]) -> _CursorStarter | None:
         if spec.cursor is None or self._cursor_factory is None:
             return None
-        cursor = self._cursor_factory(spec.cursor, warn)
-        try:
-            cursor.start()
-        except CaptureError as exc:
-            # A missing cursor log must not cost the user the video.
-            notes.append(f"recorded without the cursor log: {exc}")
-            warn(notes[-1])
-            return None
-        return cursor
+        return _CursorStarter(self._cursor_factory(spec.cursor, warn), notes, warn)
 
     def _segments(self, spec: SessionSpec, run: _Run, cursor: CursorLog | None, stop: StopControl,
                   on_stats: Callable[[RecordingStats], None] | None, warn: Callable[[str], None]) -> None:
@@ -360,6 +356,39 @@ class Session:
                 "cursor_events": None if cursor is None else cursor.events,
             }
         write_manifest(spec.output / MANIFEST_NAME, document)
+
+
+class _CursorStarter:
+    """Starts the cursor sidecar on a thread it owns, beside FFmpeg's start.
+
+    The listener takes 0.1-0.3 s to connect to the display and report ready:
+    FFmpeg need not wait for it. Events before it is ready are not logged;
+    its origin (the first frame) may be set before or after it is. The
+    session joins it (:meth:`join`) before pausing, resuming or stopping it.
+    """
+
+    def __init__(self, cursor: CursorLog, notes: list[str], warn: Callable[[str], None]) -> None:
+        self.cursor = cursor
+        self._notes = notes
+        self._warn = warn
+        self._ok = False
+        self._thread = threading.Thread(target=self._start, name="caprec-cursor-start", daemon=True)
+        self._thread.start()
+
+    def _start(self) -> None:
+        try:
+            self.cursor.start()
+        except CaptureError as exc:
+            # A missing cursor log must not cost the user the video.
+            self._notes.append(f"recorded without the cursor log: {exc}")
+            self._warn(self._notes[-1])
+            return
+        self._ok = True
+
+    def join(self) -> CursorLog | None:
+        """Wait for the start to end; the started sidecar, or None when it could not start."""
+        self._thread.join()
+        return self.cursor if self._ok else None
 
 
 @dataclass
