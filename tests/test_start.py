@@ -11,7 +11,8 @@ from helpers import REPO_ROOT
 HEAVY = ("typer", "rich", "pydantic", "ffmpeg", "pynput")
 
 
-def _imported(args: list[str], env: dict[str, str], tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+def _imported(args: list[str], env: dict[str, str],
+              tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     result = subprocess.run([sys.executable, "-X", "importtime", "-m", "cli", *args], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=60, check=False)
     names = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in result.stderr.splitlines()
