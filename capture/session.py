@@ -151,7 +151,9 @@ class Session:
         the result covers every segment, and its ``error`` says what failed.
         """
         stop = stop or StopControl()
-        warn = on_warning or (lambda text: None)
+        counted = _Warnings(on_warning)
+        warn = counted.warn
+        on_stats = counted.stats_hook(on_stats)
         studio = spec.mode is Mode.STUDIO
         if spec.output is not None:
             if (low := check_start(spec.output)) is not None:
@@ -174,7 +176,8 @@ class Session:
         finally:
             started = None if starter is None else starter.join()
             run.cursor_stats = started.stop() if started is not None else None
-        return self._finish(run, notes, fast=stop.fast)
+        result = self._finish(run, notes, fast=stop.fast)
+        return replace(result, stats=counted.apply(result.stats))
 
     # -- the parts of run() ---------------------------------------------------
 
@@ -356,6 +359,37 @@ class Session:
                 "cursor_events": None if cursor is None else cursor.events,
             }
         write_manifest(spec.output / MANIFEST_NAME, document)
+
+
+class _Warnings:
+    """Counts every warning the session reports (FFmpeg's, over all segments, and its own).
+
+    Live stats and the result carry this count, so a display, the summary
+    and the JSON all count the same warnings.
+    """
+
+    def __init__(self, report: Callable[[str], None] | None) -> None:
+        self._report = report
+        self._lock = threading.Lock()  # FFmpeg's stderr reader and the cursor starter report from their threads
+        self.count = 0
+        self.last: str | None = None
+
+    def warn(self, text: str) -> None:
+        with self._lock:
+            self.count += 1
+            self.last = text
+        if self._report is not None:
+            self._report(text)
+
+    def apply(self, stats: RecordingStats) -> RecordingStats:
+        return replace(stats, warnings=self.count, last_warning=self.last)
+
+    def stats_hook(self, on_stats: Callable[[RecordingStats], None] | None
+                   ) -> Callable[[RecordingStats], None] | None:
+        if on_stats is None:
+            return None
+        report = on_stats
+        return lambda stats: report(self.apply(stats))
 
 
 class _CursorStarter:
