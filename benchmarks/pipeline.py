@@ -79,8 +79,8 @@ def mib(kb: int | None) -> str:
 
 
 def caprec_command() -> list[str]:
-    exe = shutil.which("caprec")
-    return [exe] if exe else [sys.executable, "-m", "cli"]
+    # This checkout (screen_env puts it first on PYTHONPATH), not whatever `caprec` is installed.
+    return [sys.executable, "-m", "cli"]
 
 
 # ----------------------------------------------------------- 1. screen capture
@@ -121,6 +121,9 @@ def screen_env(xserver: common.XServer, workdir: Path, kind: str) -> dict[str, s
     The --dry-run before the measured runs fills that cache.
     """
     env = {**os.environ, "DISPLAY": xserver.display}
+    if kind == "caprec":
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent),
+                                                          env.get("PYTHONPATH")]))
     if kind == "caprec" and not COLD_BYTECODE:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(workdir / "pycache")

@@ -1,5 +1,8 @@
 """Pure functions that build FFmpeg's argv (a list, never a shell string).
 
+ffmpeg-python is imported by each builder, not with this module: the CLI
+imports this module for its constants on every run, even ``--help``.
+
 Every backend is built with ffmpeg-python's graph (``ffmpeg.input(...)``,
 ``.output(...)``, ``.global_args(...)``, ``.compile()``), so filters compose
 and the argv is the same on every machine: unit tests assert it exactly for
@@ -12,8 +15,6 @@ import enum
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
-
-import ffmpeg
 
 from capture.errors import SettingError
 from capture.units import Region
@@ -198,6 +199,7 @@ def _even_crop(stream: Any) -> Any:
 
 def camera_stream(camera: CameraSource, *, fps: float, queue: dict[str, Any]) -> Any:
     """The camera's input, scaled to its width (even height)."""
+    import ffmpeg  # lazy: see the module docstring
     rate = _fps(fps)
     if camera.backend is CameraBackend.TEST:
         stream = ffmpeg.input(f"testsrc=size={CAMERA_TEST_SIZE}:rate={rate}", f="lavfi", re=None, **queue)
@@ -211,6 +213,8 @@ def camera_stream(camera: CameraSource, *, fps: float, queue: dict[str, Any]) ->
 
 
 def _with_camera(screen: Any, source: VideoSource, queue: dict[str, Any]) -> Any:
+    """``screen`` with the camera (if any) drawn over it in its corner."""
+    import ffmpeg  # lazy: see the module docstring
     camera = source.camera
     if camera is None:
         return screen
@@ -227,6 +231,8 @@ def source_stream(source: VideoSource) -> Any:
 
 
 def _screen_stream(source: VideoSource) -> Any:
+    """The screen (or test pattern) input with its crop, without the camera."""
+    import ffmpeg  # lazy: see the module docstring
     fps = _fps(source.fps)
     queue: dict[str, Any] = {} if source.queue_size is None else {"thread_queue_size": source.queue_size}
     region = source.region
@@ -236,7 +242,10 @@ def _screen_stream(source: VideoSource) -> Any:
         return ffmpeg.input(f"testsrc2=size={size}:rate={fps}", f="lavfi", **extra, **queue)
     if source.backend is Backend.X11GRAB:
         display = source.device or ":0.0"
-        opts: dict[str, Any] = {"framerate": fps, "draw_mouse": int(source.draw_mouse), **queue}
+        # x11grab stamps frames at exactly -framerate: nothing to estimate. Without
+        # -fpsprobesize 0, FFmpeg reads frames to guess the rate (which delays the
+        # start) and warns "not enough frames to estimate rate" on every recording.
+        opts: dict[str, Any] = {"framerate": fps, "draw_mouse": int(source.draw_mouse), "fpsprobesize": 0, **queue}
         if source.window_id is not None:
             opts["window_id"] = hex(source.window_id)
         if source.follow_mouse:
@@ -275,6 +284,7 @@ def _screen_stream(source: VideoSource) -> Any:
 
 def audio_stream(audio: AudioSource) -> Any:
     """The ffmpeg-python stream for an audio input."""
+    import ffmpeg  # lazy: see the module docstring
     queue: dict[str, Any] = {} if audio.queue_size is None else {"thread_queue_size": audio.queue_size}
     if audio.backend is AudioBackend.TEST:
         extra: dict[str, Any] = {"re": None} if audio.realtime else {}
@@ -301,6 +311,7 @@ def describe_audio(audio: Audio) -> str:
 
 def audio_streams(audio: Audio) -> tuple[list[Any], dict[str, Any]]:
     """The audio streams to write for ``audio`` and their per-stream output options (track names)."""
+    import ffmpeg  # lazy: see the module docstring
     inputs = audio_inputs(audio)
     streams = [audio_stream(a) for a in inputs]
     if isinstance(audio, AudioMix) and audio.tracks is AudioTracks.MIX and len(streams) > 1:
@@ -357,6 +368,7 @@ def build_record_argv(source: VideoSource, encoding: Encoding, *, ffmpeg_path: s
     and log lines both go to stderr (``-progress pipe:2``): one stream to
     read, and it works the same on Windows.
     """
+    import ffmpeg  # lazy: see the module docstring
     common: dict[str, Any] = {"f": "mp4", "movflags": FRAGMENTED_MP4_FLAGS}
     if encoding.duration is not None:
         # FFmpeg's own timeline ends the recording: exact frame counts.
@@ -386,6 +398,12 @@ def build_record_argv(source: VideoSource, encoding: Encoding, *, ffmpeg_path: s
     return list(ffmpeg.compile(stream, cmd=ffmpeg_path))
 
 
+# A stream copy that also counts what it copied: its progress (frames, time) on
+# stdout and the input's stream line on stderr make it the file's read-back.
+CHECKED_COPY_GLOBALS = ("-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+info", "-progress", "pipe:1",
+                        "-y")
+
+
 def _container_args(container: str) -> dict[str, str]:
     """The muxer and its flags: MP4 and MOV with the index up front; Matroska has its own at the start."""
     if container in INDEX_FIRST_CONTAINERS:
@@ -393,25 +411,34 @@ def _container_args(container: str) -> dict[str, str]:
     return {"f": container}
 
 
-def build_remux_argv(*, ffmpeg_path: str, source: str, destination: str, container: str = "mp4") -> list[str]:
-    """Stream-copy a fragmented MP4 into a regular ``container`` file (mp4, mov, matroska), index first."""
+def build_remux_argv(*, ffmpeg_path: str, source: str, destination: str, container: str = "mp4",
+                     check: bool = False) -> list[str]:
+    """Stream-copy a fragmented MP4 into a regular ``container`` file (mp4, mov, matroska), index first.
+
+    ``check`` adds the progress report that makes the copy the file's read-back.
+    """
+    import ffmpeg  # lazy: see the module docstring
     # map 0: every track (several audio tracks), not FFmpeg's pick of one per kind.
-    stream = ffmpeg.output(ffmpeg.input(source), destination, map="0", c="copy",
-                           **_container_args(container)).global_args("-hide_banner", "-nostdin", "-loglevel",
-                                                                     "error", "-y")
+    stream = ffmpeg.output(ffmpeg.input(source), destination, map="0", c="copy", **_container_args(container))
+    stream = stream.global_args(*CHECKED_COPY_GLOBALS) if check else stream.global_args(
+        "-hide_banner", "-nostdin", "-loglevel", "error", "-y")
     return list(ffmpeg.compile(stream, cmd=ffmpeg_path))
 
 
 def build_concat_argv(*, ffmpeg_path: str, listing: str, destination: str, container: str = "mp4") -> list[str]:
-    """Join the files a concat-demuxer ``listing`` names, by stream copy, into ``container``, index first."""
+    """Join the files a concat-demuxer ``listing`` names, by stream copy, into ``container``, index first.
+
+    Its progress on stdout makes the copy the joined file's read-back.
+    """
+    import ffmpeg  # lazy: see the module docstring
     stream = ffmpeg.output(ffmpeg.input(listing, f="concat", safe=0), destination, map="0", c="copy",
-                           **_container_args(container)).global_args("-hide_banner", "-nostdin", "-loglevel",
-                                                                     "error", "-y")
+                           **_container_args(container)).global_args(*CHECKED_COPY_GLOBALS)
     return list(ffmpeg.compile(stream, cmd=ffmpeg_path))
 
 
 def build_verify_argv(*, ffmpeg_path: str, path: str) -> list[str]:
     """Read every video packet of ``path`` without decoding; progress on stdout."""
+    import ffmpeg  # lazy: see the module docstring
     stream = ffmpeg.output(ffmpeg.input(path), "-", map="0:v:0", c="copy", f="null").global_args(
         "-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+info", "-progress", "pipe:1"
     )

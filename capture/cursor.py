@@ -316,6 +316,11 @@ class CursorWriter:
         self._state_lock = threading.Lock()
 
     @property
+    def context(self) -> CursorContext:
+        """The facts this log's header records (the region, the frame rate...)."""
+        return self._context
+
+    @property
     def path(self) -> Path:
         """The log's path."""
         return self._path
@@ -693,9 +698,12 @@ class CursorLog:
 class CursorSummary:
     """Figures about a cursor log, computed in one streaming pass.
 
-    ``duration_ms`` is the ``t`` of the last event (the log's span on the
-    video timeline, which starts at 0); ``distance_px`` is the pointer's path
-    length over all events' positions, in the header's ``unit``.
+    ``duration_ms`` is the recording's duration when the caller knows it
+    (the video's), else the ``t`` of the last event, which is also
+    ``last_event_ms``. A click is a press and its release: ``clicks``
+    counts presses; ``presses`` and ``releases`` count the raw ``click``
+    events (a log cut mid-click has one more press). ``distance_px`` is the
+    pointer's path length over all events' positions, in the header's ``unit``.
     """
 
     events: int
@@ -706,6 +714,10 @@ class CursorSummary:
     duration_ms: float
     distance_px: float
     warnings: list[str]
+    presses: int = 0
+    releases: int = 0
+    last_event_ms: float = 0.0
+    recording_duration_known: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of the summary."""
@@ -814,12 +826,27 @@ def iter_cursor_events(path: Path) -> Iterator[dict[str, Any]]:
     return _LogStream(path).events()
 
 
-def summarize_cursor_log(path: Path) -> CursorSummary:
-    """Count a cursor log's events in one streaming pass (memory flat in file size)."""
+def summarize_cursor_log(path: Path, *, recording_ms: float | None = None) -> CursorSummary:
+    """Count a cursor log's events in one streaming pass (memory flat in file size).
+
+    ``recording_ms`` is the recording's duration when known (a bundle's
+    manifest, the video beside the log). Raises :class:`OutputError` for
+    a path that cannot be read, :class:`CursorFormatError` for a file that
+    is not a cursor log.
+    """
+    try:
+        return _summarize(path, recording_ms)
+    except OSError as exc:
+        raise OutputError(f"cannot read {path} ({exc.strerror or exc}); give a cursor log (*.cursor.ndjson) "
+                          "or a studio bundle (*.caprec)") from None
+
+
+def _summarize(path: Path, recording_ms: float | None) -> CursorSummary:
     stream = _LogStream(path)
     counts = dict.fromkeys(_EVENT_TYPES, 0)
     total = 0
     presses: dict[str, int] = {}
+    releases = 0
     last_t = 0.0
     distance = 0.0
     prev: tuple[float, float] | None = None
@@ -831,6 +858,8 @@ def summarize_cursor_log(path: Path) -> CursorSummary:
         if kind == "click" and event.get("pressed") is True:
             button = str(event.get("button"))
             presses[button] = presses.get(button, 0) + 1
+        elif kind == "click" and event.get("pressed") is False:
+            releases += 1
         last_t = float(event["t"])
         x, y = event.get("x"), event.get("y")
         if isinstance(x, int | float) and isinstance(y, int | float):
@@ -840,12 +869,16 @@ def summarize_cursor_log(path: Path) -> CursorSummary:
     return CursorSummary(
         events=total,
         moves=counts["move"],
-        clicks=counts["click"],
+        clicks=sum(presses.values()),
         scrolls=counts["scroll"],
         presses_by_button=presses,
-        duration_ms=last_t,
+        duration_ms=last_t if recording_ms is None else recording_ms,
         distance_px=round(distance, 3),
         warnings=stream.warnings,
+        presses=sum(presses.values()),
+        releases=releases,
+        last_event_ms=last_t,
+        recording_duration_known=recording_ms is not None,
     )
 
 
@@ -856,7 +889,7 @@ def summarize_cursor_log(path: Path) -> CursorSummary:
 ListenerFactory = Callable[..., Any]
 
 
-def _default_listener_factory() -> ListenerFactory:
+def _default_listener_factory(fps: float | None = None) -> ListenerFactory:
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
         raise CursorUnavailableError(
             "cursor capture needs an X display and DISPLAY is not set (Wayland-only sessions are not supported)"
@@ -869,6 +902,11 @@ def _default_listener_factory() -> ListenerFactory:
         first = (str(exc).strip().splitlines() or ["pynput is not installed"])[0]
         raise CursorUnavailableError(f"cursor capture unavailable: {first}") from exc
     factory: ListenerFactory = mouse.Listener
+    if fps and getattr(mouse.Listener, "__module__", "") == "pynput.mouse._xorg":
+        # Motion sampled once per video frame: CPU bounded by the frame rate, not the mouse.
+        from capture.cursor_x11 import frame_paced_listener_factory
+
+        return frame_paced_listener_factory(mouse, fps)
     return factory
 
 
@@ -972,7 +1010,7 @@ class CursorSidecar:
         with self._lock:
             if self._started or self._stopped_stats is not None:
                 raise CaptureError("cursor sidecar already started; make a new one")
-            factory = self._listener_factory or _default_listener_factory()
+            factory = self._listener_factory or _default_listener_factory(self._writer.context.fps)
             listener = factory(on_move=self._on_move, on_click=self._on_click, on_scroll=self._on_scroll)
             self._guard_listener_thread(listener)
             listener.start()

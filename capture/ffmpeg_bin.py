@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from capture.errors import FFmpegNotFoundError
+from capture.probe_cache import ProbeCache, binary_key
 from capture.process import run_tool
 
 VERSION_TIMEOUT = 10.0
@@ -85,6 +86,23 @@ def probe_ffmpeg(path: str) -> Probe | None:
     text = result.stdout.decode("utf-8", "replace")
     encoders = frozenset(m.group(1) for line in text.splitlines() if (m := _ENCODER_RE.match(line)))
     return Probe(version=match.group(1), encoders=encoders)
+
+
+def cached_probe(path: str, *, cache: ProbeCache, probe: Callable[[str], Probe | None] = probe_ffmpeg) -> Probe | None:
+    """:func:`probe_ffmpeg` through ``cache``, keyed by the binary's real path, size and mtime.
+
+    Only answers are cached: a binary that does not work is asked again next time.
+    """
+    key = binary_key(path)
+    entry = cache.get(key) if key is not None else None
+    if entry is not None:
+        version, encoders = entry.get("version"), entry.get("encoders")
+        if isinstance(version, str) and isinstance(encoders, list) and all(isinstance(e, str) for e in encoders):
+            return Probe(version=version, encoders=frozenset(encoders))
+    found = probe(path)
+    if found is not None and key is not None:
+        cache.update(key, version=found.version, encoders=sorted(found.encoders))
+    return found
 
 
 def probe_version(path: str) -> str | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from capture.command import build_concat_argv, build_remux_argv, build_verify_argv, container_for
 from capture.errors import OutputError
-from capture.process import run_tool
+from capture.process import ToolResult, run_tool
 from capture.tempfiles import NAME_MAX, OwnedTemp, owned_temp
 
 DEFAULT_NAME_FORMAT = "caprec-%Y%m%d-%H%M%S.mp4"
@@ -22,6 +22,7 @@ REMUX_TIMEOUT_FLOOR = 60.0
 REMUX_BYTES_PER_SECOND = 20 * 1024 * 1024
 _VERIFY_FRAME = re.compile(r"^frame=(\d+)$", re.MULTILINE)
 _VERIFY_TIME = re.compile(r"^out_time_us=(\d+)$", re.MULTILINE)
+_PROBLEM_LINE = re.compile(r"\[(?:error|fatal|panic)\]")
 _VERIFY_CODEC = re.compile(r"Stream #0:\d+.*?: Video: (\w+)")
 
 
@@ -111,6 +112,11 @@ def verify_media(path: Path, *, ffmpeg_path: str) -> MediaCheck:
         result = run_tool(build_verify_argv(ffmpeg_path=ffmpeg_path, path=ffmpeg_file_url(path)))
     except (OSError, subprocess.TimeoutExpired):
         return MediaCheck(frames=0, duration_s=0.0, codec=None)
+    return _media_of(result)
+
+
+def _media_of(result: ToolResult) -> MediaCheck:
+    """What a stream copy with ``-progress pipe:1`` read: its last progress block and the input's codec."""
     out = result.stdout.decode("utf-8", "replace")
     err = result.stderr.decode("utf-8", "replace")
     frames = [int(m) for m in _VERIFY_FRAME.findall(out)]
@@ -130,14 +136,24 @@ def remux_faststart(path: Path, *, ffmpeg_path: str) -> str | None:
     moment ``path`` is a playable file. Returns None on success, else why it
     failed (``path`` is left as it was).
     """
+    return remux_checked(path, ffmpeg_path=ffmpeg_path)[1]
+
+
+def remux_checked(path: Path, *, ffmpeg_path: str) -> tuple[MediaCheck | None, str | None]:
+    """:func:`remux_faststart` that is also the file's read-back: one pass over it, not two.
+
+    Returns what the copy read (frames, duration, codec) and None, or None
+    and why it failed (``path`` is left as it was).
+    """
     try:
         size = path.stat().st_size
         with owned_temp(path, "remux") as temp:
             argv = build_remux_argv(ffmpeg_path=ffmpeg_path, source=ffmpeg_file_url(path),
-                                    destination=ffmpeg_file_url(temp.path), container=container_for(path))
+                                    destination=ffmpeg_file_url(temp.path), container=container_for(path),
+                                    check=True)
             return _copy_then_rename(argv, temp=temp, destination=path, size=size, what="remux")
     except OSError as exc:
-        return str(exc.strerror or exc)
+        return None, str(exc.strerror or exc)
 
 
 @contextlib.contextmanager
@@ -163,11 +179,12 @@ def stream_copy_argv(sources: list[Path], listing: OwnedTemp | None, destination
     """FFmpeg's argv to copy ``sources`` (one: a remux; several: a concat of ``fds``) into ``destination``.
 
     With several sources the list is written to ``listing`` first. ``container`` is the muxer (mp4, mov,
-    matroska).
+    matroska). The copy reports its progress (it is the read-back, see
+    :func:`remux_checked`).
     """
     if len(sources) == 1:
         return build_remux_argv(ffmpeg_path=ffmpeg_path, source=ffmpeg_file_url(sources[0]),
-                                destination=ffmpeg_file_url(destination), container=container)
+                                destination=ffmpeg_file_url(destination), container=container, check=True)
     assert listing is not None
     # The descriptors FFmpeg inherits keep their numbers (pass_fds).
     text = "ffconcat version 1.0\n" + "".join(f"file 'file:/dev/fd/{fd}'\n" for fd in fds)
@@ -183,34 +200,46 @@ def join_segments(parts: list[Path], destination: Path, *, ffmpeg_path: str) -> 
     may be ``parts[0]``): at every moment the files on disk play. Returns
     None on success, else why it failed (nothing is changed then).
     """
+    return join_checked(parts, destination, ffmpeg_path=ffmpeg_path)[1]
+
+
+def join_checked(parts: list[Path], destination: Path, *,
+                 ffmpeg_path: str) -> tuple[MediaCheck | None, str | None]:
+    """:func:`join_segments` that is also the joined file's read-back (see :func:`remux_checked`)."""
     try:
         size = sum(part.stat().st_size for part in parts)
         with (owned_temp(destination, "concat") as listing, owned_temp(destination, "join") as temp,
               opened_parts(parts) as fds):
             argv = stream_copy_argv(parts, listing, temp.path, ffmpeg_path=ffmpeg_path, fds=fds,
-                                   container=container_for(destination))
+                                    container=container_for(destination))
             return _copy_then_rename(argv, temp=temp, destination=destination, size=size, what="joining",
                                      pass_fds=fds)
     except OSError as exc:
-        return str(exc.strerror or exc)
+        return None, str(exc.strerror or exc)
+
+
+def failure_reason(result: ToolResult) -> str:
+    """Why a helper FFmpeg run failed: its last error line (its log is at info level), else its exit code."""
+    lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
+    problems = [line for line in lines if _PROBLEM_LINE.search(line)] or lines
+    return problems[-1] if problems else f"ffmpeg exited with code {result.returncode}"
 
 
 def _copy_then_rename(argv: list[str], *, temp: OwnedTemp, destination: Path, size: int, what: str,
-                      pass_fds: list[int] | None = None) -> str | None:
+                      pass_fds: list[int] | None = None) -> tuple[MediaCheck | None, str | None]:
     """Run a stream-copy ``argv`` that writes ``temp``, then rename it over ``destination``.
 
-    The timeout grows with ``size``. Returns None on success, else why it
-    failed.
+    The timeout grows with ``size``. Returns what the copy read and None on
+    success, else None and why it failed.
     """
     timeout = REMUX_TIMEOUT_FLOOR + size / REMUX_BYTES_PER_SECOND
     try:
         result = run_tool(argv, timeout=timeout, pass_fds=pass_fds or ())
         if result.returncode != 0:
-            lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
-            return lines[-1] if lines else f"ffmpeg exited with {result.returncode}"
+            return None, failure_reason(result)
         temp.commit(destination)
     except subprocess.TimeoutExpired:
-        return f"{what} took longer than {timeout:.0f} s"
+        return None, f"{what} took longer than {timeout:.0f} s"
     except OSError as exc:
-        return str(exc.strerror or exc)
-    return None
+        return None, str(exc.strerror or exc)
+    return _media_of(result), None

@@ -57,13 +57,16 @@ def run_tool(argv: Sequence[str], *, timeout: float = TOOL_TIMEOUT, pass_fds: Se
 
     ``pass_fds`` are descriptors the command inherits under the same numbers.
     On Linux the command dies with caprec (a killed caprec leaves no FFmpeg
-    finishing a copy nobody will rename). Raises ``OSError`` if it cannot
-    start and ``subprocess.TimeoutExpired`` if it outlives ``timeout`` (it is
-    killed and reaped first).
+    finishing a copy nobody will rename). It runs in its own process group
+    like FFmpeg itself: a Ctrl-C in the terminal reaches the whole foreground
+    group, and a second one must not kill a read-back or rewrite that caprec
+    is waiting on. Raises ``OSError`` if it cannot start and
+    ``subprocess.TimeoutExpired`` if it outlives ``timeout`` (it is killed and
+    reaped first).
     """
     completed = subprocess.run(
         list(argv), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False,
-        pass_fds=tuple(pass_fds), preexec_fn=_die_with_parent_hook(),
+        pass_fds=tuple(pass_fds), preexec_fn=_die_with_parent_hook(), **_group_kwargs(),
     )
     return ToolResult(completed.returncode, completed.stdout, completed.stderr)
 

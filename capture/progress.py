@@ -31,6 +31,10 @@ _INPUT_START = re.compile(r"^\s*Duration: .*?, start: (-?\d+(?:\.\d+)?)")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 # Levels worth showing to a user: FFmpeg's own names.
 PROBLEM_LEVELS = frozenset({"warning", "error", "fatal", "panic"})
+# Warnings FFmpeg prints about things caprec has settled: not a problem, not
+# counted. The frame-rate guess is moot when the input runs at -framerate
+# (gdigrab, avfoundation; x11grab is told -fpsprobesize 0).
+HARMLESS_WARNINGS = ("not enough frames to estimate rate",)
 
 
 @dataclass(frozen=True)
@@ -145,8 +149,8 @@ class StderrReader:
             text = f"[{ctx.split(' @ ')[0]}] {match['msg']}" if ctx else match["msg"]
         if self.state.input_start is None and (start := _INPUT_START.match(text)) is not None:
             self.state.input_start = float(start.group(1))
-        if level == "info":
-            return  # the input dump and encoder banner: not worth the ring
+        if level == "info" or (level == "warning" and any(known in text for known in HARMLESS_WARNINGS)):
+            return  # the input dump and encoder banner, settled questions: not worth the ring
         entry = LogLine(level=level, text=text.strip())
         with self._lock:
             self.state.ring.append(entry)

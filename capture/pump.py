@@ -193,6 +193,11 @@ class PipePump:
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
+    @property
+    def writes_pipe(self) -> bool:
+        """True when the sink is a descriptor caprec was handed (stdout, maybe a pipe), not a file or a ring."""
+        return isinstance(self._sink, Sink) and self._sink.path is None
+
     def stats(self) -> PumpStats:
         return PumpStats(bytes=self._bytes, reads=self._reads, high_water=self._high_water,
                          chunk_size=self._chunk_size, pipe_size=self._pipe_size, error=self._error)

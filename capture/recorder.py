@@ -10,6 +10,7 @@ read it back before calling it a success.
 from __future__ import annotations
 
 import enum
+import errno
 import signal
 import threading
 import time
@@ -18,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from capture.command import Audio, Encoding, VideoSource, build_record_argv
+from capture.command import Audio, AudioBackend, AudioMix, Encoding, VideoSource, build_record_argv
 from capture.diskspace import DiskSpaceError, DiskWatch, has_room
+from capture.encoders import most_specific_line
 from capture.errors import (
     CaptureError,
     DeviceError,
@@ -30,7 +32,7 @@ from capture.errors import (
     WriteError,
 )
 from capture.ffmpeg_bin import FFmpegBinary
-from capture.output import MediaCheck, ffmpeg_file_url, moved_output, remux_faststart, verify_media
+from capture.output import MediaCheck, ffmpeg_file_url, moved_output, remux_checked, verify_media
 from capture.permissions import no_first_frame_hint
 from capture.process import ManagedProcess
 from capture.progress import WALLCLOCK_TOLERANCE_S, FFmpegProgress, LogLine, StderrReader
@@ -169,7 +171,7 @@ class RecordingStats:
     chunk_size: int
     warnings: int
     last_warning: str | None
-    started: bool
+    started: bool  # the first frame has arrived: the recording is live (reported at once, see Recorder)
     cursor: Any = None
     paused: bool = False
     segment: int = 1
@@ -272,12 +274,15 @@ class Recorder:
                audio_output: Path | None = None,
                output_queue_size: int | None = None,
                finalize: bool = True,
+               finalize_on_pause: bool = True,
                on_pause: Callable[[], None] | None = None) -> RecordingResult:
         """Record one segment: until the duration, a stop or pause request, or a failure.
 
         ``audio`` is muxed into the video, or written to ``audio_output`` when
         given. ``finalize`` rewrites the file with its index first at a
-        clean stop (a session joining segments does that itself).
+        clean stop (a session joining segments does that itself); with
+        ``finalize_on_pause`` False, not when a pause ended the segment. The
+        rewrite is also the file's read-back: one pass over it.
         ``on_pause`` is called the moment a pause request ends the segment,
         before FFmpeg is stopped (the cursor log stops taking events). Raises a
         :class:`CaptureError` when nothing was recorded (FFmpeg would not
@@ -342,14 +347,15 @@ class Recorder:
             if reason == "pause" and on_pause is not None:
                 on_pause()
         finally:
-            outcome = proc.stop(fast=stop.fast or reason in ("error", "no-first-frame"),
+            outcome = proc.stop(fast=stop.fast or reason in ("error", "no-first-frame", "reader-closed"),
                                 hurry=lambda: stop.fast)
             pump.join(THREAD_JOIN_TIMEOUT_S)
             reader.join(THREAD_JOIN_TIMEOUT_S)
         return self._finish(reason=reason, returncode=outcome.returncode, argv=argv, target=target,
                             sink=sink, watch=watch, reader=reader, stats=snapshot(),
                             cursor=None if sidecar is None else sidecar.stats(), fast=stop.fast,
-                            finalize=finalize, disk=disk, audio_output=audio_output,
+                            finalize=finalize and (finalize_on_pause or reason != "pause"), disk=disk,
+                            audio=audio, audio_output=audio_output,
                             no_frame_hint=no_first_frame_hint(source, audio), source=source)
 
     def _watch(self, proc: ManagedProcess, stop: StopControl, watch: _Watch, reader: StderrReader,
@@ -358,12 +364,13 @@ class Recorder:
                disk: DiskWatch | None, *, pump: PipePump, started: float, duration: float | None,
                on_warning: Callable[[str], None] | None = None) -> str:
         next_stats = started
+        announced = False
         while True:
             if stop.wait(TICK_S):
                 if stop.requested:
                     return "user"
                 if watch.pump_error is not None:
-                    return "error"
+                    return "reader-closed" if _reader_closed(watch.pump_error, pump) else "error"
                 if stop.pause_pending:
                     if watch.first_output is not None:
                         return "pause"
@@ -387,9 +394,12 @@ class Recorder:
                 return "duration-backstop"
             if disk is not None and disk.should_stop(pump.stats().bytes):
                 return "disk-low"
-            if on_stats is not None and now >= next_stats:
+            # The first frame is reported at once (displays switch from "starting" to recording on
+            # ``RecordingStats.started``), not at the next stats interval.
+            if on_stats is not None and (now >= next_stats or (first is not None and not announced)):
                 on_stats(snapshot())
                 next_stats = now + STATS_INTERVAL_S
+                announced = first is not None
 
     def _origin(self, reader: StderrReader, first_output: float) -> dict[str, float]:
         """t = 0 of the video on caprec's monotonic clock, and as Unix time.
@@ -407,15 +417,19 @@ class Recorder:
 
     def _finish(self, *, reason: str, returncode: int, argv: list[str], target: Target, sink: PumpSink,
                 watch: _Watch, reader: StderrReader, stats: RecordingStats, cursor: Any,
-                fast: bool, finalize: bool, disk: DiskWatch | None,
+                fast: bool, finalize: bool, disk: DiskWatch | None, audio: Audio | None,
                 audio_output: Path | None, no_frame_hint: str = "",
                 source: VideoSource | None = None) -> RecordingResult:
         lines = reader.last_lines(ERROR_LINES)
-        quoted = f": {lines[-1]}" if lines else ""
+        reason_line = most_specific_line(lines)
+        quoted = f": {reason_line}" if reason_line else ""
         path = target.path if sink.created else None
         error: CaptureError | None = None
         notes: list[str] = []
-        if watch.pump_error is not None:
+        if reason == "reader-closed":
+            # `| head -c N`, `| ffprobe -`: the reader took what it wanted, as with any Unix tool.
+            notes.append(f"the reader of stdout closed it after {format_bytes(stats.bytes)}; stopped there")
+        elif watch.pump_error is not None:
             saved = format_bytes(stats.bytes)
             if is_disk_full(watch.pump_error):
                 error = DiskFullError(f"the disk is full; stopped after saving {saved} to {target.path or 'stdout'}")
@@ -427,7 +441,7 @@ class Recorder:
                 f"ffmpeg produced no frame within {self._first_frame_timeout:g} s{quoted}; {no_frame_hint}",
                 ffmpeg_lines=lines)
         elif not sink.created and stats.bytes == 0:
-            raise _startup_error(lines, returncode)
+            raise _startup_error(reader.last_lines(ERROR_LINES + 2), returncode, audio)
         elif reason == "ffmpeg-exit" and returncode != 0:
             error = RecordingFailedError(f"{_ffmpeg_died(returncode)}{quoted}", ffmpeg_lines=lines)
         elif reason == "ffmpeg-exit" and _ended_early(stats) and (window_end := _window_end(source)) is not None:
@@ -455,15 +469,17 @@ class Recorder:
                 for file in (path, audio_output):
                     if file is None or not file.exists():
                         continue
-                    why = remux_faststart(file, ffmpeg_path=self.ffmpeg.path)
+                    checked, why = remux_checked(file, ffmpeg_path=self.ffmpeg.path)
                     if why is None:
                         remuxed = True
+                        media = checked if file == path else media
                     else:
                         notes.append(f"kept the fragmented {file.name}, which plays: remux failed: {why}")
             elif fast:
                 notes.append("stopped fast: kept the fragmented file, which plays "
                              "(`caprec recover` or a single Ctrl-C next time gives a regular MP4)")
-            media = verify_media(path, ffmpeg_path=self.ffmpeg.path)
+            if media is None:
+                media = verify_media(path, ffmpeg_path=self.ffmpeg.path)
             if not media.playable and error is None:
                 error = RecordingFailedError(f"{path} has no playable video frames{quoted}", ffmpeg_lines=lines)
         status = Status.of(error=error, fast=fast)
@@ -474,6 +490,11 @@ class Recorder:
         return RecordingResult(status=status, stop_reason=stop_reason, path=path, argv=argv, stats=stats,
                                media=media, remuxed=remuxed, notes=notes, error=error, cursor=cursor,
                                ffmpeg_returncode=returncode)
+
+
+def _reader_closed(error: OSError, pump: PipePump) -> bool:
+    """The pump writes to a pipe (``-o -``) whose reader has gone: the end, not a failure."""
+    return error.errno == errno.EPIPE and pump.writes_pipe
 
 
 def _ffmpeg_died(returncode: int) -> str:
@@ -511,10 +532,22 @@ def _early_end(lines: tuple[str, ...], stats: RecordingStats) -> str:
     return f"ffmpeg stopped on its own after {recorded}, before the end{quoted}"
 
 
-def _startup_error(lines: tuple[str, ...], returncode: int) -> CaptureError:
-    """FFmpeg stopped before its first frame: say why, in the user's terms."""
-    last = lines[-1] if lines else f"ffmpeg exited with code {returncode} before the first frame"
+def _startup_error(lines: tuple[str, ...], returncode: int, audio: Audio | None = None) -> CaptureError:
+    """FFmpeg stopped before its first frame: say why, in the user's terms.
+
+    The reason is FFmpeg's most specific line (``Cannot load libcuda.so.1``),
+    not the generic one that follows it; a failure of the audio input (its
+    device named at the start of the line) is blamed on the audio.
+    """
+    last = most_specific_line(lines) or f"ffmpeg exited with code {returncode} before the first frame"
     text = " ".join(lines).lower()
     if "cannot open display" in text or "can't open display" in text:
         return DisplayError(f"cannot open the X display ({last}); start X or set DISPLAY / --display")
+    inputs = audio.inputs if isinstance(audio, AudioMix) else (audio,) if audio is not None else ()
+    for one in inputs:
+        if one.backend is not AudioBackend.TEST and last.startswith(f"{one.device}:"):
+            hint = (" (is a PulseAudio or PipeWire server running?)" if one.backend is AudioBackend.PULSE else "")
+            return DeviceError(f"the audio input {one.backend}:{one.device} failed: {last}{hint}; "
+                               "pick another audio device (see caprec devices) or record without audio",
+                               ffmpeg_lines=lines)
     return DeviceError(f"the capture device failed: {last}", ffmpeg_lines=lines)

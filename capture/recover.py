@@ -39,6 +39,7 @@ from capture.output import (
     REMUX_BYTES_PER_SECOND,
     REMUX_TIMEOUT_FLOOR,
     MediaCheck,
+    failure_reason,
     ffmpeg_file_url,
     opened_parts,
     stream_copy_argv,
@@ -279,7 +280,7 @@ def _copy(sources: list[Path], destination: OwnedTemp, *, ffmpeg_path: str,
         if any(DISK_FULL_TEXT in line for line in lines):
             raise DiskFullError(f"the disk holding {destination.path.parent} is full; free some space, "
                                 "then run `caprec recover` again (nothing was changed)")
-        return lines[-1] if lines else f"ffmpeg exited with code {result.returncode}"
+        return failure_reason(result)
     return None
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -35,7 +36,7 @@ from capture.diskspace import check_start
 from capture.errors import CaptureError, OutputError, WriteError
 from capture.lock import hold_lock
 from capture.manifest import MANIFEST_FORMAT, MANIFEST_VERSION, utc_now, write_manifest
-from capture.output import MediaCheck, join_segments, remux_faststart, verify_media
+from capture.output import MediaCheck, join_checked, remux_checked, verify_media
 from capture.progress import FFmpegProgress
 from capture.recorder import Recorder, RecordingResult, RecordingStats, Status, StopControl, Target
 
@@ -165,7 +166,9 @@ class Session:
         the result covers every segment, and its ``error`` says what failed.
         """
         stop = stop or StopControl()
-        warn = on_warning or (lambda text: None)
+        counted = _Warnings(on_warning)
+        warn = counted.warn
+        on_stats = counted.stats_hook(on_stats)
         studio = spec.mode is Mode.STUDIO
         if spec.output is not None:
             if (low := check_start(spec.output)) is not None:
@@ -178,7 +181,8 @@ class Session:
         with contextlib.ExitStack() as locks:
             if studio and spec.output is not None:
                 _hold(locks, spec.output)
-            cursor = self._start_cursor(spec, notes, warn)
+            starter = self._start_cursor(spec, notes, warn)
+            cursor = None if starter is None else starter.cursor
             run = _Run(spec=spec, started=utc_now(), locks=locks)
             if studio:
                 self._write_manifest(run, status="recording")
@@ -190,25 +194,18 @@ class Session:
                         self._write_manifest(run, status="failed", error="nothing was recorded")
                 raise
             finally:
-                run.cursor_stats = cursor.stop() if cursor is not None else None
-            return self._finish(run, notes, fast=stop.fast)
+                started = None if starter is None else starter.join()
+                run.cursor_stats = started.stop() if started is not None else None
+            result = self._finish(run, notes, fast=stop.fast)
+        return replace(result, stats=counted.apply(result.stats))
 
     # -- the parts of run() ---------------------------------------------------
 
-    def _start_cursor(self, spec: SessionSpec, notes: list[str], warn: Callable[[str], None]) -> CursorLog | None:
+    def _start_cursor(self, spec: SessionSpec, notes: list[str],
+                      warn: Callable[[str], None]) -> _CursorStarter | None:
         if spec.cursor is None or self._cursor_factory is None:
             return None
-        cursor = self._cursor_factory(spec.cursor, warn)
-        try:
-            cursor.start()
-        except OutputError:
-            raise  # an existing log is an existing output: never replaced without overwrite
-        except CaptureError as exc:
-            # A missing cursor log must not cost the user the video.
-            notes.append(f"recorded without the cursor log: {exc}")
-            warn(notes[-1])
-            return None
-        return cursor
+        return _CursorStarter(self._cursor_factory(spec.cursor, warn), notes, warn)
 
     def _segments(self, spec: SessionSpec, run: _Run, cursor: CursorLog | None, stop: StopControl,
                   on_stats: Callable[[RecordingStats], None] | None, warn: Callable[[str], None]) -> None:
@@ -231,7 +228,11 @@ class Session:
                            overwrite=spec.overwrite and index == 1),
                     stop=stop, on_stats=_offset_stats(on_stats, run, index, wanted), on_warning=warn,
                     sidecar=cursor, audio=spec.audio, audio_output=audio_file,
-                    output_queue_size=spec.queue_size, finalize=spec.mode is Mode.STUDIO,
+                    output_queue_size=spec.queue_size,
+                    # Instant mode rewrites a lone first segment at once (the rewrite is its
+                    # read-back); segments that will be joined are rewritten by the join.
+                    finalize=spec.mode is Mode.STUDIO or index == 1,
+                    finalize_on_pause=spec.mode is Mode.STUDIO,
                     on_pause=None if cursor is None else cursor.pause,
                 )
             except CaptureError as exc:
@@ -297,12 +298,14 @@ class Session:
         if spec.mode is Mode.INSTANT and spec.output is not None and results[0].path is not None:
             path = spec.output
             parts = [s.video for s in run.segments if s.video is not None and s.frames > 0]
+            # A lone segment was rewritten or read back by the recorder: that is the output's check.
+            media = last.media if len(results) == 1 else None
             if fast:
                 if len(parts) > 1:
                     notes.append(f"stopped fast: the segments are kept as {', '.join(p.name for p in parts)}; "
                                  f"`caprec recover {spec.output}` joins them")
             elif len(parts) > 1:
-                why = join_segments(parts, spec.output, ffmpeg_path=ffmpeg_path)
+                media, why = join_checked(parts, spec.output, ffmpeg_path=ffmpeg_path)
                 if why is None:
                     for part in parts[1:]:
                         part.unlink()
@@ -314,12 +317,13 @@ class Session:
                                                 f"in {len(parts)} files: {names}; `caprec recover {spec.output}` "
                                                 "tries again")
                     notes.append(f"kept the segments apart: joining failed: {why}")
-            elif last.stop_reason in ("pause", "user", "duration") and error is None:
-                why = remux_faststart(spec.output, ffmpeg_path=ffmpeg_path)
+            elif last.stop_reason in ("pause", "user", "duration") and error is None and not last.remuxed:
+                media, why = remux_checked(spec.output, ffmpeg_path=ffmpeg_path)
                 remuxed = why is None
                 if why is not None:
                     notes.append(f"kept the fragmented file, which plays: remux failed: {why}")
-            media = verify_media(spec.output, ffmpeg_path=ffmpeg_path)
+            if media is None:
+                media = verify_media(spec.output, ffmpeg_path=ffmpeg_path)
         elif spec.mode is Mode.STUDIO and spec.output is not None:
             path = spec.output
             media = MediaCheck(frames=sum(s.frames for s in run.segments),
@@ -385,6 +389,70 @@ class Session:
                 "cursor_events": None if cursor is None else cursor.events,
             }
         write_manifest(spec.output / MANIFEST_NAME, document)
+
+
+class _Warnings:
+    """Counts every warning the session reports (FFmpeg's, over all segments, and its own).
+
+    Live stats and the result carry this count, so a display, the summary
+    and the JSON all count the same warnings.
+    """
+
+    def __init__(self, report: Callable[[str], None] | None) -> None:
+        self._report = report
+        self._lock = threading.Lock()  # FFmpeg's stderr reader and the cursor starter report from their threads
+        self.count = 0
+        self.last: str | None = None
+
+    def warn(self, text: str) -> None:
+        with self._lock:
+            self.count += 1
+            self.last = text
+        if self._report is not None:
+            self._report(text)
+
+    def apply(self, stats: RecordingStats) -> RecordingStats:
+        return replace(stats, warnings=self.count, last_warning=self.last)
+
+    def stats_hook(self, on_stats: Callable[[RecordingStats], None] | None
+                   ) -> Callable[[RecordingStats], None] | None:
+        if on_stats is None:
+            return None
+        report = on_stats
+        return lambda stats: report(self.apply(stats))
+
+
+class _CursorStarter:
+    """Starts the cursor sidecar on a thread it owns, beside FFmpeg's start.
+
+    The listener takes 0.1-0.3 s to connect to the display and report ready:
+    FFmpeg need not wait for it. Events before it is ready are not logged;
+    its origin (the first frame) may be set before or after it is. The
+    session joins it (:meth:`join`) before pausing, resuming or stopping it.
+    """
+
+    def __init__(self, cursor: CursorLog, notes: list[str], warn: Callable[[str], None]) -> None:
+        self.cursor = cursor
+        self._notes = notes
+        self._warn = warn
+        self._ok = False
+        self._thread = threading.Thread(target=self._start, name="caprec-cursor-start", daemon=True)
+        self._thread.start()
+
+    def _start(self) -> None:
+        try:
+            self.cursor.start()
+        except CaptureError as exc:
+            # A missing cursor log must not cost the user the video.
+            self._notes.append(f"recorded without the cursor log: {exc}")
+            self._warn(self._notes[-1])
+            return
+        self._ok = True
+
+    def join(self) -> CursorLog | None:
+        """Wait for the start to end; the started sidecar, or None when it could not start."""
+        self._thread.join()
+        return self.cursor if self._ok else None
 
 
 @dataclass

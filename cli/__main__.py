@@ -1,5 +1,5 @@
 """``python -m cli``: the same as the ``caprec`` command."""
 
-from cli.app import main
+from cli.entry import main
 
 main()

@@ -80,7 +80,7 @@ def resolve_captures(env: Environment, plan: BatchPlan, *, ffmpeg_path: str | No
     """
     resolved: list[Resolved] = []
     problems: list[Problem] = []
-    probes = Probes()  # ffmpeg and each display probed once for the whole plan
+    probes = Probes.for_environ(env.environ)  # ffmpeg and each display probed once for the whole plan
     # Captures that differ only in their output are resolved once (10,000 in well under 2 s).
     templates: dict[tuple[Any, ...], RecordPlan] = {}
     for spec in plan.captures:

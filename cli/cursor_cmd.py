@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from capture.cursor import summarize_cursor_log
+from capture.cursor_target import resolve_cursor_target
 from capture.units import format_duration
 from cli.app import app, error_console, run_guarded
 from cli.env import Environment
@@ -30,17 +31,20 @@ app.add_typer(cursor_app, name="cursor")
 
 @cursor_app.command("summary", epilog=SUMMARY_EXAMPLES)
 def summary(
-    path: Annotated[Path, typer.Argument(help="A cursor log written by caprec record.")],
+    path: Annotated[Path, typer.Argument(help="A cursor log written by caprec record, or a studio bundle "
+                                                "(*.caprec).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")] = False,
 ) -> None:
-    """Counts by type, duration, clicks per button and distance travelled.
+    """Counts by type, the recording's duration, clicks (press + release) per button and distance travelled.
 
     A torn last line (the recorder was killed mid-write) is skipped with a warning.
     """
     env = Environment()
 
     def body() -> int:
-        result = summarize_cursor_log(path)
+        target = resolve_cursor_target(path)
+        recording_ms = None if target.recording_s is None else target.recording_s * 1000
+        result = summarize_cursor_log(target.log, recording_ms=recording_ms)
         if as_json:
             env.stdout.write(json.dumps(result.to_dict(), sort_keys=True) + "\n")
             return ExitStatus.OK
@@ -54,7 +58,10 @@ def summary(
         table.add_row("scrolls", str(result.scrolls))
         for button, count in sorted(result.presses_by_button.items()):
             table.add_row(f"  {button} presses", str(count))
-        table.add_row("duration", format_duration(result.duration_ms / 1000))
+        if result.recording_duration_known:
+            table.add_row("duration", format_duration(result.duration_ms / 1000))
+        else:  # no video or bundle to tell the recording's length
+            table.add_row("last event at", format_duration(result.last_event_ms / 1000))
         table.add_row("distance", f"{result.distance_px:.0f} px")
         Console(file=env.stdout, no_color=env.no_color).print(table)
         return ExitStatus.OK

@@ -88,7 +88,9 @@ def pause_keys(stop: StopControl, *, stdin: TextIO | None = None, enabled: bool 
     finally:
         done.set()
         thread.join(KEY_THREAD_JOIN_S)
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        # A hung-up terminal (closed window: SIGHUP) is gone; there is nothing to restore.
+        with contextlib.suppress(termios.error):
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 def _msvcrt() -> ConsoleKeys:

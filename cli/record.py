@@ -22,6 +22,7 @@ from capture.audio_inputs import parse_audio_inputs, pulse_devices, with_queue_s
 from capture.command import (
     CONTAINERS,
     DEFAULT_TEST_SIZE,
+    HARDWARE_CODECS,
     SUPPORTED_CODECS,
     Audio,
     AudioTracks,
@@ -41,10 +42,12 @@ from capture.displays import (
     display_reader,
     pointer_area,
 )
+from capture.encoders import encoder_presets, try_encoder
 from capture.errors import CaptureError, OutputError, SettingError
 from capture.ffmpeg_bin import FFmpegBinary
 from capture.framebudget import capped_queue_size
 from capture.output import check_output_path, default_output_name
+from capture.probe_cache import ProbeCache
 from capture.pulse import Pactl, check_sources
 from capture.recorder import Recorder, RecordingResult, Status, StopControl, Target
 from capture.screen import default_backend, default_screen_device, resolve_x11_display
@@ -89,6 +92,7 @@ MEDIA_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".m4a", ".m
 #: FFmpeg writes the video to caprec's pipe, which caprec writes to the output.
 PIPE_OUTPUT = "pipe:1"
 PAUSE_SIGNAL = getattr(signal, "SIGUSR1", None)
+HANGUP_SIGNAL = getattr(signal, "SIGHUP", None)
 #: ddagrab, FFmpeg's Desktop Duplication source, arrived in FFmpeg 6.0.
 DDAGRAB_MIN_MAJOR = 6
 # SIGBREAK: Ctrl-Break on Windows, which otherwise ends caprec at once (FFmpeg's file unfinished).
@@ -427,14 +431,19 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings, probes: 
         path = _output_path(settings)
         if path is not None:
             check_output_path(path, overwrite=overwrite)
+        elif not settings.get(opt.DRY_RUN) and _isatty(env.stdout_fd):
+            raise SettingError(_culprit(settings, opt.OUTPUT), "- writes binary video to stdout, which is a "
+                               "terminal; pipe it (-o - | ffprobe -), redirect it (> talk.mp4) or give a file name")
     audio = _plan_audio(settings, queue_size=queue_size, studio=studio)
     ffmpeg_origin = settings.origin(opt.FFMPEG)
-    probes = probes or Probes()
+    probes = probes or Probes.for_environ(env.environ)
     binary = probes.ffmpeg(explicit=settings.get(opt.FFMPEG), explicit_origin=ffmpeg_origin.culprit,
                            environ=env.environ)
     if codec not in binary.encoders:
         raise SettingError(_culprit(settings, opt.CODEC), f"{codec} is not available in {binary.path} "
                                                           f"({binary.version}); use libx264 or an ffmpeg built with it")
+    probes.once(("encoder", binary.path, codec, settings.get(opt.PRESET), settings.get(opt.DRY_RUN)),
+                lambda: check_encoder(settings, binary, cache=probes.cache))
     if source == "test":
         if region_value is not None and settings.origin(opt.REGION).kind is OriginKind.FLAG:
             raise SettingError("--region", "the test source has no screen to crop; drop --region")
@@ -524,6 +533,27 @@ def _budget_queue(settings: ResolvedSettings, video: VideoSource, geometry: list
     return capped.size
 
 
+def check_encoder(settings: ResolvedSettings, binary: FFmpegBinary, *, cache: ProbeCache | None = None) -> None:
+    """Refuse a preset the encoder does not know and a hardware encoder that cannot open here, before recording.
+
+    A hardware encoder is tried on one tiny frame (not with ``--dry-run``):
+    without its GPU or driver it fails with the real reason (``Cannot load
+    libcuda.so.1``), not later as a failure of the capture device.
+    """
+    codec = settings.get(opt.CODEC)
+    preset = settings.get(opt.PRESET)
+    if preset is not None:
+        presets = encoder_presets(binary.path, codec, cache=cache)
+        if presets and preset not in presets:
+            raise SettingError(_culprit(settings, opt.PRESET),
+                               f"{preset!r} is not a preset of {codec}; use one of {', '.join(presets)}")
+    if codec in HARDWARE_CODECS and not settings.get(opt.DRY_RUN):
+        why = try_encoder(binary.path, codec)
+        if why is not None:
+            raise SettingError(_culprit(settings, opt.CODEC),
+                               f"{codec} does not work on this machine ({why}); use libx264")
+
+
 def _plan_audio(settings: ResolvedSettings, *, queue_size: int, studio: bool) -> Audio | None:
     """The audio inputs the ``audio`` setting names on this platform, with the queue size; None for none.
 
@@ -602,7 +632,11 @@ def run_plan(plan: RecordPlan, *, console: Console, quiet: bool, stop: StopContr
 def stop_on_signals(stop: StopControl, *, pausable: bool = True) -> Iterator[None]:
     """SIGINT, SIGTERM and SIGHUP ask the recording to stop (twice: stop fast);
     SIGUSR1 pauses and resumes it (POSIX), unless it cannot pause (``-o -``)."""
+    terminals = [fd for fd in (1, 2) if _isatty(fd)]
+
     def handler(signum: int, frame: object) -> None:
+        if signum == HANGUP_SIGNAL:
+            _detach(terminals)
         stop.request()
 
     def toggle(signum: int, frame: object) -> None:
@@ -616,6 +650,29 @@ def stop_on_signals(stop: StopControl, *, pausable: bool = True) -> Iterator[Non
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
+
+
+def _detach(fds: list[int]) -> None:
+    """The terminal hung up (its window closed): send what would go to it to /dev/null.
+
+    Writes to a hung-up terminal fail with EIO; the recording must still
+    finish its file and its summary file, and exit with its code.
+    """
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.dup2(null, fd)
+    os.close(null)
 
 
 def exit_code(result: RecordingResult, stop: StopControl) -> ExitStatus:

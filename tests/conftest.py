@@ -136,6 +136,7 @@ def caprec_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The environment caprec runs in: no display, no CAPREC_* variable, an empty config directory."""
     env = scrubbed_environ()
     env["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("xdg-config"))
+    env["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))  # the ffmpeg probe cache
     env["NO_COLOR"] = "1"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     return env

@@ -39,17 +39,18 @@ def argv_for(source: VideoSource, encoding: Encoding | None = None) -> list[str]
 @pytest.mark.parametrize(("source", "expected"), [
     pytest.param(
         VideoSource(Backend.X11GRAB, device=":1.0"),
-        [FF, "-f", "x11grab", "-draw_mouse", "1", "-framerate", "30", "-i", ":1.0", *EVEN_CROP,
+        [FF, "-f", "x11grab", "-draw_mouse", "1", "-fpsprobesize", "0", "-framerate", "30", "-i", ":1.0", *EVEN_CROP,
          *X264_30, "pipe:1", *GLOBALS],
         id="x11grab-whole-screen"),
     pytest.param(
         VideoSource(Backend.X11GRAB, device=":1.0", region=REGION),
-        [FF, "-f", "x11grab", "-video_size", "640x480", "-draw_mouse", "1", "-framerate", "30",
+        [FF, "-f", "x11grab", "-video_size", "640x480", "-draw_mouse", "1", "-fpsprobesize", "0", "-framerate", "30",
          "-i", ":1.0+100,50", *X264_30, "pipe:1", *GLOBALS],
         id="x11grab-region"),
     pytest.param(
         VideoSource(Backend.X11GRAB, device=":0.0", draw_mouse=False, queue_size=512),
-        [FF, "-f", "x11grab", "-draw_mouse", "0", "-framerate", "30", "-thread_queue_size", "512",
+        [FF, "-f", "x11grab", "-draw_mouse", "0", "-fpsprobesize", "0", "-framerate", "30",
+         "-thread_queue_size", "512",
          "-i", ":0.0", *EVEN_CROP, *X264_30, "pipe:1", *GLOBALS],
         id="x11grab-no-mouse-queue"),
     pytest.param(

@@ -10,6 +10,7 @@ are printed (``pytest -s``) and attached to the report as properties.
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import signal
@@ -197,9 +198,14 @@ def test_clicks_scrolls_and_positions_outside_the_region(spawn_caprec: SpawnCapr
 def test_kill_9_leaves_a_cursor_log_that_parses(spawn_caprec: SpawnCaprec, xvfb: XServer, x_env: dict[str, str],
                                                 tmp_path: Path, run_caprec: RunCaprec) -> None:
     proc, _video, log = record_in_background(spawn_caprec, xvfb, x_env, tmp_path, "--cursor-flush", "0.1")
-    for x in range(100, 600, 50):
-        xdotool(xvfb.env, "mousemove", str(x), "300")
-    wait_until(lambda: sum(1 for _ in log.open()) >= 5, START_TIMEOUT_S, message="moves to be flushed")
+    spots = itertools.cycle(range(100, 600, 50))
+
+    def moved_and_flushed() -> bool:
+        # Moves are sampled once per video frame: keep moving until enough have been logged.
+        xdotool(xvfb.env, "mousemove", str(next(spots)), "300")
+        return sum(1 for _ in log.open()) >= 5
+
+    wait_until(moved_and_flushed, START_TIMEOUT_S, message="moves to be flushed", interval=0.05)
     proc.kill()
     proc.wait(timeout=FINISH_TIMEOUT_S)
     cursor = read_cursor_log(log)

@@ -193,9 +193,12 @@ def test_summary(tmp_path: Path) -> None:
     ]
     path = write_log(tmp_path / "c.ndjson", header(), events)
     summary = summarize_cursor_log(path)
-    assert (summary.events, summary.moves, summary.clicks, summary.scrolls) == (9, 3, 5, 1)
+    # A click is a press and its release: 3 clicks (the last one cut short), from 5 click events.
+    assert (summary.events, summary.moves, summary.clicks, summary.scrolls) == (9, 3, 3, 1)
+    assert (summary.presses, summary.releases) == (3, 2)
     assert summary.presses_by_button == {"left": 2, "right": 1}
-    assert summary.duration_ms == 75.5
+    assert summary.duration_ms == summary.last_event_ms == 75.5
+    assert summarize_cursor_log(path, recording_ms=2000.0).duration_ms == 2000.0
     assert math.isclose(summary.distance_px, 9.0)
     data = summary.to_dict()
     assert json.loads(json.dumps(data)) == data

@@ -205,9 +205,11 @@ def test_stats_file_changes_during_the_recording_and_ends_final(env: dict[str, s
 
 def test_stats_file_ends_with_the_error_when_nothing_was_recorded(run_caprec: RunCaprec, env: dict[str, str],
                                                                   tmp_path: Path) -> None:
-    # ffmpeg starts, then fails before its first frame: an invalid preset.
+    # ffmpeg starts, then fails before its first frame: an audio device that does not exist
+    # (a bad preset would be refused before ffmpeg starts).
     stats_path = tmp_path / "stats.json"
-    result = run_caprec(record_args(str(tmp_path / "v.mp4"), "--preset", "nope", "--stats-file", str(stats_path)),
+    result = run_caprec(record_args(str(tmp_path / "v.mp4"), "--audio", "alsa:caprec-no-such-device",
+                                    "--stats-file", str(stats_path)),
                         cwd=tmp_path, env=env)
     assert result.returncode == 1, result.stderr
     final = _read_json(stats_path)

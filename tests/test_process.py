@@ -256,8 +256,9 @@ def test_recorder_gives_up_without_a_first_frame(tmp_path: Path) -> None:
 
 def test_recorder_write_error_stops_ffmpeg_and_is_reported(tmp_path: Path) -> None:
     """The destination breaks mid-way: WriteError, ffmpeg stopped, the pump kept draining."""
-    read_end, write_end = os.pipe()
-    os.close(read_end)  # writes to write_end now fail with EPIPE
+    # A descriptor open for reading only: every write fails (EBADF). A pipe whose reader
+    # has gone (EPIPE) is not a failure: see the next test.
+    write_end = os.open(tmp_path / "read-only", os.O_RDONLY | os.O_CREAT, 0o600)
     started: list[ManagedProcess] = []
     stop = StopControl()
     try:
@@ -272,5 +273,22 @@ def test_recorder_write_error_stops_ffmpeg_and_is_reported(tmp_path: Path) -> No
     assert result.path is None
     # The write error ended the watch loop and ffmpeg was terminated (fast: no q).
     assert result.ffmpeg_returncode == 255
+    assert len(started) == 1 and reaped(started[0].pid)
+    close_pipes(started[0])
+
+
+def test_a_reader_that_closed_the_pipe_ends_the_recording_quietly(tmp_path: Path) -> None:
+    """``-o - | head -c N``: the reader went away (EPIPE); the recording ends, no error."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    started: list[ManagedProcess] = []
+    try:
+        result = recorder_with("stream", started, "--chunk", "65536").record(
+            SOURCE, Encoding(), Target(fd=write_end), stop=StopControl())
+    finally:
+        os.close(write_end)
+    assert result.error is None
+    assert result.stop_reason == "reader-closed"
+    assert any("closed" in note for note in result.notes)
     assert len(started) == 1 and reaped(started[0].pid)
     close_pipes(started[0])

@@ -120,12 +120,12 @@ def test_real_sample_progress_blocks() -> None:
 
 def test_real_sample_log_lines() -> None:
     reader, _, logs = read(REAL_SAMPLE)
-    warning = "[x11grab] Stream #0: not enough frames to estimate rate; consider increasing probesize"
-    assert logs == [LogLine(level="warning", text=warning)]
-    assert reader.state.warnings == 1
-    assert reader.last_lines() == (warning,)
+    # The frame-rate guess is a settled question (HARMLESS_WARNINGS): not a warning.
+    assert logs == []
+    assert reader.state.warnings == 0
+    assert reader.last_lines() == ()
     # Info lines (the input dump, the final "frame=" stats line) stay out of the ring.
-    assert [entry.level for entry in reader.state.ring] == ["warning"]
+    assert list(reader.state.ring) == []
 
 
 def test_real_sample_input_start_is_the_first_frames_wall_clock() -> None:

@@ -1,0 +1,53 @@
+"""The cursor log samples motion once per video frame; clicks and scrolls stay exact."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import SpawnCaprec, XServer
+from test_cursor_e2e import finish, record_in_background, x_env  # noqa: F401  (x_env is a fixture)
+
+from capture.cursor import read_cursor_log
+
+pytestmark = [pytest.mark.x11,
+              pytest.mark.skipif(shutil.which("xdotool") is None or shutil.which("ffmpeg") is None,
+                                 reason="needs xdotool and ffmpeg")]
+
+FPS = 10
+MOVES = 600
+XDOTOOL_TIMEOUT_S = 60.0
+
+
+def test_a_busy_pointer_costs_one_read_per_frame(spawn_caprec: SpawnCaprec, xvfb: XServer,
+                                                 x_env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+    proc, _video, log = record_in_background(spawn_caprec, xvfb, x_env, tmp_path, "--fps", str(FPS),
+                                             "--cursor-flush", "0.2")
+    # One xdotool process moving the pointer MOVES times as fast as it can, then clicks and scrolls.
+    steps: list[str] = []
+    for i in range(MOVES):
+        steps += ["mousemove", str(100 + i % 400), str(100 + (i * 7) % 300)]
+    started = time.monotonic()
+    subprocess.run(["xdotool", *steps], env=xvfb.env, check=True, timeout=XDOTOOL_TIMEOUT_S)
+    moving_s = time.monotonic() - started
+    subprocess.run(["xdotool", "click", "1", "click", "1", "click", "3", "click", "5"], env=xvfb.env, check=True,
+                   timeout=XDOTOOL_TIMEOUT_S)
+    time.sleep(3 / FPS)  # let the next frame's read see the last position
+    proc.send_signal(signal.SIGINT)
+    code, err = finish(proc)
+    assert code == 0, err
+    events = read_cursor_log(log).events
+    moves = [e for e in events if e["type"] == "move"]
+    # Motion is read at most once per frame (plus slack for timer jitter), far fewer than the X events.
+    assert len(moves) <= FPS * (moving_s + 1.0) + 5, (len(moves), moving_s)
+    assert len(moves) < MOVES / 2
+    assert moves, "no move was logged"
+    clicks = [(e["button"], e["pressed"]) for e in events if e["type"] == "click"]
+    assert clicks == [("left", True), ("left", False), ("left", True), ("left", False), ("right", True),
+                      ("right", False)]
+    scrolls = [e for e in events if e["type"] == "scroll"]
+    assert len(scrolls) == 1 and scrolls[0]["dy"] == -1
