@@ -115,7 +115,7 @@ def ring_at(age_s: float, arrow_px: float) -> tuple[float, float, float] | None:
     progress = age_s / RING_S
     eased = 1.0 - (1.0 - progress) ** 3
     radius = arrow_px * (RING_START + (RING_END - RING_START) * eased)
-    return radius, max(1.5, arrow_px * RING_WIDTH_SHARE), RING_ALPHA * (1.0 - progress)
+    return radius, max(1.5, arrow_px * RING_WIDTH_SHARE), RING_ALPHA * (1.0 - progress * progress)
 
 
 def shrink_at(since_press_s: float | None, since_release_s: float | None) -> float:
