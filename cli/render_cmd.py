@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -13,23 +13,24 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from capture.errors import SettingError
 from capture.ffmpeg_bin import find_ffmpeg
-from capture.render.pipeline import PipelineProgress
-from capture.render.renderer import RenderPlan, RenderResult, plan_render, render
 from capture.render.spec import (
     MAX_ZOOM_SCALE,
     ClickEffect,
     RenderInputError,
     RenderSpec,
+    Smoothing,
     Trim,
     ZoomMode,
 )
-from capture.render.spring import Smoothing
-from capture.render.zoom import edit_list_toml, load_edit_list
 from capture.units import format_duration, parse_duration
 from cli.app import app, error_console, run_guarded
 from cli.devices_cmd import resolve_tool_settings
 from cli.env import Environment
 from cli.exit import ExitStatus
+
+if TYPE_CHECKING:  # the engine (numpy) loads only when rendering: `caprec --help` stays fast
+    from capture.render.pipeline import PipelineProgress
+    from capture.render.renderer import RenderPlan, RenderResult
 
 # Off a terminal, a progress line at most this often.
 PLAIN_PROGRESS_S = 2.0
@@ -89,6 +90,8 @@ def build_spec(bundle: Path, *, output: Path | None, overwrite: bool, fps: float
         raise SettingError("--crf", f"{crf} is out of range; use 0 to {MAX_CRF}")
     if hide_idle is not None and hide_idle < 0:
         raise SettingError("--hide-idle", "must be 0 seconds or more")
+    from capture.render.zoom import load_edit_list
+
     zoom_mode = ZoomMode.FILE if zoom not in ("auto", "off") else ZoomMode(zoom)
     segments = load_edit_list(Path(zoom), default_scale=zoom_scale) if zoom_mode is ZoomMode.FILE else ()
     out = output if output is not None else bundle.with_suffix(".mp4")
@@ -103,6 +106,8 @@ def build_spec(bundle: Path, *, output: Path | None, overwrite: bool, fps: float
 
 def plan_text(plan: RenderPlan) -> str:
     """The dry run's plan: comments, then the zoom segments as an edit list ``--zoom FILE`` reads."""
+    from capture.render.zoom import edit_list_toml
+
     spec = plan.spec
     lines = [
         f"# caprec render plan for {spec.bundle}",
@@ -214,6 +219,8 @@ def render_command(
     env = Environment()
 
     def body() -> int:
+        from capture.render.renderer import plan_render, render
+
         console = error_console(env)
         try:
             spec = build_spec(bundle, output=output, overwrite=overwrite, fps=fps, width=width, height=height,

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from capture.errors import CaptureError
-from capture.render.spring import Smoothing
 
 DEFAULT_GIF_WIDTH = 800
 GIF_FPS_RANGE = (10.0, 30.0)
@@ -15,6 +14,17 @@ DEFAULT_GIF_FPS = 15.0
 DEFAULT_ZOOM_SCALE = 2.0
 MAX_ZOOM_SCALE = 10.0
 DEFAULT_CRF = {"mp4": 23, "webm": 34}
+
+
+class Smoothing(enum.StrEnum):
+    """The cursor smoothing presets (Cap's springs, see :mod:`capture.render.spring`); ``off`` draws the raw
+    positions."""
+
+    OFF = "off"
+    SLOW = "slow"
+    SMOOTH = "smooth"
+    MELLOW = "mellow"
+    FAST = "fast"
 
 
 class RenderInputError(CaptureError):

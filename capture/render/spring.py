@@ -9,12 +9,13 @@ no integration error that depends on the frame rate.
 
 from __future__ import annotations
 
-import enum
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from capture.render.spec import Smoothing
 
 # Sub-steps of at most this long, so the target (sampled per step) moves
 # smoothly even at 10 fps output. Cap simulates at 60 Hz.
@@ -38,16 +39,6 @@ class SpringParams:
     def lead_s(self) -> float:
         """How far a spring lags its target: about friction / tension seconds."""
         return self.friction / self.tension
-
-
-class Smoothing(enum.StrEnum):
-    """The cursor smoothing presets (Cap's values); ``off`` draws the raw positions."""
-
-    OFF = "off"
-    SLOW = "slow"
-    SMOOTH = "smooth"
-    MELLOW = "mellow"
-    FAST = "fast"
 
 
 PRESETS: dict[Smoothing, SpringParams] = {
