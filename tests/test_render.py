@@ -360,3 +360,21 @@ def test_dry_run_prints_an_edit_list_that_renders_back(studio_bundle: StudioBund
                        "--dry-run", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert again.stdout.split("[[zoom]]", 1)[1] == ran.stdout.split("[[zoom]]", 1)[1]
+
+
+def test_progress_shows_in_a_terminal_and_plain_text_off_one(studio_bundle: StudioBundle, tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    argv = python_argv("render", str(studio_bundle.path), "-o", str(tmp_path / "tty.mp4"), "--zoom", "off")
+    child = pexpect.spawn(argv[0], argv[1:], cwd=str(tmp_path), env=studio_bundle.env, dimensions=(24, 100),
+                          encoding="utf-8", timeout=RENDER_TIMEOUT_S)
+    try:
+        child.expect(r"rendering.*frames")
+        child.expect("saved:")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    plain = run_render(studio_bundle, str(studio_bundle.path), "-o", str(tmp_path / "plain.mp4"), "--zoom", "off",
+                       cwd=tmp_path)
+    assert plain.returncode == 0, plain.stderr
+    assert "\x1b[" not in plain.stderr and plain.stderr.startswith("saved: ")
