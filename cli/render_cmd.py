@@ -239,8 +239,12 @@ def render_command(
             for warning in plan.warnings:
                 console.print(f"warning: {warning}", markup=False, soft_wrap=True)
         started = time.monotonic()
-        with _ProgressShow(console, plan, live=env.stderr_isatty and not quiet) as show:
-            result = render(plan, ffmpeg_path=binary.path, on_progress=None if quiet else show.update)
+        try:
+            with _ProgressShow(console, plan, live=env.stderr_isatty and not quiet) as show:
+                result = render(plan, ffmpeg_path=binary.path, on_progress=None if quiet else show.update)
+        except KeyboardInterrupt:
+            console.print(f"interrupted: {plan.spec.output} was not written", markup=False, soft_wrap=True)
+            return ExitStatus.INTERRUPTED
         wall = time.monotonic() - started
         if as_json:
             env.stdout.write(json.dumps(summary(result, wall), sort_keys=True) + "\n")

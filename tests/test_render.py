@@ -378,3 +378,22 @@ def test_progress_shows_in_a_terminal_and_plain_text_off_one(studio_bundle: Stud
                        cwd=tmp_path)
     assert plain.returncode == 0, plain.stderr
     assert "\x1b[" not in plain.stderr and plain.stderr.startswith("saved: ")
+
+
+def test_ctrl_c_stops_the_render_and_leaves_nothing(studio_bundle: StudioBundle, tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    before = _listing(tmp_path)
+    # A slow render (large output, slowest preset) so that Ctrl-C lands mid-way.
+    argv = python_argv("render", str(studio_bundle.path), "-o", str(tmp_path / "stop.mp4"), "--width", "1920",
+                       "--preset", "veryslow")
+    child = pexpect.spawn(argv[0], argv[1:], cwd=str(tmp_path), env=studio_bundle.env, dimensions=(24, 100),
+                          encoding="utf-8", timeout=RENDER_TIMEOUT_S)
+    try:
+        child.expect(r"rendering.*frames")
+        child.sendintr()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 130, child.before
+    assert "interrupted:" in (child.before or "") and "Traceback" not in (child.before or "")
+    assert _listing(tmp_path) == before  # no output, no temporary file
