@@ -15,6 +15,7 @@ from capture.errors import SettingError
 from capture.ffmpeg_bin import find_ffmpeg
 from capture.render.spec import (
     MAX_ZOOM_SCALE,
+    CardStyle,
     ClickEffect,
     RenderInputError,
     RenderSpec,
@@ -71,7 +72,9 @@ def _even(value: int | None, origin: str) -> int | None:
 
 def build_spec(bundle: Path, *, output: Path | None, overwrite: bool, fps: float | None, width: int | None,
                height: int | None, crf: int | None, smoothing: str, cursor_size: float, clicks: str,
-               hide_idle: float | None, zoom: str, zoom_scale: float, trim: str | None, preset: str) -> RenderSpec:
+               hide_idle: float | None, zoom: str, zoom_scale: float, trim: str | None, preset: str,
+               padding: int = 0, background: str | None = None, corner_radius: int = 0,
+               shadow: bool = False) -> RenderSpec:
     """Flags to a :class:`RenderSpec`; raises :class:`SettingError` naming the flag."""
     def choice(kind: type[Any], value: str, origin: str) -> Any:
         try:
@@ -90,8 +93,16 @@ def build_spec(bundle: Path, *, output: Path | None, overwrite: bool, fps: float
         raise SettingError("--crf", f"{crf} is out of range; use 0 to {MAX_CRF}")
     if hide_idle is not None and hide_idle < 0:
         raise SettingError("--hide-idle", "must be 0 seconds or more")
+    from capture.render.card import parse_colour
     from capture.render.zoom import load_edit_list
 
+    for value, origin in ((padding, "--padding"), (corner_radius, "--corner-radius")):
+        if value < 0:
+            raise SettingError(origin, f"{value} must be 0 or more pixels")
+    card = None
+    if padding or background is not None or corner_radius or shadow:
+        card = CardStyle(padding=padding, corner_radius=corner_radius, shadow=shadow,
+                         **({} if background is None else {"background": parse_colour(background)}))
     zoom_mode = ZoomMode.FILE if zoom not in ("auto", "off") else ZoomMode(zoom)
     segments = load_edit_list(Path(zoom), default_scale=zoom_scale) if zoom_mode is ZoomMode.FILE else ()
     out = output if output is not None else bundle.with_suffix(".mp4")
@@ -101,7 +112,7 @@ def build_spec(bundle: Path, *, output: Path | None, overwrite: bool, fps: float
                       clicks=choice(ClickEffect, clicks, "--clicks"), hide_idle_s=hide_idle, zoom=zoom_mode,
                       zoom_scale=zoom_scale, zoom_segments=segments,
                       zoom_source=zoom if zoom_mode is ZoomMode.FILE else None,
-                      trim=None if trim is None else parse_trim(trim), preset=preset)
+                      trim=None if trim is None else parse_trim(trim), preset=preset, card=card)
 
 
 def plan_text(plan: RenderPlan) -> str:
@@ -212,6 +223,14 @@ def render_command(
     crf: Annotated[int | None, typer.Option("--crf", metavar="N", help="Quality (lower is better). Default: "
                                             "23 (mp4), 34 (webm).")] = None,
     preset: Annotated[str, typer.Option("--preset", help="libx264 preset.")] = "veryfast",
+    padding: Annotated[int, typer.Option("--padding", metavar="PX", help="Show the screen as a card with this "
+                                         "much background around it.")] = 0,
+    background: Annotated[str | None, typer.Option("--background", metavar="COLOR",
+                                                   help="The card's background: #rrggbb or black, white, grey, "
+                                                        "navy, slate. Default: slate.")] = None,
+    corner_radius: Annotated[int, typer.Option("--corner-radius", metavar="PX", help="Round the card's "
+                                               "corners.")] = 0,
+    shadow: Annotated[bool, typer.Option("--shadow", help="A soft shadow under the card.")] = False,
     ffmpeg_path: Annotated[str | None, typer.Option("--ffmpeg", metavar="PATH",
                                                     help="The ffmpeg binary. Default: as caprec record.")] = None,
 ) -> None:
@@ -225,7 +244,8 @@ def render_command(
         try:
             spec = build_spec(bundle, output=output, overwrite=overwrite, fps=fps, width=width, height=height,
                               crf=crf, smoothing=smoothing, cursor_size=cursor_size, clicks=clicks,
-                              hide_idle=hide_idle, zoom=zoom, zoom_scale=zoom_scale, trim=trim, preset=preset)
+                              hide_idle=hide_idle, zoom=zoom, zoom_scale=zoom_scale, trim=trim, preset=preset,
+                              padding=padding, background=background, corner_radius=corner_radius, shadow=shadow)
             tools = resolve_tool_settings(env, ffmpeg=ffmpeg_path)
             binary = find_ffmpeg(explicit=tools.ffmpeg, explicit_origin=tools.ffmpeg_origin, environ=env.environ)
             plan = plan_render(spec, ffmpeg_path=binary.path)

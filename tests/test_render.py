@@ -397,3 +397,25 @@ def test_ctrl_c_stops_the_render_and_leaves_nothing(studio_bundle: StudioBundle,
     assert child.exitstatus == 130, child.before
     assert "interrupted:" in (child.before or "") and "Traceback" not in (child.before or "")
     assert _listing(tmp_path) == before  # no output, no temporary file
+
+
+def test_padding_background_corners_and_shadow_frame_the_screen_as_a_card(studio_bundle: StudioBundle,
+                                                                          tmp_path: Path) -> None:
+    out = tmp_path / "card.mp4"
+    ran = run_render(studio_bundle, str(studio_bundle.path), "-o", str(out), "--zoom", "off", "--trim", "0-1",
+                     "--padding", "40", "--background", "#3050a0", "--corner-radius", "24", "--shadow",
+                     cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    rgb = subprocess.run(["ffmpeg", "-v", "error", "-i", str(out), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt",
+                          "rgb24", "-"], capture_output=True, check=True).stdout
+    frame = np.frombuffer(rgb, dtype=np.uint8).reshape(REGION_H, REGION_W, 3).astype(int)
+    # 640x360 less 40 px all round leaves 560x280: the 16:9 card is 498x280, centred (x on an even pixel).
+    left, top, width, height = 70, 40, 498, 280
+    background = frame[5, 5]
+    assert abs(background - np.array([0x30, 0x50, 0xA0])).max() <= 8, background
+    assert abs(frame[top + 1, left + 1] - background).max() <= 24  # a rounded corner shows the background
+    assert abs(frame[REGION_H // 2, left - 30] - background).max() <= 12  # the padding beside the card
+    centre = frame[REGION_H // 2, left + 20:left + width - 20]
+    assert centre.max() < 140 and centre.min() < 40  # the recording (black with a grey grid), not the background
+    below = frame[top + height + 4, REGION_W // 2]
+    assert below.sum() < background.sum() - 30, (below, background)  # the shadow darkens the background

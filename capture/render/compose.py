@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from capture.render.card import Card, finish_card
 from capture.render.cursor_art import (
     Sprite,
     arrow_height,
@@ -168,13 +169,14 @@ class FrameComposer:
     """
 
     def __init__(self, *, source_size: tuple[int, int], output_size: tuple[int, int], track: CursorTrack,
-                 cursor: SmoothCursor, zoom: ZoomTrack, style: CursorStyle) -> None:
+                 cursor: SmoothCursor, zoom: ZoomTrack, style: CursorStyle, card: Card | None = None) -> None:
         self._source_size = source_size
         self._output_size = output_size
         self._track = track
         self._cursor = cursor
         self._zoom = zoom
         self._style = style
+        self._card = card
         self._press_index = 0
         self._next_index = 0
 
@@ -200,27 +202,41 @@ class FrameComposer:
         """Write the frame at ``t`` into ``out``; returns its view and where the cursor went."""
         position = self._cursor.at(t)
         view = self._zoom.view(t, position, first_press=self._segment_press(t))
-        transform(source, out, view, source_size=self._source_size)
+        left, top, width = self._draw_view(source, out, view)
         if position is None:
             return FrameInfo(view, None)
-        out_w, _ = self._output_size
-        to_out = out_w / view.width
-        hx = (position[0] - view.x) * to_out
-        hy = (position[1] - view.y) * to_out
+        to_out = width / view.width
+        hx = left + (position[0] - view.x) * to_out
+        hy = top + (position[1] - view.y) * to_out
         arrow_px = arrow_height(self._source_size[1], self._style.size) * to_out
         opacity = self._opacity(t)
         if self._style.clicks is ClickEffect.RING:
             press = self._press_near(t, 1.0)
             ring = None if press is None else ring_at(t - press[0], arrow_px)
             if press is not None and ring is not None:
-                radius, width, alpha = ring
-                blend(out, ring_sprite((press[1] - view.x) * to_out, (press[2] - view.y) * to_out,
-                                       radius, width, alpha))
+                radius, ring_width, alpha = ring
+                blend(out, ring_sprite(left + (press[1] - view.x) * to_out, top + (press[2] - view.y) * to_out,
+                                       radius, ring_width, alpha))
         if opacity <= 0.0:
             return FrameInfo(view, None)
         factor = self._shrink(t) if self._style.clicks is ClickEffect.SHRINK else 1.0
         blend(out, arrow_sprite(hx, hy, arrow_px * factor, opacity))
         return FrameInfo(view, (hx, hy))
+
+    def _draw_view(self, source: Planes, out: Planes, view: View) -> tuple[int, int, int]:
+        """Draw ``view`` into the whole frame, or into the card's box; returns the box's left, top, width."""
+        card = self._card
+        if card is None:
+            transform(source, out, view, source_size=self._source_size)
+            return 0, 0, self._output_size[0]
+        for plane, background in zip((out.y, out.u, out.v), card.background, strict=True):
+            np.copyto(plane, background)
+        x, y, w, h = card.box
+        box = Planes(out.y[y:y + h, x:x + w], out.u[y // 2:(y + h) // 2, x // 2:(x + w) // 2],
+                     out.v[y // 2:(y + h) // 2, x // 2:(x + w) // 2])
+        transform(source, box, view, source_size=self._source_size)
+        finish_card(card, (out.y, out.u, out.v))
+        return x, y, w
 
     def _shrink(self, t: float) -> float:
         press = self._press_near(t, math.inf)

@@ -21,6 +21,7 @@ from pathlib import Path
 from capture.output import MediaCheck, verify_media
 from capture.pump import DEFAULT_PIPE_BUFFER
 from capture.render.bundle import Bundle, read_bundle
+from capture.render.card import build_card, card_box
 from capture.render.commands import SegmentInput, decode_argv, encode_argv, output_size
 from capture.render.compose import CursorStyle, FrameComposer, Planes, frame_bytes
 from capture.render.pipeline import Frame, PipelineProgress, PipelineStats, run_pipeline
@@ -102,6 +103,8 @@ def plan_render(spec: RenderSpec, *, ffmpeg_path: str) -> RenderPlan:
         check_segments(zoom, total, source=spec.zoom_source or "edit list")
     else:
         zoom = ()
+    if spec.card is not None:
+        card_box(size, source, spec.card.padding)  # refuse a padding that leaves no room, before rendering
     duration = end - start
     return RenderPlan(spec=spec, bundle=bundle, source_size=source, size=size, fps=fps, start_s=start,
                       duration_s=duration, frames=max(1, round(duration * fps)), zoom=zoom,
@@ -161,7 +164,9 @@ def _composer(plan: RenderPlan) -> FrameComposer:
     return FrameComposer(source_size=plan.source_size, output_size=plan.size, track=bundle.track,
                          cursor=SmoothCursor(bundle.track, spec.smoothing),
                          zoom=ZoomTrack(plan.zoom, *plan.source_size),
-                         style=CursorStyle(size=spec.cursor_size, clicks=spec.clicks, hide_idle_s=spec.hide_idle_s))
+                         style=CursorStyle(size=spec.cursor_size, clicks=spec.clicks, hide_idle_s=spec.hide_idle_s),
+                         card=None if spec.card is None else build_card(spec.card, output=plan.size,
+                                                                         source=plan.source_size))
 
 
 def _compose_fn(plan: RenderPlan) -> Callable[[int, Frame, Frame], None]:

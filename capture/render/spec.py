@@ -99,6 +99,17 @@ class Trim:
 
 
 @dataclass(frozen=True)
+class CardStyle:
+    """The screen as a card: ``padding`` output pixels around it on ``background`` (RGB),
+    ``corner_radius`` pixels of rounding, an optional soft ``shadow``."""
+
+    padding: int = 0
+    background: tuple[int, int, int] = (32, 35, 42)
+    corner_radius: int = 0
+    shadow: bool = False
+
+
+@dataclass(frozen=True)
 class RenderSpec:
     """Everything one render needs, resolved by the caller.
 
@@ -124,6 +135,7 @@ class RenderSpec:
     zoom_source: str | None = None  # the edit list's name, for messages
     trim: Trim | None = None
     preset: str = "veryfast"
+    card: CardStyle | None = None
 
     @property
     def format(self) -> OutputFormat:
