@@ -130,6 +130,9 @@ def plan_text(plan: RenderPlan) -> str:
         f"# cursor: smoothing {spec.smoothing}, size {spec.cursor_size:g}, clicks {spec.clicks}, "
         f"hide idle {'off' if spec.hide_idle_s is None else f'{spec.hide_idle_s:g} s'}, "
         f"{len(plan.bundle.track.presses)} clicks logged",
+        *([] if spec.card is None else [
+            f"# card: padding {spec.card.padding}, background #{bytes(spec.card.background).hex()}, "
+            f"corner radius {spec.card.corner_radius}, shadow {'on' if spec.card.shadow else 'off'}"]),
         f"# zoom: {spec.zoom}{' ' + str(spec.zoom_source) if spec.zoom_source else ''}, "
         f"{len(plan.zoom)} segment(s); times in seconds on the recording's timeline",
         *(f"# warning: {warning}" for warning in plan.warnings),

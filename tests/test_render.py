@@ -419,3 +419,18 @@ def test_padding_background_corners_and_shadow_frame_the_screen_as_a_card(studio
     assert centre.max() < 140 and centre.min() < 40  # the recording (black with a grey grid), not the background
     below = frame[top + height + 4, REGION_W // 2]
     assert below.sum() < background.sum() - 30, (below, background)  # the shadow darkens the background
+
+
+def test_hide_idle_fades_the_cursor_out_after_it_stops(studio_bundle: StudioBundle, tmp_path: Path) -> None:
+    last_move = max(e["t"] for e in studio_bundle.events) / 1000
+    tail = studio_bundle.duration - 0.15
+    hide, fade = 0.05, 0.4
+    assert tail - last_move > hide + fade  # the fixture leaves the pointer still at the end
+    shown: list[int] = []
+    for name, extra in (("shown.mp4", []), ("hidden.mp4", ["--hide-idle", str(hide)])):
+        out = tmp_path / name
+        ran = run_render(studio_bundle, str(studio_bundle.path), "-o", str(out), "--zoom", "off",
+                         "--trim", f"{tail:.3f}-", *extra, cwd=tmp_path)
+        assert ran.returncode == 0, ran.stderr
+        shown.append(int((luma_frames(out, REGION_W, REGION_H)[-1] > 200).sum()))
+    assert shown[0] > 20 and shown[1] == 0, shown

@@ -194,3 +194,13 @@ def test_a_slow_zoom_moves_sub_pixel_smoothly_with_no_backward_jump(tmp_path: Pa
     centre = np.array(centres)
     expected_centre = ((dots[0][0] + dots[1][0]) / 2 + 0.5 - W / 2) * scale + W / 2 - 0.5
     assert np.abs(centre[:, 0] - expected_centre).max() < 0.1
+
+
+def test_shrink_eases_to_0_8_while_held_and_back_after() -> None:
+    from capture.render.cursor_art import SHRINK_S, SHRINK_TO, shrink_at
+
+    assert shrink_at(None, None) == 1.0
+    assert shrink_at(0.0, None) == 1.0
+    assert shrink_at(SHRINK_S, None) == pytest.approx(SHRINK_TO)
+    assert 1.0 > shrink_at(SHRINK_S / 2, None) > SHRINK_TO
+    assert shrink_at(1.0, SHRINK_S) == pytest.approx(1.0)

@@ -118,10 +118,10 @@ def _segments(path: Path, manifest: dict[str, object]) -> tuple[BundleSegment, .
         index = entry.get("index", len(segments) + 1)
         display, audio = entry.get("display"), entry.get("audio")
         duration, start = entry.get("duration"), entry.get("start")
-        if not isinstance(display, str) or not isinstance(duration, int | float) or duration <= 0:
-            if isinstance(duration, int | float) and duration <= 0:
-                continue  # a segment that recorded nothing (stopped at once)
+        if not isinstance(display, str) or not isinstance(duration, int | float):
             raise RenderInputError("bundle", f"{path / MANIFEST_NAME}: segment {index} lacks display or duration")
+        if duration <= 0:
+            continue  # a segment that recorded nothing (stopped at once)
         video = _inside(path, display)
         if not video.is_file():
             raise RenderInputError("bundle", f"segment {index}'s video {video} is missing; the bundle is "

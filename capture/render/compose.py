@@ -242,7 +242,8 @@ class FrameComposer:
         press = self._press_near(t, math.inf)
         if press is None:
             return 1.0
-        release = next((end for start, end in self._track.holds if start == press[0]), None)
+        hold = self._track.hold_of(press[0])
+        release = None if hold is None else hold[1]
         return shrink_at(t - press[0], None if release is None or release > t else t - release)
 
     def _opacity(self, t: float) -> float:

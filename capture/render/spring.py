@@ -9,6 +9,7 @@ no integration error that depends on the frame rate.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 
@@ -25,6 +26,9 @@ MAX_STEP_S = 1.0 / 60.0
 CLICK_SNAP_S = 0.5
 CLICK_STIFF_S = 0.175
 _EPSILON = 1e-9
+# held() looks back over holds that began at most this long ago (longer holds are found first anyway
+# unless another press started inside them: a drag with a second button held for over a minute).
+MAX_HOLD_LOOKBACK_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -120,12 +124,23 @@ class CursorTrack:
         return float(self.times[index])
 
     def held(self, t: float) -> bool:
-        return any(start <= t < end for start, end in self.holds)
+        """Whether a button is down at ``t`` (a bisection over the sorted holds: O(log n) a call)."""
+        index = bisect.bisect_right(self.holds, (t, math.inf)) - 1
+        # Holds rarely overlap; look back over the few that started just before.
+        while index >= 0:
+            start, end = self.holds[index]
+            if end > t:
+                return True
+            if t - start > MAX_HOLD_LOOKBACK_S:
+                return False
+            index -= 1
+        return False
 
-    def next_press(self, t: float) -> tuple[float, float, float] | None:
-        for press in self.presses:
-            if press[0] >= t:
-                return press
+    def hold_of(self, press_t: float) -> tuple[float, float] | None:
+        """The hold that began with the press at ``press_t``."""
+        index = bisect.bisect_left(self.holds, (press_t, -math.inf))
+        if index < len(self.holds) and self.holds[index][0] == press_t:
+            return self.holds[index]
         return None
 
 
