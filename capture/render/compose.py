@@ -111,7 +111,7 @@ def resample(source: Bytes, out: Bytes, x: float, y: float, width: float, height
     out[:] = left
 
 
-def transform(source: Planes, out: Planes, view: View, *, source_size: tuple[int, int]) -> None:
+def transform(source: Planes, out: Planes, view: View) -> None:
     """Show ``view`` of ``source`` in ``out`` (all three planes)."""
     resample(source.y, out.y, view.x, view.y, view.width, view.height)
     for src, dst in ((source.u, out.u), (source.v, out.v)):
@@ -227,14 +227,14 @@ class FrameComposer:
         """Draw ``view`` into the whole frame, or into the card's box; returns the box's left, top, width."""
         card = self._card
         if card is None:
-            transform(source, out, view, source_size=self._source_size)
+            transform(source, out, view)
             return 0, 0, self._output_size[0]
         for plane, background in zip((out.y, out.u, out.v), card.background, strict=True):
             np.copyto(plane, background)
         x, y, w, h = card.box
         box = Planes(out.y[y:y + h, x:x + w], out.u[y // 2:(y + h) // 2, x // 2:(x + w) // 2],
                      out.v[y // 2:(y + h) // 2, x // 2:(x + w) // 2])
-        transform(source, box, view, source_size=self._source_size)
+        transform(source, box, view)
         finish_card(card, (out.y, out.u, out.v))
         return x, y, w
 

@@ -34,8 +34,8 @@ POOL_FRAMES = 4
 STDERR_LINES = 20
 PROGRESS_INTERVAL_S = 0.25
 # After the last frame the encoder finishes the file (moov first: one more
-# pass over it); allow a floor plus time for big files.
-ENCODER_EXIT_TIMEOUT_S = 120.0
+# pass over it), and the decoder has only to exit: generous for big files.
+CHILD_EXIT_TIMEOUT_S = 120.0
 READER_JOIN_TIMEOUT_S = 10.0
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -259,11 +259,11 @@ def run_pipeline(*, decode: Sequence[str], encode: Sequence[str], in_size: int, 
                 if loop.encoder_gone:
                     failed = "encoder"
                 else:
-                    code, cpu_decode = _exit_then_cpu(decoder, ENCODER_EXIT_TIMEOUT_S)
+                    code, cpu_decode = _exit_then_cpu(decoder, CHILD_EXIT_TIMEOUT_S)
                     failed = "decoder" if code != 0 or reader.error is not None else None
                 stdin.close()  # end of stream: the encoder finishes the file
                 if failed is None:
-                    code, cpu_encode = _exit_then_cpu(encoder, ENCODER_EXIT_TIMEOUT_S)
+                    code, cpu_encode = _exit_then_cpu(encoder, CHILD_EXIT_TIMEOUT_S)
                     failed = "encoder" if code != 0 else None
             finally:
                 # Stop the children before the reader is joined: it may be blocked on the decoder's pipe.
