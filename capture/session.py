@@ -77,6 +77,7 @@ class CursorSpec:
     context: CursorContext
     flush_interval: float
     display: str | None = None  # the X display whose pointer is logged (None: the process's $DISPLAY)
+    shapes_dir: Path | None = None  # studio on X11: the bundle's cursors/ (capture.cursor_shapes)
 
 
 @dataclass(frozen=True)

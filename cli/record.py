@@ -29,6 +29,7 @@ from capture.command import (
 from capture.config import load_config
 from capture.cursor import DEFAULT_FLUSH_INTERVAL, CursorContext, CursorSidecar, CursorWriter
 from capture.cursor import Region as CursorRegion
+from capture.cursor_shapes import SHAPES_DIR, ShapeSidecar
 from capture.errors import CaptureError, OutputError, SettingError
 from capture.ffmpeg_bin import FFmpegBinary, find_ffmpeg
 from capture.output import check_output_path, default_output_name
@@ -37,6 +38,7 @@ from capture.screen import default_backend, resolve_x11_display, x11_screen_size
 from capture.session import (
     CURSOR_NAME,
     STUDIO_SUFFIX,
+    CursorLog,
     Mode,
     Session,
     SessionSpec,
@@ -348,6 +350,8 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings) -> Recor
     log = path / CURSOR_NAME if studio and path is not None else None
     cursor_plan = plan_cursor(video=video, path=path, screen=size, flush=settings.get(opt.CURSOR_FLUSH),
                               overwrite=overwrite, log=log) if wants_cursor else None
+    if cursor_plan is not None and log is not None and path is not None and video.backend is Backend.X11GRAB:
+        cursor_plan = replace(cursor_plan, shapes_dir=path / SHAPES_DIR)  # the real pointer images, for render
     encoding = Encoding(codec=codec, preset=settings.get(opt.PRESET), crf=settings.get(opt.CRF),
                         duration=settings.get(opt.DURATION))
     return RecordPlan(ffmpeg=binary, source=video, cursor=cursor_plan, encoding=encoding,
@@ -366,7 +370,7 @@ def _plan_audio(settings: ResolvedSettings, *, queue_size: int) -> AudioSource |
     return replace(audio, queue_size=queue_size)
 
 
-def make_sidecar(plan: CursorPlan, warn: Callable[[str], None]) -> CursorSidecar:
+def make_sidecar(plan: CursorPlan, warn: Callable[[str], None]) -> CursorLog:
     """The cursor sidecar for ``plan`` (the session starts and stops it).
 
     A write error (a full disk) is reported once through ``warn``; the
@@ -381,8 +385,11 @@ def make_sidecar(plan: CursorPlan, warn: Callable[[str], None]) -> CursorSidecar
     def write_failed(exc: OSError) -> None:
         warn(f"cursor log {plan.path}: {exc.strerror or exc}; events are kept and written when it works again")
 
-    return CursorSidecar(CursorWriter(plan.path, plan.context, flush_interval=plan.flush_interval,
-                                      on_error=write_failed))
+    sidecar = CursorSidecar(CursorWriter(plan.path, plan.context, flush_interval=plan.flush_interval,
+                                         on_error=write_failed))
+    if plan.shapes_dir is None:
+        return sidecar
+    return ShapeSidecar(sidecar, plan.shapes_dir, display=plan.display, warn=warn)
 
 
 def session_spec(plan: RecordPlan) -> SessionSpec:

@@ -74,7 +74,7 @@ def build_spec(bundle: Path, *, output: Path | None, overwrite: bool, fps: float
                height: int | None, crf: int | None, smoothing: str, cursor_size: float, clicks: str,
                hide_idle: float | None, zoom: str, zoom_scale: float, trim: str | None, preset: str,
                padding: int = 0, background: str | None = None, corner_radius: int = 0,
-               shadow: bool = False) -> RenderSpec:
+               shadow: bool = False, cursor_image: str = "recorded") -> RenderSpec:
     """Flags to a :class:`RenderSpec`; raises :class:`SettingError` naming the flag."""
     def choice(kind: type[Any], value: str, origin: str) -> Any:
         try:
@@ -96,6 +96,8 @@ def build_spec(bundle: Path, *, output: Path | None, overwrite: bool, fps: float
     from capture.render.card import parse_colour
     from capture.render.zoom import load_edit_list
 
+    if cursor_image not in ("recorded", "arrow"):
+        raise SettingError("--cursor-image", f"{cursor_image!r} is not one of recorded|arrow")
     for value, origin in ((padding, "--padding"), (corner_radius, "--corner-radius")):
         if value < 0:
             raise SettingError(origin, f"{value} must be 0 or more pixels")
@@ -112,7 +114,15 @@ def build_spec(bundle: Path, *, output: Path | None, overwrite: bool, fps: float
                       clicks=choice(ClickEffect, clicks, "--clicks"), hide_idle_s=hide_idle, zoom=zoom_mode,
                       zoom_scale=zoom_scale, zoom_segments=segments,
                       zoom_source=zoom if zoom_mode is ZoomMode.FILE else None,
-                      trim=None if trim is None else parse_trim(trim), preset=preset, card=card)
+                      trim=None if trim is None else parse_trim(trim), preset=preset, card=card,
+                      recorded_shapes=cursor_image == "recorded")
+
+
+def _image_text(plan: RenderPlan) -> str:
+    shapes = plan.bundle.shapes
+    if shapes is None or not plan.spec.recorded_shapes:
+        return "caprec's arrow"
+    return f"{len(shapes.images)} recorded image(s)"
 
 
 def plan_text(plan: RenderPlan) -> str:
@@ -127,7 +137,7 @@ def plan_text(plan: RenderPlan) -> str:
         f"{', audio' if plan.audio else ''})",
         f"# source: {plan.source_size[0]}x{plan.source_size[1]}, {len(plan.bundle.segments)} segment(s), "
         f"from {plan.start_s:.3f} s",
-        f"# cursor: smoothing {spec.smoothing}, size {spec.cursor_size:g}, clicks {spec.clicks}, "
+        f"# cursor: {_image_text(plan)}, smoothing {spec.smoothing}, size {spec.cursor_size:g}, clicks {spec.clicks}, "
         f"hide idle {'off' if spec.hide_idle_s is None else f'{spec.hide_idle_s:g} s'}, "
         f"{len(plan.bundle.track.presses)} clicks logged",
         *([] if spec.card is None else [
@@ -207,6 +217,9 @@ def render_command(
                                            help="Spring smoothing of the cursor; off draws raw positions.")]
         = "mellow",
     cursor_size: Annotated[float, typer.Option("--cursor-size", metavar="X", help="Cursor size factor.")] = 1.0,
+    cursor_image: Annotated[str, typer.Option("--cursor-image", metavar="recorded|arrow",
+                                              help="The pointer's recorded images (X11 studio bundles) or "
+                                                   "caprec's arrow.")] = "recorded",
     clicks: Annotated[str, typer.Option("--clicks", metavar="off|ring|shrink", help="Click effect.")] = "ring",
     hide_idle: Annotated[float | None, typer.Option("--hide-idle", metavar="SECONDS",
                                                     help="Fade the cursor out after this long without moving.")]
@@ -248,7 +261,8 @@ def render_command(
             spec = build_spec(bundle, output=output, overwrite=overwrite, fps=fps, width=width, height=height,
                               crf=crf, smoothing=smoothing, cursor_size=cursor_size, clicks=clicks,
                               hide_idle=hide_idle, zoom=zoom, zoom_scale=zoom_scale, trim=trim, preset=preset,
-                              padding=padding, background=background, corner_radius=corner_radius, shadow=shadow)
+                              padding=padding, background=background, corner_radius=corner_radius, shadow=shadow,
+                              cursor_image=cursor_image)
             tools = resolve_tool_settings(env, ffmpeg=ffmpeg_path)
             binary = find_ffmpeg(explicit=tools.ffmpeg, explicit_origin=tools.ffmpeg_origin, environ=env.environ)
             plan = plan_render(spec, ffmpeg_path=binary.path)

@@ -39,6 +39,8 @@ RENDER_TIMEOUT_S = 120.0
 XDOTOOL_TIMEOUT_S = 5.0
 # Pacing between pointer actions, so each lands in a distinct frame (not synchronisation).
 STEP_S = 0.45
+# A pointer image unlike caprec's arrow (white parts left of and above its hotspot too).
+CURSOR_NAME = "crosshair"
 FRAMES_RE = r"frames (?:\x1b\[[0-9;]*m)*\s*(\d+)"
 
 
@@ -101,6 +103,9 @@ def studio_bundle(xvfb: XServer, tmp_path_factory: pytest.TempPathFactory) -> It
                        ("mousemove", "480", "260")):
             time.sleep(STEP_S)
             _xdotool(env, *action)
+            if action[1:] == ("100", "80"):  # the pointer changes its image: recorded once, drawn by render
+                subprocess.run(["xsetroot", "-cursor_name", CURSOR_NAME], env=env, check=True,
+                               timeout=XDOTOOL_TIMEOUT_S)
         time.sleep(STEP_S)
         child.send("p")
         child.expect("PAUSED")
@@ -115,7 +120,8 @@ def studio_bundle(xvfb: XServer, tmp_path_factory: pytest.TempPathFactory) -> It
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
-        subprocess.run(["xsetroot", "-solid", "black"], env=env, check=False, timeout=XDOTOOL_TIMEOUT_S)
+        for restore in (["-def"], ["-solid", "black"]):  # the default pointer, the black root
+            subprocess.run(["xsetroot", *restore], env=env, check=False, timeout=XDOTOOL_TIMEOUT_S)
     assert child.exitstatus == 0, child.before
     manifest = read_manifest(bundle / "recording.toml")
     assert len(manifest["segments"]) == 2, manifest
@@ -158,7 +164,7 @@ def test_mp4_joins_the_pauses_keeps_audio_and_draws_the_cursor_where_logged(stud
                                                                             tmp_path: Path) -> None:
     out = tmp_path / "plain.mp4"
     ran = run_render(studio_bundle, str(studio_bundle.path), "-o", str(out), "--zoom", "off",
-                     "--cursor-smoothing", "off", "--clicks", "off", "--json", cwd=tmp_path)
+                     "--cursor-smoothing", "off", "--clicks", "off", "--json", "--cursor-image", "arrow", cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr
     summary = json.loads(ran.stdout)
     probe = ffprobe(out)
@@ -229,7 +235,7 @@ def test_auto_zoom_is_two_at_a_click_and_the_click_shows(studio_bundle: StudioBu
 def test_click_ring_expands_at_the_click(studio_bundle: StudioBundle, tmp_path: Path) -> None:
     out = tmp_path / "ring.mp4"
     ran = run_render(studio_bundle, str(studio_bundle.path), "-o", str(out), "--zoom", "off",
-                     "--cursor-smoothing", "off", cwd=tmp_path)
+                     "--cursor-smoothing", "off", "--cursor-image", "arrow", cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr
     frames = luma_frames(out, REGION_W, REGION_H)
     press = studio_bundle.presses[0]
@@ -430,7 +436,40 @@ def test_hide_idle_fades_the_cursor_out_after_it_stops(studio_bundle: StudioBund
     for name, extra in (("shown.mp4", []), ("hidden.mp4", ["--hide-idle", str(hide)])):
         out = tmp_path / name
         ran = run_render(studio_bundle, str(studio_bundle.path), "-o", str(out), "--zoom", "off",
-                         "--trim", f"{tail:.3f}-", *extra, cwd=tmp_path)
+                         "--trim", f"{tail:.3f}-", "--cursor-image", "arrow", *extra, cwd=tmp_path)
         assert ran.returncode == 0, ran.stderr
         shown.append(int((luma_frames(out, REGION_W, REGION_H)[-1] > 200).sum()))
     assert shown[0] > 20 and shown[1] == 0, shown
+
+
+def test_the_pointers_recorded_images_are_stored_once_and_drawn(studio_bundle: StudioBundle, tmp_path: Path) -> None:
+    from capture.cursor_shapes import read_png_rgba
+
+    log = read_cursor_log(studio_bundle.path / "cursor.ndjson")
+    assert log.header["version"] == "1.1"
+    shapes = [e for e in studio_bundle.events if e["type"] == "cursor"]
+    assert len(shapes) >= 2, shapes  # the pointer at the start, then the crosshair
+    stored = sorted(p.stem for p in (studio_bundle.path / "cursors").iterdir())
+    assert stored == sorted({e["shape"] for e in shapes})  # each image once
+    out = tmp_path / "shapes.mp4"
+    ran = run_render(studio_bundle, str(studio_bundle.path), "-o", str(out), "--zoom", "off",
+                     "--cursor-smoothing", "off", "--clicks", "off", "--crf", "10", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    rendered = luma_frames(out, REGION_W, REGION_H)
+    source = luma_frames(studio_bundle.path / "segments" / "1" / "display.mp4", REGION_W, REGION_H)
+    first_end = studio_bundle.manifest["segments"][0]["duration"]
+    moves = [e for e in studio_bundle.events if e["type"] == "move" and e["t"] / 1000 < first_end - 0.3]
+    event = moves[-1]  # the last move of segment 1, well after the change to the crosshair
+    shape = [e for e in shapes if e["t"] <= event["t"] + 100][-1]
+    width, height, rgba = read_png_rgba((studio_bundle.path / "cursors" / f"{shape['shape']}.png").read_bytes())
+    pixels = np.frombuffer(rgba, dtype=np.uint8).reshape(height, width, 4).astype(int)
+    expected = np.zeros((REGION_H, REGION_W), dtype=bool)
+    white = (pixels[..., 3] > 128) & (pixels[..., :3].mean(axis=2) > 128)
+    ys, xs = np.nonzero(white)
+    ys, xs = ys + int(event["y"]) - shape["yhot"], xs + int(event["x"]) - shape["xhot"]
+    inside = (ys >= 0) & (ys < REGION_H) & (xs >= 0) & (xs < REGION_W)
+    expected[ys[inside], xs[inside]] = True
+    index = int((event["t"] / 1000 + 0.1) * FPS) + 1
+    drawn = (rendered[index].astype(int) - source[index].astype(int)) > 40
+    overlap = (expected & drawn).sum() / max(1, (expected | drawn).sum())
+    assert expected.sum() > 10 and overlap > 0.5, (overlap, expected.sum(), drawn.sum())

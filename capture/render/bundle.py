@@ -16,9 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from capture.cursor import CursorFormatError, read_cursor_log
+from capture.cursor_shapes import SHAPE_SUFFIX, SHAPES_DIR, ShapeError, read_png_rgba
 from capture.manifest import ManifestError, read_manifest
 from capture.output import ffmpeg_file_url
 from capture.process import run_tool
+from capture.render.cursor_art import ShapeImage, ShapeTrack, shape_image
 from capture.render.spec import RenderInputError
 from capture.render.spring import CursorTrack
 from capture.session import CURSOR_NAME, MANIFEST_NAME
@@ -50,6 +52,7 @@ class Bundle:
     segments: tuple[BundleSegment, ...]
     track: CursorTrack
     warnings: tuple[str, ...]
+    shapes: ShapeTrack | None = None
 
     @property
     def duration_s(self) -> float:
@@ -102,9 +105,10 @@ def read_bundle(path: Path, *, ffmpeg_path: str, prober: Prober | None = None) -
     if isinstance(manifest_fps, int | float) and manifest_fps > 0:
         fps = float(manifest_fps)
     warnings: list[str] = []
-    track = _read_track(path / str(manifest.get("cursor") or CURSOR_NAME), width, height, warnings)
+    shape_events: list[tuple[float, str, int, int]] = []
+    track = _read_track(path / str(manifest.get("cursor") or CURSOR_NAME), width, height, warnings, shape_events)
     return Bundle(path=path, width=width, height=height, fps=fps, segments=segments, track=track,
-                  warnings=tuple(warnings))
+                  warnings=tuple(warnings), shapes=_read_shapes(path / SHAPES_DIR, shape_events, warnings))
 
 
 def _segments(path: Path, manifest: dict[str, object]) -> tuple[BundleSegment, ...]:
@@ -146,8 +150,30 @@ def _inside(root: Path, relative: str) -> Path:
     return root / relative
 
 
-def _read_track(log: Path, width: int, height: int, warnings: list[str]) -> CursorTrack:
-    """The cursor log as arrays in video pixels and seconds; empty when there is no log."""
+def _read_shapes(directory: Path, events: list[tuple[float, str, int, int]], warnings: list[str]
+                 ) -> ShapeTrack | None:
+    """The recorded pointer images the log's ``cursor`` events name (each read once); None without any."""
+    if not events:
+        return None
+    images: dict[str, ShapeImage] = {}
+    missing: set[str] = set()
+    for _, shape, xhot, yhot in events:
+        if shape in images or shape in missing:
+            continue
+        try:
+            width, height, rgba = read_png_rgba((directory / f"{shape}{SHAPE_SUFFIX}").read_bytes())
+        except (OSError, ShapeError) as exc:
+            missing.add(shape)
+            warnings.append(f"cursor image {shape} unusable ({exc}); drawing caprec's arrow instead")
+            continue
+        images[shape] = shape_image(width, height, rgba, xhot, yhot)
+    return ShapeTrack(tuple(e[0] for e in events), tuple(e[1] for e in events), images)
+
+
+def _read_track(log: Path, width: int, height: int, warnings: list[str],
+                shapes: list[tuple[float, str, int, int]]) -> CursorTrack:
+    """The cursor log as arrays in video pixels and seconds (empty when there is no log); shape
+    changes (format 1.1 ``cursor`` events) go to ``shapes``."""
     empty = CursorTrack(np.zeros(0), np.zeros(0), np.zeros(0), (), ())
     if not log.is_file():
         warnings.append(f"no cursor log ({log.name}): rendering without a cursor")
@@ -171,6 +197,11 @@ def _read_track(log: Path, width: int, height: int, warnings: list[str]) -> Curs
             y = float(event["ny"]) * height
         except (KeyError, TypeError, ValueError):
             continue  # an event type from a newer minor version, or one without a position
+        if event.get("type") == "cursor":
+            shape, xhot, yhot = event.get("shape"), event.get("xhot"), event.get("yhot")
+            if isinstance(shape, str) and shape.isalnum() and isinstance(xhot, int) and isinstance(yhot, int):
+                shapes.append((t, shape, xhot, yhot))
+            continue
         times.append(t)
         xs.append(x)
         ys.append(y)

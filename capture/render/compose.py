@@ -18,9 +18,11 @@ import numpy.typing as npt
 
 from capture.render.card import Card, finish_card
 from capture.render.cursor_art import (
+    ShapeTrack,
     Sprite,
     arrow_height,
     arrow_sprite,
+    bitmap_sprite,
     ring_at,
     ring_sprite,
     shrink_at,
@@ -169,7 +171,8 @@ class FrameComposer:
     """
 
     def __init__(self, *, source_size: tuple[int, int], output_size: tuple[int, int], track: CursorTrack,
-                 cursor: SmoothCursor, zoom: ZoomTrack, style: CursorStyle, card: Card | None = None) -> None:
+                 cursor: SmoothCursor, zoom: ZoomTrack, style: CursorStyle, card: Card | None = None,
+                 shapes: ShapeTrack | None = None) -> None:
         self._source_size = source_size
         self._output_size = output_size
         self._track = track
@@ -177,6 +180,7 @@ class FrameComposer:
         self._zoom = zoom
         self._style = style
         self._card = card
+        self._shapes = shapes
         self._press_index = 0
         self._next_index = 0
 
@@ -220,7 +224,11 @@ class FrameComposer:
         if opacity <= 0.0:
             return FrameInfo(view, None)
         factor = self._shrink(t) if self._style.clicks is ClickEffect.SHRINK else 1.0
-        blend(out, arrow_sprite(hx, hy, arrow_px * factor, opacity))
+        image = None if self._shapes is None else self._shapes.at(t)
+        if image is None:
+            blend(out, arrow_sprite(hx, hy, arrow_px * factor, opacity))
+        else:  # the pointer's real image, as recorded
+            blend(out, bitmap_sprite(image, hx, hy, to_out * self._style.size * factor, to_out, opacity))
         return FrameInfo(view, (hx, hy))
 
     def _draw_view(self, source: Planes, out: Planes, view: View) -> tuple[int, int, int]:

@@ -8,6 +8,7 @@ coordinates so that it lines up with the 2x2 chroma blocks of yuv420p.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 
@@ -129,3 +130,54 @@ def shrink_at(since_press_s: float | None, since_release_s: float | None) -> flo
     down = smoothstep(since_press_s / SHRINK_S)
     up = 0.0 if since_release_s is None else smoothstep(since_release_s / SHRINK_S)
     return 1.0 - (1.0 - SHRINK_TO) * down * (1.0 - up)
+
+
+@dataclass(frozen=True)
+class ShapeImage:
+    """A recorded pointer image: premultiplied RGBA float32 (h, w, 4), padded by one clear pixel, and its
+    hotspot (in the unpadded image)."""
+
+    rgba: Floats
+    xhot: int
+    yhot: int
+
+
+@dataclass(frozen=True)
+class ShapeTrack:
+    """Which recorded image the pointer had from each time on (seconds), and the images by id."""
+
+    times: tuple[float, ...]
+    ids: tuple[str, ...]
+    images: dict[str, ShapeImage]
+
+    def at(self, t: float) -> ShapeImage | None:
+        index = bisect.bisect_right(self.times, t) - 1
+        return self.images.get(self.ids[index]) if index >= 0 else None
+
+
+def shape_image(width: int, height: int, rgba: bytes, xhot: int, yhot: int) -> ShapeImage:
+    """A :class:`ShapeImage` from straight RGBA bytes."""
+    pixels = np.frombuffer(rgba, dtype=np.uint8).reshape(height, width, 4).astype(np.float32) / 255.0
+    pixels[..., :3] *= pixels[..., 3:4]
+    return ShapeImage(np.pad(pixels, ((1, 1), (1, 1), (0, 0))), xhot, yhot)
+
+
+def bitmap_sprite(image: ShapeImage, hotspot_x: float, hotspot_y: float, scale: float, pixel: float,
+                  opacity: float = 1.0) -> Sprite:
+    """``image`` scaled by ``scale`` (output px per image px), its hotspot pixel centred where the pointer's
+    pixel (``pixel`` output px wide, top-left at the hotspot) is: bilinear, at sub-pixel positions."""
+    padded_h, padded_w = image.rgba.shape[:2]
+    # Output point of the hotspot pixel's centre; image pixel j's centre is at j + 0.5 (+1 for the padding).
+    cx, cy = hotspot_x + pixel / 2.0, hotspot_y + pixel / 2.0
+    left = cx - (image.xhot + 1.5) * scale
+    top = cy - (image.yhot + 1.5) * scale
+    bx, by, gx, gy = _grid(left, top, left + padded_w * scale, top + padded_h * scale)
+    u = np.clip((gx - cx) / scale + image.xhot + 1.5 - 0.5, 0.0, padded_w - 1.001)[0]
+    v = np.clip((gy - cy) / scale + image.yhot + 1.5 - 0.5, 0.0, padded_h - 1.001)[:, 0]
+    u0, v0 = u.astype(np.intp), v.astype(np.intp)
+    fu, fv = (u - u0).astype(np.float32)[None, :, None], (v - v0).astype(np.float32)[:, None, None]
+    src = image.rgba
+    top_row = src[v0][:, u0] * (1 - fu) + src[v0][:, u0 + 1] * fu
+    bottom_row = src[v0 + 1][:, u0] * (1 - fu) + src[v0 + 1][:, u0 + 1] * fu
+    sampled = (top_row * (1 - fv) + bottom_row * fv) * opacity
+    return Sprite(bx, by, np.ascontiguousarray(sampled[..., :3]), np.ascontiguousarray(sampled[..., 3]))

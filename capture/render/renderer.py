@@ -166,7 +166,8 @@ def _composer(plan: RenderPlan) -> FrameComposer:
                          zoom=ZoomTrack(plan.zoom, *plan.source_size),
                          style=CursorStyle(size=spec.cursor_size, clicks=spec.clicks, hide_idle_s=spec.hide_idle_s),
                          card=None if spec.card is None else build_card(spec.card, output=plan.size,
-                                                                         source=plan.source_size))
+                                                                         source=plan.source_size),
+                         shapes=bundle.shapes if spec.recorded_shapes else None)
 
 
 def _compose_fn(plan: RenderPlan) -> Callable[[int, Frame, Frame], None]:

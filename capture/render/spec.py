@@ -136,6 +136,7 @@ class RenderSpec:
     trim: Trim | None = None
     preset: str = "veryfast"
     card: CardStyle | None = None
+    recorded_shapes: bool = True  # draw the pointer's recorded images when the bundle has them
 
     @property
     def format(self) -> OutputFormat:
