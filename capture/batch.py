@@ -363,6 +363,9 @@ def _check_outputs(specs: list[CaptureSpec]) -> list[PlanProblem]:
         elif spec.output.exists():
             problems.append(PlanProblem(f"{spec.output} already exists; remove it or choose another output",
                                         index=spec.index, output=spec.name, key="output"))
+        if spec.render is not None and spec.render.exists():
+            problems.append(PlanProblem(f"{spec.render} already exists; remove it or choose another render file",
+                                        index=spec.index, output=spec.name, key="render"))
     return problems
 
 

@@ -65,3 +65,19 @@ def test_render_needs_a_studio_capture(run_caprec: RunCaprec, tmp_path: Path) ->
     assert result.returncode == 2
     assert "capture 1 (a.mp4): render: renders a studio bundle" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.toml"]
+
+
+def test_an_existing_render_file_is_a_plan_error(run_caprec: RunCaprec, tmp_path: Path) -> None:
+    (tmp_path / "take.mp4").write_bytes(b"keep")
+    plan = _plan(tmp_path, """
+        [[capture]]
+        output = "take.caprec"
+        source = "test"
+        mode = "studio"
+        duration = 1
+        render = true
+    """)
+    result = run_caprec(["batch", str(plan)], cwd=tmp_path)
+    assert result.returncode == 2
+    assert "render: " in result.stderr and "take.mp4 already exists" in result.stderr
+    assert (tmp_path / "take.mp4").read_bytes() == b"keep" and not (tmp_path / "take.caprec").exists()
