@@ -55,9 +55,11 @@ def _trim_filter(trim: Trim | None, prefix: str = "") -> str:
 def decode_argv(*, ffmpeg_path: str, segments: Sequence[SegmentInput], size: tuple[int, int], fps: float,
                 trim: Trim | None) -> list[str]:
     """Decode every segment in order, joined, trimmed and at ``fps``, as raw yuv420p frames on stdout."""
-    argv = [ffmpeg_path, "-hide_banner", "-nostdin", "-loglevel", "error"]
+    # One decoding thread per input: decoding is a small share of the work (the encoder and the transform
+    # need the cores), and frame threads cost memory (108 -> 83 MB at 1080p, measured).
+    argv = [ffmpeg_path, "-hide_banner", "-nostdin", "-loglevel", "error", "-filter_complex_threads", "1"]
     for segment in segments:
-        argv += ["-i", ffmpeg_file_url(segment.video)]
+        argv += ["-threads", "1", "-i", ffmpeg_file_url(segment.video)]
     inputs = "".join(f"[{index}:v]" for index in range(len(segments)))
     joined = f"{inputs}concat=n={len(segments)}:v=1:a=0" if len(segments) > 1 else "[0:v]null"
     width, height = size
