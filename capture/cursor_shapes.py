@@ -21,6 +21,7 @@ import os
 import select
 import struct
 import threading
+import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -128,6 +129,7 @@ class ShapeWatcher:
         self._ids: dict[int, str] = {}  # X cursor serial -> shape id
         self._last: tuple[float, float, str, int, int] | None = None
         self._lock = threading.Lock()
+        self._again_at: float | None = None  # when the thread reports the image once more (monotonic)
 
     def start(self) -> bool:
         """Connect and start watching; False (with ``error`` set) when XFixes cannot be used."""
@@ -167,17 +169,30 @@ class ShapeWatcher:
             self._last = (float(image.x), float(image.y), shape, int(image.xhot), int(image.yhot))
             self._on_shape(*self._last)
 
-    def repeat(self) -> None:
-        """Report the current image again: the log drops what came before its first frame or during a pause."""
+    def repeat_last(self) -> None:
+        """Report the last image again (no more)."""
         with self._lock:
             if self._last is not None:
                 self._on_shape(*self._last)
+
+    def repeat(self) -> None:
+        """Report the current image again: the log drops what came before its first frame or during a pause.
+
+        Reported now and once more from the watcher thread ``POLL_S`` to ``2 * POLL_S`` later: a first
+        frame's time can lie a little after the moment it is announced, and an event before it is dropped.
+        """
+        self._again_at = time.monotonic() + POLL_S
+        self.repeat_last()
 
     def _run(self, display: Any) -> None:
         try:
             self._capture(display)
             while not self._stop.is_set():
                 readable, _, _ = select.select([display.fileno()], [], [], POLL_S)
+                again = self._again_at
+                if again is not None and time.monotonic() >= again:
+                    self._again_at = None
+                    self.repeat_last()
                 if not readable and not display.pending_events():
                     continue
                 changed = False

@@ -151,8 +151,10 @@ class ShapeTrack:
     images: dict[str, ShapeImage]
 
     def at(self, t: float) -> ShapeImage | None:
-        index = bisect.bisect_right(self.times, t) - 1
-        return self.images.get(self.ids[index]) if index >= 0 else None
+        """The image at ``t``; before the first change, the first one (the image the pointer had at the start,
+        logged a moment after the first frame)."""
+        index = max(0, bisect.bisect_right(self.times, t) - 1)
+        return self.images.get(self.ids[index]) if self.ids else None
 
 
 def shape_image(width: int, height: int, rgba: bytes, xhot: int, yhot: int) -> ShapeImage:
