@@ -49,7 +49,7 @@ MAX_REPEAT = 1000
 STDOUT_OUTPUT = "-"
 TOP_LEVEL_KEYS = ("capture", "defaults")
 CAPTURE_KEYS = ("output", "source", "region", "fps", "duration", "mode", "audio", "delay", "repeat",
-                "codec", "preset", "crf", "cursor")
+                "codec", "preset", "crf", "cursor", "render")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _N_FIELD = re.compile(r"^n(?::(?P<spec>[^{}]*))?$")
 # Python's format spec for an int; only its width matters here.
@@ -131,6 +131,7 @@ class CaptureSpec:
     crf: int | None = None
     cursor: bool | None = None
     audio: str | None = None  # None: no audio
+    render: Path | None = None  # studio: render the bundle into this file afterwards (caprec render)
 
     @property
     def label(self) -> str:
@@ -261,6 +262,8 @@ def _type_error(key: str, value: Any) -> str | None:
         ok, wanted = isinstance(value, bool), "true or false"
     elif key == "audio":
         ok, wanted = isinstance(value, str) or value is False, "a device name such as \"test\", or false"
+    elif key == "render":
+        ok, wanted = isinstance(value, bool | str), "true, false or the rendered file's name"
     else:  # pragma: no cover - every key in CAPTURE_KEYS is handled above
         return None
     return None if ok else f"expected {wanted}, got {describe_toml(value)}"
@@ -324,15 +327,31 @@ def _expand(merged: Mapping[str, Any], *, index: int, shown: str | None,
                 names = [expand_output(output, n) for n in range(1, repeat + 1)]
             except ValueError as exc:
                 problem("output", str(exc))
+    render = values.get("render")
+    if render and values.get("mode", DEFAULT_MODE) != "studio":
+        problem("render", "renders a studio bundle; add mode = \"studio\" or drop render")
+    if isinstance(render, str):
+        try:
+            expand_output(render, 1)
+        except ValueError as exc:
+            problem("render", str(exc))
     if problems or duration is None or unreadable:
         return problems, []
     runs = [CaptureSpec(index=index, n=n, repeat=repeat, name=name, output=(base_dir / name).absolute(),
                         duration=duration, fps=fps, source=values.get("source"), region=values.get("region"),
                         delay=delay, mode=values.get("mode", DEFAULT_MODE), codec=values.get("codec"),
                         preset=values.get("preset"), crf=values.get("crf"), cursor=values.get("cursor"),
-                        audio=values.get("audio") or None)
+                        audio=values.get("audio") or None,
+                        render=_render_output(render, name, n, base_dir))
             for n, name in enumerate(names, start=1)]
     return problems, runs
+
+
+def _render_output(render: bool | str | None, name: str, n: int, base_dir: Path) -> Path | None:
+    """Where run ``n`` is rendered: ``render = true`` gives the bundle's name with .mp4, a string that file."""
+    if isinstance(render, str):
+        return (base_dir / expand_output(render, n)).absolute()
+    return (base_dir / name).with_suffix(".mp4").absolute() if render else None
 
 
 def _parse_delay(value: str | float) -> float:
@@ -364,6 +383,9 @@ def _check_outputs(specs: list[CaptureSpec]) -> list[PlanProblem]:
         elif spec.output.exists():
             problems.append(PlanProblem(f"{spec.output} already exists; remove it or choose another output",
                                         index=spec.index, output=spec.name, key="output"))
+        if spec.render is not None and spec.render.exists():
+            problems.append(PlanProblem(f"{spec.render} already exists; remove it or choose another render file",
+                                        index=spec.index, output=spec.name, key="render"))
     return problems
 
 

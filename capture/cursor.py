@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 CURSOR_FORMAT = "caprec-cursor"
-CURSOR_FORMAT_VERSION = "1.0"
+CURSOR_FORMAT_VERSION = "1.1"  # 1.1 added the "cursor" (shape) event
 DEFAULT_FLUSH_INTERVAL = 1.0
 # Events wait in memory only while the origin is unknown or the disk refuses
 # writes. A pending event costs ~150-200 bytes of Python objects, so 250k caps
@@ -86,6 +86,7 @@ _SUPPORTED_MAJOR = 1
 _MOVE_LINE = '{"t":%.1f,"type":"move","x":%r,"y":%r,"nx":%.5f,"ny":%.5f}\n'
 _CLICK_LINE = '{"t":%.1f,"type":"click","x":%r,"y":%r,"nx":%.5f,"ny":%.5f,"button":%s,"pressed":%s}\n'
 _SCROLL_LINE = '{"t":%.1f,"type":"scroll","x":%r,"y":%r,"nx":%.5f,"ny":%.5f,"dx":%r,"dy":%r}\n'
+_SHAPE_LINE = '{"t":%.1f,"type":"cursor","x":%r,"y":%r,"nx":%.5f,"ny":%.5f,"shape":%s,"xhot":%d,"yhot":%d}\n'
 _JSON_SEPARATORS = (",", ":")
 _UNITS = ("pixels", "points")
 _EVENT_TYPES = ("move", "click", "scroll")
@@ -94,6 +95,7 @@ _EVENT_TYPES = ("move", "click", "scroll")
 _MOVE = 0
 _CLICK = 1
 _SCROLL = 2
+_SHAPE = 3
 
 # (kind, clock, x, y, a, b): a/b are button/pressed for clicks, dx/dy for scrolls.
 _RawEvent = tuple[int, float, float, float, Any, Any]
@@ -356,6 +358,15 @@ class CursorWriter:
                 self._dropped_full += 1
             self._inbox.append((_SCROLL, self._clock(), x, y, dx, dy))
 
+    def on_shape(self, x: float, y: float, shape: str, xhot: int, yhot: int) -> None:
+        """Record that the pointer (at x, y) now looks like ``shape`` (see capture.cursor_shapes)."""
+        with self._lock:
+            if self._paused:
+                return
+            if len(self._inbox) == self._max_pending:
+                self._dropped_full += 1
+            self._inbox.append((_SHAPE, self._clock(), x, y, shape, (xhot, yhot)))
+
     # -- timeline -----------------------------------------------------------
 
     def set_origin(self, *, monotonic: float, wall: float) -> None:
@@ -548,7 +559,7 @@ class CursorWriter:
         append = parts.append
         # Locals, not globals, in the hot loop; moves are counted by difference.
         move_line, click_line, scroll_line = _MOVE_LINE, _CLICK_LINE, _SCROLL_LINE
-        clicks = scrolls = early = 0
+        clicks = scrolls = shapes = early = 0
         for kind, clk, x, y, a, b in batch or ():
             t = (clk - origin) * 1000.0
             if t < floor:  # before the first frame (of this segment)
@@ -564,12 +575,15 @@ class CursorWriter:
                     name = buttons[a] = json.dumps(str(a))
                 append(click_line % (t, rx, ry, rx / w, ry / h, name, "true" if b else "false"))
                 clicks += 1
-            else:
+            elif kind == _SCROLL:
                 append(scroll_line % (t, rx, ry, rx / w, ry / h, a, b))
                 scrolls += 1
+            else:  # a shape change: not a move, click or scroll in the counts
+                append(_SHAPE_LINE % (t, rx, ry, rx / w, ry / h, json.dumps(a), b[0], b[1]))
+                shapes += 1
         self._dropped_other += early
         data = prefix + "".join(parts).encode() if parts else prefix
-        return _Outgoing(data, moves=len(parts) - clicks - scrolls, clicks=clicks, scrolls=scrolls)
+        return _Outgoing(data, moves=len(parts) - clicks - scrolls - shapes, clicks=clicks, scrolls=scrolls)
 
     # -- thread and lifecycle ----------------------------------------------
 

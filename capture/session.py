@@ -80,6 +80,7 @@ class CursorSpec:
     flush_interval: float
     display: str | None = None  # the X display whose pointer is logged (None: the process's $DISPLAY)
     overwrite: bool = False  # replace an existing log (its directory entry); else an existing one is refused
+    shapes_dir: Path | None = None  # studio on X11: the bundle's cursors/ (capture.cursor_shapes)
 
 
 @dataclass(frozen=True)

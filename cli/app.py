@@ -79,6 +79,7 @@ def root(
 
 def _register() -> None:
     # Commands live in their own modules; importing them registers them.
+    import cli.render_cmd  # noqa: F401
     from cli import batch, config_cmd, cursor_cmd, devices_cmd, doctor_cmd, record, recover_cmd, save_cmd  # noqa: F401
 
 

@@ -25,6 +25,7 @@ from capture.recorder import Recorder, StopControl
 from capture.session import Mode
 from capture.units import format_bytes, format_duration
 from cli.app import app, error_console, run_guarded
+from cli.batch_render import render_after_capture, render_note
 from cli.display import PanelOptions, make_batch_display
 from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
@@ -175,7 +176,7 @@ def _end_line(position: int, total: int, spec: CaptureSpec, summary: JsonObject)
                  f"{format_bytes(summary['size_bytes'])}")
     if summary["error"]:
         head += f": {summary['error']}"
-    return head
+    return head + render_note(summary)
 
 
 def run_captures(env: Environment, console: Console, resolved: list[Resolved], *, quiet: bool,
@@ -202,6 +203,9 @@ def run_captures(env: Environment, console: Console, resolved: list[Resolved], *
                 else:
                     summary = result_summary(result, exit_code=exit_code(result, stop),
                                              cursor_log=item.plan.cursor.path if item.plan.cursor else None)
+            if item.spec.render is not None and summary["exit_code"] == ExitStatus.OK:
+                summary = render_after_capture(summary, bundle=item.plan.target.path, output=item.spec.render,
+                                               ffmpeg_path=item.plan.ffmpeg.path)
             failed = failed or summary["exit_code"] != ExitStatus.OK
             summaries.append(_batch_fields(summary, item.spec))
             progress.end(position, _end_line(position, total, item.spec, summary))

@@ -33,6 +33,7 @@ from capture.command import (
 from capture.config import load_config
 from capture.cursor import DEFAULT_FLUSH_INTERVAL, CursorContext, CursorSidecar, CursorWriter
 from capture.cursor import Region as CursorRegion
+from capture.cursor_shapes import SHAPES_DIR, ShapeSidecar
 from capture.displays import (
     DisplayInfo,
     DisplayReader,
@@ -54,6 +55,7 @@ from capture.screen import default_backend, default_screen_device, resolve_x11_d
 from capture.session import (
     CURSOR_NAME,
     STUDIO_SUFFIX,
+    CursorLog,
     Mode,
     Session,
     SessionSpec,
@@ -498,6 +500,8 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings, probes: 
         notes.append("no cursor log: the screen size is unknown; the pointer stays drawn in the video")
     # Studio hides the pointer from the video only when the cursor log carries it, for the editor to draw.
     video = replace(video, draw_mouse=not (studio and cursor_plan is not None))
+    if cursor_plan is not None and log is not None and path is not None and video.backend is Backend.X11GRAB:
+        cursor_plan = replace(cursor_plan, shapes_dir=path / SHAPES_DIR)  # the real pointer images, for render
     queue_size = video.queue_size if video.queue_size is not None else queue_size
     encoding = Encoding(codec=codec, preset=settings.get(opt.PRESET), crf=settings.get(opt.CRF),
                         duration=settings.get(opt.DURATION))
@@ -570,7 +574,7 @@ def _plan_audio(settings: ResolvedSettings, *, queue_size: int, studio: bool) ->
     return with_queue_size(audio, queue_size)
 
 
-def make_sidecar(plan: CursorPlan, warn: Callable[[str], None]) -> CursorSidecar:
+def make_sidecar(plan: CursorPlan, warn: Callable[[str], None]) -> CursorLog:
     """The cursor sidecar for ``plan`` (the session starts and stops it).
 
     A write error (a full disk) is reported once through ``warn``; the
@@ -587,8 +591,11 @@ def make_sidecar(plan: CursorPlan, warn: Callable[[str], None]) -> CursorSidecar
     def write_failed(exc: OSError) -> None:
         warn(f"cursor log {plan.path}: {exc.strerror or exc}; events are kept and written when it works again")
 
-    return CursorSidecar(CursorWriter(plan.path, plan.context, flush_interval=plan.flush_interval,
-                                      on_error=write_failed))
+    sidecar = CursorSidecar(CursorWriter(plan.path, plan.context, flush_interval=plan.flush_interval,
+                                         on_error=write_failed))
+    if plan.shapes_dir is None:
+        return sidecar
+    return ShapeSidecar(sidecar, plan.shapes_dir, display=plan.display, warn=warn)
 
 
 def session_spec(plan: RecordPlan) -> SessionSpec:

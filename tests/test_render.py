@@ -1,0 +1,477 @@
+"""``caprec render`` end to end: one real studio bundle (Xvfb, xdotool, a pause, test audio), rendered and measured.
+
+The bundle is recorded once per session from a pty (pause and resume are
+keys) over a root window tiled with a grey 32 px grid, so zoom can be
+measured from pixels; the grid is taken away again before any other test
+runs. Outputs are checked with ffprobe and by decoding frames.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import XServer, scrubbed_environ
+from helpers import REPO_ROOT, ffprobe, mp4_top_level_boxes, python_argv
+
+from capture.cursor import read_cursor_log
+from capture.manifest import read_manifest
+
+pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+
+REGION_W, REGION_H = 640, 360
+GRID = 32
+GRID_GREY = "#505050"
+FPS = 30
+# Brighter than the grid (#505050 is luma ~85) and than its compression noise: the ring or the arrow.
+RING_LEVEL = 140
+PTY_TIMEOUT_S = 60.0
+RENDER_TIMEOUT_S = 120.0
+XDOTOOL_TIMEOUT_S = 5.0
+# Pacing between pointer actions, so each lands in a distinct frame (not synchronisation).
+STEP_S = 0.45
+# A pointer image unlike caprec's arrow (white parts left of and above its hotspot too).
+CURSOR_NAME = "crosshair"
+FRAMES_RE = r"frames (?:\x1b\[[0-9;]*m)*\s*(\d+)"
+
+
+@dataclass(frozen=True)
+class StudioBundle:
+    path: Path
+    manifest: dict[str, Any]
+    events: list[dict[str, Any]]
+    env: dict[str, str]
+
+    @property
+    def presses(self) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["type"] == "click" and e["pressed"]]
+
+    @property
+    def duration(self) -> float:
+        return float(sum(s["duration"] for s in self.manifest["segments"]))
+
+
+def _xdotool(env: dict[str, str], *args: str) -> None:
+    subprocess.run(["xdotool", *args], env=env, check=True, timeout=XDOTOOL_TIMEOUT_S)
+
+
+def _grid_bitmap(path: Path) -> None:
+    """A GRID x GRID XBM tile with its first row and column set: a grid when tiled."""
+    rows = []
+    for y in range(GRID):
+        bits = [1 if (x == 0 or y == 0) else 0 for x in range(GRID)]
+        for byte in range(GRID // 8):
+            rows.append(sum(bit << i for i, bit in enumerate(bits[byte * 8:byte * 8 + 8])))
+    body = ",".join(f"0x{value:02x}" for value in rows)
+    path.write_text(f"#define g_width {GRID}\n#define g_height {GRID}\nstatic unsigned char g_bits[] = {{\n{body}}};\n")
+
+
+@pytest.fixture(scope="session")
+def studio_bundle(xvfb: XServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudioBundle]:
+    """One real studio recording with moves, clicks, a pause and test audio, shared by every render test."""
+    pexpect = pytest.importorskip("pexpect")
+    if shutil.which("xsetroot") is None:
+        if os.environ.get("CI"):
+            pytest.fail("xsetroot is not installed (apt-get install x11-xserver-utils)")
+        pytest.skip("xsetroot is not installed (apt-get install x11-xserver-utils)")
+    home = tmp_path_factory.mktemp("studio")
+    env = scrubbed_environ()
+    env.update(DISPLAY=xvfb.display, XDG_CONFIG_HOME=str(home / "config"), TERM="xterm-256color", NO_COLOR="1",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])))
+    bitmap = home / "grid.xbm"
+    _grid_bitmap(bitmap)
+    subprocess.run(["xsetroot", "-bitmap", str(bitmap), "-fg", GRID_GREY, "-bg", "black"], env=env, check=True,
+                   timeout=XDOTOOL_TIMEOUT_S)
+    bundle = home / "take.caprec"
+    _xdotool(env, "mousemove", "20", "20")
+    argv = python_argv("record", "--mode", "studio", "--audio", "test", "--region",
+                       f"{REGION_W}x{REGION_H}+0+0", "-o", str(bundle))
+    child = pexpect.spawn(argv[0], argv[1:], cwd=str(home), env=env, dimensions=(24, 100), encoding="utf-8",
+                          timeout=PTY_TIMEOUT_S)
+    try:
+        child.expect(FRAMES_RE)
+        for action in (("mousemove", "100", "80"), ("mousemove", "320", "180"), ("click", "1"),
+                       ("mousemove", "480", "260")):
+            time.sleep(STEP_S)
+            _xdotool(env, *action)
+            if action[1:] == ("100", "80"):  # the pointer changes its image: recorded once, drawn by render
+                subprocess.run(["xsetroot", "-cursor_name", CURSOR_NAME], env=env, check=True,
+                               timeout=XDOTOOL_TIMEOUT_S)
+        time.sleep(STEP_S)
+        child.send("p")
+        child.expect("PAUSED")
+        _xdotool(env, "mousemove", "600", "40")  # while paused: not in the log
+        child.send("p")
+        child.expect("REC")
+        for action in (("mousemove", "200", "220"), ("click", "1"), ("mousemove", "400", "120")):
+            time.sleep(STEP_S)
+            _xdotool(env, *action)
+        time.sleep(2 * STEP_S)
+        child.sendintr()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+        for restore in (["-def"], ["-solid", "black"]):  # the default pointer, the black root
+            subprocess.run(["xsetroot", *restore], env=env, check=False, timeout=XDOTOOL_TIMEOUT_S)
+    assert child.exitstatus == 0, child.before
+    manifest = read_manifest(bundle / "recording.toml")
+    assert len(manifest["segments"]) == 2, manifest
+    log = read_cursor_log(bundle / "cursor.ndjson")
+    yield StudioBundle(bundle, manifest, list(log.events), env)
+
+
+def run_render(bundle: StudioBundle, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in bundle.env.items() if key != "TERM"}
+    return subprocess.run(python_argv("render", *args), cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=RENDER_TIMEOUT_S, check=False)
+
+
+def luma_frames(path: Path, width: int, height: int) -> np.ndarray:
+    """Every frame's Y plane, decoded by ffmpeg: shape (frames, height, width)."""
+    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+                         capture_output=True, check=True, timeout=RENDER_TIMEOUT_S).stdout
+    return np.frombuffer(out, dtype=np.uint8).reshape(-1, height, width)
+
+
+def audio_duration(path: Path) -> float:
+    """Seconds of audio, counted by decoding it (WebM stores no stream duration)."""
+    rate = 8000
+    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a:0", "-ac", "1", "-ar", str(rate),
+                          "-f", "s16le", "-"], capture_output=True, check=True, timeout=RENDER_TIMEOUT_S).stdout
+    return len(out) / 2 / rate
+
+
+def hotspot(frame: np.ndarray, near: tuple[float, float], *, reach: int = 40, level: int = 200) -> tuple[int, int]:
+    """The drawn arrow's tip near ``near``: its topmost white pixel (leftmost among those)."""
+    x0, y0 = max(0, int(near[0]) - reach), max(0, int(near[1]) - reach)
+    box = frame[y0:int(near[1]) + reach, x0:int(near[0]) + reach]
+    ys, xs = np.nonzero(box > level)
+    assert len(ys), f"no cursor near {near}"
+    top = ys.min()
+    return int(xs[ys == top].min()) + x0, int(top) + y0
+
+
+def test_mp4_joins_the_pauses_keeps_audio_and_draws_the_cursor_where_logged(studio_bundle: StudioBundle,
+                                                                            tmp_path: Path) -> None:
+    out = tmp_path / "plain.mp4"
+    ran = run_render(studio_bundle, str(studio_bundle.path), "-o", str(out), "--zoom", "off",
+                     "--cursor-smoothing", "off", "--clicks", "off", "--json", "--cursor-image", "arrow", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    summary = json.loads(ran.stdout)
+    probe = ffprobe(out)
+    recorded = sum(s["frames"] for s in studio_bundle.manifest["segments"])
+    # The pause is cut: the render is as long as the two segments together.
+    assert abs(probe.frames - recorded) <= 2, (probe.frames, recorded)
+    assert probe.duration is not None and abs(probe.duration - studio_bundle.duration) < 0.15
+    assert (probe.codec, probe.width, probe.height) == ("h264", REGION_W, REGION_H)
+    assert summary["frames"] == probe.frames and summary["audio"] is True
+    assert abs(audio_duration(out) - studio_bundle.duration) < 0.15
+    boxes = mp4_top_level_boxes(out)
+    assert boxes.index("moov") < boxes.index("mdat"), boxes  # index first: plays while downloading
+    frames = luma_frames(out, REGION_W, REGION_H)
+    moves = [e for e in studio_bundle.events if e["type"] == "move"]
+    checked = 0
+    for event, following in zip(moves, [*moves[1:], None], strict=True):
+        t = event["t"] / 1000
+        later = studio_bundle.duration if following is None else following["t"] / 1000
+        index = int((t + min(0.1, (later - t) / 2)) * FPS) + 1
+        if index >= len(frames) or index / FPS >= later:
+            continue
+        x, y = hotspot(frames[index], (event["x"], event["y"]))
+        assert abs(x - event["x"]) <= 2 and abs(y - event["y"]) <= 2, (event, (x, y), index)
+        checked += 1
+    assert checked >= 4  # both segments: the second one starts where the first ended
+
+
+def _grid_spacing(frame: np.ndarray) -> float:
+    """The spacing of the grid's vertical lines, from the columns' median brightness."""
+    profile = np.median(frame.astype(float), axis=0)
+    peaks = [x for x in range(1, len(profile) - 1)
+             if profile[x] > 40 and profile[x] >= profile[x - 1] and profile[x] > profile[x + 1]]
+    centres = []
+    for x in peaks:
+        window = profile[max(0, x - 3):x + 4] - 16
+        weights = np.clip(window, 0, None)
+        centres.append(max(0, x - 3) + float((weights * np.arange(len(window))).sum() / weights.sum()))
+    gaps = np.diff(centres)
+    return float(np.median(gaps))
+
+
+def test_auto_zoom_is_two_at_a_click_and_the_click_shows(studio_bundle: StudioBundle, tmp_path: Path) -> None:
+    out = tmp_path / "zoom.mp4"
+    ran = run_render(studio_bundle, str(studio_bundle.path), "-o", str(out), "--json", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    summary = json.loads(ran.stdout)
+    assert summary["zoom"], summary
+    frames = luma_frames(out, REGION_W, REGION_H)
+    unzoomed = _grid_spacing(frames[0])
+    assert abs(unzoomed - GRID) < 0.5, unzoomed
+    measured = 0
+    for press in studio_bundle.presses:
+        t = press["t"] / 1000
+        if not any(z["start"] <= t <= z["end"] for z in summary["zoom"]):
+            continue
+        index = round(t * FPS) + 3  # 0.1 s after the press: the ring is out
+        scale = _grid_spacing(frames[index]) / GRID
+        assert abs(scale - 2.0) <= 0.05, (press, scale)
+        # The ring around the click: bright pixels all around a circle inside the frame.
+        bright = np.argwhere(frames[index] > RING_LEVEL)
+        assert len(bright) > 50, press
+        centre = bright.mean(axis=0)
+        assert 0 < centre[0] < REGION_H and 0 < centre[1] < REGION_W
+        measured += 1
+    assert measured >= 1, (studio_bundle.presses, summary["zoom"])
+
+
+def test_click_ring_expands_at_the_click(studio_bundle: StudioBundle, tmp_path: Path) -> None:
+    out = tmp_path / "ring.mp4"
+    ran = run_render(studio_bundle, str(studio_bundle.path), "-o", str(out), "--zoom", "off",
+                     "--cursor-smoothing", "off", "--cursor-image", "arrow", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    frames = luma_frames(out, REGION_W, REGION_H)
+    press = studio_bundle.presses[0]
+    t0 = press["t"] / 1000
+    radii = []
+    for delay in (0.03, 0.1, 0.17):
+        frame = frames[int(t0 * FPS + delay * FPS) + 1].astype(float)
+        ys, xs = np.nonzero(frame > RING_LEVEL)
+        # Ring pixels: bright, away from the arrow (which points down-right from the click).
+        distance = np.hypot(xs - press["x"], ys - press["y"])
+        ring = distance[(xs < press["x"] - 2) | (ys < press["y"] - 2)]
+        assert len(ring) > 10, delay
+        radii.append(float(np.median(ring)))
+    assert radii[0] < radii[1] < radii[2], radii
+    before = frames[max(0, int(t0 * FPS) - 3)]
+    above = before[int(press["y"]) - 20:int(press["y"]) - 5, int(press["x"]) - 20:int(press["x"]) + 20]
+    assert (above > RING_LEVEL).sum() == 0  # no ring before the click
+
+
+def test_gif_has_the_frames_and_a_palette(studio_bundle: StudioBundle, tmp_path: Path) -> None:
+    out = tmp_path / "take.gif"
+    ran = run_render(studio_bundle, str(studio_bundle.path), "-o", str(out), "--fps", "10", "--width", "320",
+                     cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    probe = ffprobe(out)
+    assert probe.codec == "gif" and (probe.width, probe.height) == (320, 180)
+    assert abs(probe.frames - studio_bundle.duration * 10) <= 2, probe
+    head = out.read_bytes()[:13]
+    assert head[:6] == b"GIF89a"
+    assert head[10] & 0x80, "no global colour table (palettegen's palette)"
+    rgb = subprocess.run(["ffmpeg", "-v", "error", "-i", str(out), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                         capture_output=True, check=True).stdout
+    colours = np.unique(np.frombuffer(rgb, dtype=np.uint8).reshape(-1, 3), axis=0)
+    assert 2 < len(colours) <= 256
+
+
+def test_trim_keeps_the_span_with_its_audio(studio_bundle: StudioBundle, tmp_path: Path) -> None:
+    out = tmp_path / "trim.webm"
+    ran = run_render(studio_bundle, str(studio_bundle.path), "-o", str(out), "--trim", "1-3", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    probe = ffprobe(out)
+    assert probe.codec == "vp9"
+    assert abs(probe.frames - 2 * FPS) <= 2, probe
+    assert abs(audio_duration(out) - 2.0) < 0.15
+
+
+def _listing(path: Path) -> list[str]:
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*"))
+
+
+def _copy(bundle: StudioBundle, tmp_path: Path) -> Path:
+    copy = tmp_path / "copy.caprec"
+    shutil.copytree(bundle.path, copy)
+    return copy
+
+
+@pytest.mark.parametrize("case", ["not-a-bundle", "missing-segment", "overlap", "out-of-range", "unknown-option",
+                                  "exists"])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(studio_bundle: StudioBundle, tmp_path: Path,
+                                                         case: str) -> None:
+    bundle = _copy(studio_bundle, tmp_path)
+    args = [str(bundle), "-o", str(tmp_path / "out.mp4")]
+    expect = ""
+    if case == "not-a-bundle":
+        plain = tmp_path / "plain"
+        plain.mkdir()
+        args[0], expect = str(plain), "recording.toml does not exist"
+    elif case == "missing-segment":
+        (bundle / "segments" / "2" / "display.mp4").unlink()
+        expect = "segment 2's video"
+    elif case in ("overlap", "out-of-range"):
+        edits = tmp_path / "zoom.toml"
+        body = ("[[zoom]]\nstart = 0.5\nend = 2.0\n[[zoom]]\nstart = 1.5\nend = 3.0\n" if case == "overlap"
+                else "[[zoom]]\nstart = 1.0\nend = 99.0\n")
+        edits.write_text(body)
+        args += ["--zoom", str(edits)]
+        expect = "overlaps zoom segment 1" if case == "overlap" else "is outside the recording"
+    elif case == "unknown-option":
+        args += ["--zoomm", "off"]
+        expect = "No such option: --zoomm"
+    else:
+        (tmp_path / "out.mp4").write_bytes(b"keep me")
+        expect = "already exists; pass --overwrite"
+    before = _listing(tmp_path)
+    ran = run_render(studio_bundle, *args, cwd=tmp_path)
+    assert ran.returncode == 2, ran.stderr
+    lines = ran.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expect in lines[0], lines
+    assert "Traceback" not in ran.stderr
+    assert _listing(tmp_path) == before
+    if case == "exists":
+        assert (tmp_path / "out.mp4").read_bytes() == b"keep me"
+
+
+def test_a_torn_cursor_log_renders_what_parses_and_says_so(studio_bundle: StudioBundle, tmp_path: Path) -> None:
+    bundle = _copy(studio_bundle, tmp_path)
+    with (bundle / "cursor.ndjson").open("ab") as handle:
+        handle.write(b'{"t":99.0,"type":"mo')
+    out = tmp_path / "torn.mp4"
+    ran = run_render(studio_bundle, str(bundle), "-o", str(out), "--zoom", "off", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert "warning: cursor log:" in ran.stderr and "torn" in ran.stderr
+    assert ffprobe(out).frames > 0
+
+
+def test_overwrite_replaces_a_symlink_not_its_target(studio_bundle: StudioBundle, tmp_path: Path) -> None:
+    target = tmp_path / "precious.txt"
+    target.write_text("precious")
+    link = tmp_path / "out.mp4"
+    link.symlink_to(target)
+    ran = run_render(studio_bundle, str(studio_bundle.path), "-o", str(link), "--overwrite", "--trim", "0-1",
+                     "--zoom", "off", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert target.read_text() == "precious"
+    assert not link.is_symlink() and ffprobe(link).frames > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4", "precious.txt"]
+
+
+def test_dry_run_prints_an_edit_list_that_renders_back(studio_bundle: StudioBundle, tmp_path: Path) -> None:
+    ran = run_render(studio_bundle, str(studio_bundle.path), "-o", str(tmp_path / "x.mp4"), "--dry-run",
+                     cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert "[[zoom]]" in ran.stdout and "smoothing mellow" in ran.stdout
+    assert not (tmp_path / "x.mp4").exists()
+    edits = tmp_path / "edits.toml"
+    edits.write_text(ran.stdout)
+    again = run_render(studio_bundle, str(studio_bundle.path), "-o", str(tmp_path / "x.mp4"), "--zoom", str(edits),
+                       "--dry-run", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.split("[[zoom]]", 1)[1] == ran.stdout.split("[[zoom]]", 1)[1]
+
+
+def test_progress_shows_in_a_terminal_and_plain_text_off_one(studio_bundle: StudioBundle, tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    argv = python_argv("render", str(studio_bundle.path), "-o", str(tmp_path / "tty.mp4"), "--zoom", "off")
+    child = pexpect.spawn(argv[0], argv[1:], cwd=str(tmp_path), env=studio_bundle.env, dimensions=(24, 100),
+                          encoding="utf-8", timeout=RENDER_TIMEOUT_S)
+    try:
+        child.expect(r"rendering.*frames")
+        child.expect("saved:")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    plain = run_render(studio_bundle, str(studio_bundle.path), "-o", str(tmp_path / "plain.mp4"), "--zoom", "off",
+                       cwd=tmp_path)
+    assert plain.returncode == 0, plain.stderr
+    assert "\x1b[" not in plain.stderr and plain.stderr.startswith("saved: ")
+
+
+def test_ctrl_c_stops_the_render_and_leaves_nothing(studio_bundle: StudioBundle, tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    before = _listing(tmp_path)
+    # A slow render (large output, slowest preset) so that Ctrl-C lands mid-way.
+    argv = python_argv("render", str(studio_bundle.path), "-o", str(tmp_path / "stop.mp4"), "--width", "1920",
+                       "--preset", "veryslow")
+    child = pexpect.spawn(argv[0], argv[1:], cwd=str(tmp_path), env=studio_bundle.env, dimensions=(24, 100),
+                          encoding="utf-8", timeout=RENDER_TIMEOUT_S)
+    try:
+        child.expect(r"rendering.*frames")
+        child.sendintr()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 130, child.before
+    assert "interrupted:" in (child.before or "") and "Traceback" not in (child.before or "")
+    assert _listing(tmp_path) == before  # no output, no temporary file
+
+
+def test_padding_background_corners_and_shadow_frame_the_screen_as_a_card(studio_bundle: StudioBundle,
+                                                                          tmp_path: Path) -> None:
+    out = tmp_path / "card.mp4"
+    ran = run_render(studio_bundle, str(studio_bundle.path), "-o", str(out), "--zoom", "off", "--trim", "0-1",
+                     "--padding", "40", "--background", "#3050a0", "--corner-radius", "24", "--shadow",
+                     cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    rgb = subprocess.run(["ffmpeg", "-v", "error", "-i", str(out), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt",
+                          "rgb24", "-"], capture_output=True, check=True).stdout
+    frame = np.frombuffer(rgb, dtype=np.uint8).reshape(REGION_H, REGION_W, 3).astype(int)
+    # 640x360 less 40 px all round leaves 560x280: the 16:9 card is 498x280, centred (x on an even pixel).
+    left, top, width, height = 70, 40, 498, 280
+    background = frame[5, 5]
+    assert abs(background - np.array([0x30, 0x50, 0xA0])).max() <= 8, background
+    assert abs(frame[top + 1, left + 1] - background).max() <= 24  # a rounded corner shows the background
+    assert abs(frame[REGION_H // 2, left - 30] - background).max() <= 12  # the padding beside the card
+    centre = frame[REGION_H // 2, left + 20:left + width - 20]
+    assert centre.max() < 140 and centre.min() < 40  # the recording (black with a grey grid), not the background
+    below = frame[top + height + 4, REGION_W // 2]
+    assert below.sum() < background.sum() - 30, (below, background)  # the shadow darkens the background
+
+
+def test_hide_idle_fades_the_cursor_out_after_it_stops(studio_bundle: StudioBundle, tmp_path: Path) -> None:
+    last_move = max(e["t"] for e in studio_bundle.events) / 1000
+    tail = studio_bundle.duration - 0.15
+    hide, fade = 0.05, 0.4
+    assert tail - last_move > hide + fade  # the fixture leaves the pointer still at the end
+    shown: list[int] = []
+    for name, extra in (("shown.mp4", []), ("hidden.mp4", ["--hide-idle", str(hide)])):
+        out = tmp_path / name
+        ran = run_render(studio_bundle, str(studio_bundle.path), "-o", str(out), "--zoom", "off",
+                         "--trim", f"{tail:.3f}-", "--cursor-image", "arrow", *extra, cwd=tmp_path)
+        assert ran.returncode == 0, ran.stderr
+        shown.append(int((luma_frames(out, REGION_W, REGION_H)[-1] > 200).sum()))
+    assert shown[0] > 20 and shown[1] == 0, shown
+
+
+def test_the_pointers_recorded_images_are_stored_once_and_drawn(studio_bundle: StudioBundle, tmp_path: Path) -> None:
+    from capture.cursor_shapes import read_png_rgba
+
+    log = read_cursor_log(studio_bundle.path / "cursor.ndjson")
+    assert log.header["version"] == "1.1"
+    shapes = [e for e in studio_bundle.events if e["type"] == "cursor"]
+    assert len(shapes) >= 2, shapes  # the pointer at the start, then the crosshair
+    files = sorted((studio_bundle.path / "cursors").iterdir())
+    # Every logged image is stored, each once (an image seen only before the first frame is stored, not logged).
+    assert {e["shape"] for e in shapes} <= {p.stem for p in files}
+    assert len({p.read_bytes() for p in files}) == len(files)
+    out = tmp_path / "shapes.mp4"
+    ran = run_render(studio_bundle, str(studio_bundle.path), "-o", str(out), "--zoom", "off",
+                     "--cursor-smoothing", "off", "--clicks", "off", "--crf", "10", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    rendered = luma_frames(out, REGION_W, REGION_H)
+    source = luma_frames(studio_bundle.path / "segments" / "1" / "display.mp4", REGION_W, REGION_H)
+    first_end = studio_bundle.manifest["segments"][0]["duration"]
+    moves = [e for e in studio_bundle.events if e["type"] == "move" and e["t"] / 1000 < first_end - 0.3]
+    event = moves[-1]  # the last move of segment 1, well after the change to the crosshair
+    shape = [e for e in shapes if e["t"] <= event["t"] + 100][-1]
+    width, height, rgba = read_png_rgba((studio_bundle.path / "cursors" / f"{shape['shape']}.png").read_bytes())
+    pixels = np.frombuffer(rgba, dtype=np.uint8).reshape(height, width, 4).astype(int)
+    expected = np.zeros((REGION_H, REGION_W), dtype=bool)
+    white = (pixels[..., 3] > 128) & (pixels[..., :3].mean(axis=2) > 128)
+    ys, xs = np.nonzero(white)
+    ys, xs = ys + int(event["y"]) - shape["yhot"], xs + int(event["x"]) - shape["xhot"]
+    inside = (ys >= 0) & (ys < REGION_H) & (xs >= 0) & (xs < REGION_W)
+    expected[ys[inside], xs[inside]] = True
+    index = int((event["t"] / 1000 + 0.1) * FPS) + 1
+    drawn = (rendered[index].astype(int) - source[index].astype(int)) > 40
+    overlap = (expected & drawn).sum() / max(1, (expected | drawn).sum())
+    assert expected.sum() > 10 and overlap > 0.5, (overlap, expected.sum(), drawn.sum())
