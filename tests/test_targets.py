@@ -85,12 +85,12 @@ def test_a_picked_region_is_rounded_down_to_even_sizes() -> None:
 def test_window_and_follow_mouse_argv() -> None:
     window = build_record_argv(VideoSource(Backend.X11GRAB, device=":1.0", window_id=0x200000B), Encoding(),
                                ffmpeg_path=FF)
-    assert window[:10] == [FF, "-f", "x11grab", "-draw_mouse", "1", "-framerate", "30", "-window_id", "0x200000b",
-                           "-i"]
+    assert window[:12] == [FF, "-f", "x11grab", "-draw_mouse", "1", "-fpsprobesize", "0", "-framerate", "30",
+                           "-window_id", "0x200000b", "-i"]
     follow = build_record_argv(VideoSource(Backend.X11GRAB, device=":1.0", region=Region(320, 240),
                                            follow_mouse=True), Encoding(), ffmpeg_path=FF)
-    assert follow[:13] == [FF, "-f", "x11grab", "-video_size", "320x240", "-draw_mouse", "1", "-follow_mouse",
-                           "centered", "-framerate", "30", "-i", ":1.0+0,0"]
+    assert follow[:15] == [FF, "-f", "x11grab", "-video_size", "320x240", "-draw_mouse", "1", "-follow_mouse",
+                           "centered", "-fpsprobesize", "0", "-framerate", "30", "-i", ":1.0+0,0"]
 
 
 def test_gdigrab_window_by_title_argv() -> None:
@@ -456,9 +456,9 @@ def test_camera_argv_per_platform() -> None:
     assert parse_camera("0", platform="linux", origin="--camera") == CameraSource(CameraBackend.V4L2, "/dev/video0")
     camera = CameraSource(CameraBackend.V4L2, "/dev/video2", width=240, corner=Corner.TOP_LEFT)
     argv = build_record_argv(VideoSource(Backend.X11GRAB, device=":1.0", camera=camera), Encoding(), ffmpeg_path=FF)
-    assert argv[:15] == [FF, "-f", "x11grab", "-draw_mouse", "1", "-framerate", "30", "-i", ":1.0",
-                         "-f", "v4l2", "-framerate", "30", "-i", "/dev/video2"]
-    assert argv[15:17] == ["-filter_complex", "[0]crop=trunc(iw/2)*2:trunc(ih/2)*2[s0];[1]scale=240:-2[s1];"
+    assert argv[:17] == [FF, "-f", "x11grab", "-draw_mouse", "1", "-fpsprobesize", "0", "-framerate", "30",
+                         "-i", ":1.0", "-f", "v4l2", "-framerate", "30", "-i", "/dev/video2"]
+    assert argv[17:19] == ["-filter_complex", "[0]crop=trunc(iw/2)*2:trunc(ih/2)*2[s0];[1]scale=240:-2[s1];"
                                               "[s0][s1]overlay=eof_action=repeat:x=16:y=16[s2]"]
     mac = build_record_argv(VideoSource(Backend.AVFOUNDATION, device="1",
                                         camera=parse_camera("0", platform="darwin", origin="--camera")),
