@@ -41,12 +41,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import _common as common
 from _common import MB, Measured, ProcTrack, count_frames, run_measured
 
-from capture.command import Backend, Encoding, VideoSource
-from capture.ffmpeg_bin import FFmpegBinary, find_ffmpeg
-from capture.process import ManagedProcess
-from capture.pump import DEFAULT_PIPE_BUFFER, F_GETPIPE_SZ, PipePump, Sink, tune_pipe
-from capture.recorder import Recorder, Target
-from capture.screen import resolve_x11_display
+from capture.ffmpeg.argv import Backend, Encoding, VideoSource
+from capture.ffmpeg.binary import FFmpegBinary, find_ffmpeg
+from capture.ffmpeg.process import ManagedProcess
+from capture.platform.screen import resolve_x11_display
+from capture.record.pump import DEFAULT_PIPE_BUFFER, F_GETPIPE_SZ, PipePump, Sink, tune_pipe
+from capture.record.segment import Recorder, Target
 
 KERNEL_PIPE_DEFAULT = 64 * 1024
 # FFmpeg's avio buffer for file and pipe output is 32 KiB: it writes in those chunks.

@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import _common as common
 
-from capture.ffmpeg_bin import FFmpegBinary, probe_version
+from capture.ffmpeg.binary import FFmpegBinary, probe_version
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SIZE = "1280x720"

@@ -80,11 +80,11 @@ def run_unpaced(args: argparse.Namespace, checkpoints: list[float], out: Path) -
     """The engine in this process, unpaced: checkpoints in minutes of video."""
     import threading
 
-    from capture.command import Backend, Encoding, VideoSource
-    from capture.ffmpeg_bin import find_ffmpeg
-    from capture.recorder import Recorder, RecordingStats, StopControl
-    from capture.replay_save import ClipPattern
-    from capture.replay_session import ReplaySession, ReplaySpec, SaveControl, SaveOutcome
+    from capture.ffmpeg.argv import Backend, Encoding, VideoSource
+    from capture.ffmpeg.binary import find_ffmpeg
+    from capture.record.segment import Recorder, RecordingStats, StopControl
+    from capture.replay.save import ClipPattern
+    from capture.replay.session import ReplaySession, ReplaySpec, SaveControl, SaveOutcome
     from capture.units import parse_byte_size, parse_duration
 
     saves = SaveControl()

@@ -2,10 +2,10 @@
 
 The engine records FFmpeg's test pattern unpaced (``VideoSource(LAVFI,
 realtime=False)``: no ``-re``, so an hour of video takes a minute or two)
-through the real :class:`capture.recorder.Recorder`: FFmpeg, the pipe, the
+through the real :class:`capture.record.segment.Recorder`: FFmpeg, the pipe, the
 pump, the stderr reader, the disk watch, the remux and the read-back at the
 end. Beside it, a feeder thread pushes synthetic pointer events into a real
-:class:`capture.cursor.CursorWriter` at ``--rate`` events per second of
+:class:`capture.cursor.cursor.CursorWriter` at ``--rate`` events per second of
 *video* time (1 kHz: 3.6 million events for the hour), paced by FFmpeg's
 ``out_time`` as ``on_stats`` reports it; the writer's clock is the video's
 timeline, so every event lands at its video time.
@@ -40,10 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _common import children_of, ffmpeg_version, load_average, machine_facts, read_status_kb
 
 from capture import __version__
-from capture.command import Backend, Encoding, VideoSource
-from capture.cursor import CursorContext, CursorStats, CursorWriter, Region
-from capture.ffmpeg_bin import find_ffmpeg
-from capture.recorder import Recorder, RecordingStats, StopControl, Target
+from capture.cursor.cursor import CursorContext, CursorStats, CursorWriter, Region
+from capture.ffmpeg.argv import Backend, Encoding, VideoSource
+from capture.ffmpeg.binary import find_ffmpeg
+from capture.record.segment import Recorder, RecordingStats, StopControl, Target
 from capture.units import format_bytes, format_duration
 
 DEFAULT_DURATION_S = 3600.0

@@ -1,6 +1,6 @@
 """``caprec batch PLAN.toml``: several captures, one after another, from a plan.
 
-The plan is read and checked by :mod:`capture.batch`, then every capture is
+The plan is read and checked by :mod:`cli.settings.batch_plan`, then every capture is
 resolved into a recording with :func:`cli.record.resolve_plan` (the same
 checks as ``caprec record``), all before anything is recorded. Each capture
 then runs through :func:`cli.record.run_plan` under one progress display.
@@ -19,10 +19,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from capture.batch import BatchPlan, CaptureSpec, PlanError, load_plan, resolve_directory
 from capture.errors import CaptureError, OutputError, SettingError
-from capture.recorder import Recorder, StopControl
-from capture.session import Mode
+from capture.record.segment import Recorder, StopControl
+from capture.record.session import Mode
 from capture.units import format_bytes, format_duration
 from cli.app import app, error_console, run_guarded
 from cli.batch_render import render_after_capture, render_note
@@ -41,6 +40,7 @@ from cli.output import (
 )
 from cli.probes import Probes
 from cli.record import RecordPlan, exit_code, resolve_plan, retarget, run_plan, stop_on_signals
+from cli.settings.batch_plan import BatchPlan, CaptureSpec, PlanError, load_plan, resolve_directory
 
 EXAMPLES = """
 Examples:

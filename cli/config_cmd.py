@@ -16,14 +16,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from capture import settings as opt
-from capture.config import config_location, init_config, read_config, set_config_value, unset_config_value
 from capture.errors import SettingError
-from capture.settings import OriginKind, ResolvedValue
 from capture.units import Region
 from cli.app import app, error_console, run_guarded
 from cli.env import Environment
 from cli.exit import ExitStatus
+from cli.settings import schema as opt
+from cli.settings.config import config_location, init_config, read_config, set_config_value, unset_config_value
+from cli.settings.schema import OriginKind, ResolvedValue
 from cli.variables import check_variables
 
 JSON_INDENT = 2

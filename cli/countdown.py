@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from rich.console import Console
 
-from capture.recorder import StopControl
+from capture.record.segment import StopControl
 
 PLAIN_EVERY_SECOND_FROM = 10
 PLAIN_EVERY_S = 60

@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from capture.cursor import summarize_cursor_log
-from capture.cursor_target import resolve_cursor_target
+from capture.cursor.cursor import summarize_cursor_log
+from capture.cursor.target import resolve_cursor_target
 from capture.units import format_duration
 from cli.app import app, error_console, run_guarded
 from cli.env import Environment

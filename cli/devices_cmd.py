@@ -17,14 +17,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from capture import settings as opt
-from capture.config import load_config
-from capture.devices import Device, list_devices, needs_ffmpeg
-from capture.ffmpeg_bin import find_ffmpeg
-from capture.settings import ConfigValues
+from capture.ffmpeg.binary import find_ffmpeg
+from capture.platform.devices import Device, list_devices, needs_ffmpeg
 from cli.app import app, error_console, run_guarded
 from cli.env import Environment
 from cli.exit import ExitStatus
+from cli.settings import schema as opt
+from cli.settings.config import load_config
+from cli.settings.schema import ConfigValues
 
 JSON_INDENT = 2
 COLUMNS = ("kind", "backend", "id", "name", "size")

@@ -25,7 +25,7 @@ from rich.live import Live
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from capture.recorder import RecordingResult, RecordingStats, Status, StopControl
+from capture.record.segment import RecordingResult, RecordingStats, Status, StopControl
 from capture.units import format_bytes, format_duration
 
 LIVE_REFRESH_PER_SECOND = 4

@@ -16,10 +16,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from capture.doctor import Check, CheckStatus, run_checks, worst
 from capture.errors import CaptureError
-from capture.ffmpeg_bin import find_ffmpeg
-from capture.pulse import Pactl
+from capture.ffmpeg.binary import find_ffmpeg
+from capture.platform.doctor import Check, CheckStatus, run_checks, worst
+from capture.platform.pulse import Pactl
 from cli.app import app, run_guarded
 from cli.devices_cmd import output_console, resolve_tool_settings
 from cli.env import Environment

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from capture.atomic import write_atomic
 from capture.errors import CaptureError, SettingError
-from capture.recorder import RecordingResult, RecordingStats
+from capture.files.atomic import write_atomic
+from capture.record.segment import RecordingResult, RecordingStats
 from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
 from cli.streams import silence_stdout

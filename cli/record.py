@@ -17,9 +17,11 @@ import typer
 from rich.console import Console
 
 from capture import __version__
-from capture import settings as opt
-from capture.audio_inputs import parse_audio_inputs, pulse_devices, with_queue_size
-from capture.command import (
+from capture.cursor.cursor import DEFAULT_FLUSH_INTERVAL, CursorContext, CursorSidecar, CursorWriter
+from capture.cursor.cursor import Region as CursorRegion
+from capture.cursor.shapes import SHAPES_DIR, ShapeSidecar
+from capture.errors import CaptureError, OutputError, SettingError
+from capture.ffmpeg.argv import (
     CONTAINERS,
     DEFAULT_TEST_SIZE,
     HARDWARE_CODECS,
@@ -30,11 +32,13 @@ from capture.command import (
     Encoding,
     VideoSource,
 )
-from capture.config import load_config
-from capture.cursor import DEFAULT_FLUSH_INTERVAL, CursorContext, CursorSidecar, CursorWriter
-from capture.cursor import Region as CursorRegion
-from capture.cursor_shapes import SHAPES_DIR, ShapeSidecar
-from capture.displays import (
+from capture.ffmpeg.binary import FFmpegBinary
+from capture.ffmpeg.encoders import encoder_presets, try_encoder
+from capture.ffmpeg.finish import check_output_path, default_output_name
+from capture.ffmpeg.probe_cache import ProbeCache
+from capture.files.tempfiles import NAME_MAX
+from capture.platform.audio_inputs import parse_audio_inputs, pulse_devices, with_queue_size
+from capture.platform.displays import (
     DisplayInfo,
     DisplayReader,
     GeometryUnavailable,
@@ -43,16 +47,11 @@ from capture.displays import (
     display_reader,
     pointer_area,
 )
-from capture.encoders import encoder_presets, try_encoder
-from capture.errors import CaptureError, OutputError, SettingError
-from capture.ffmpeg_bin import FFmpegBinary
-from capture.framebudget import capped_queue_size
-from capture.output import check_output_path, default_output_name
-from capture.probe_cache import ProbeCache
-from capture.pulse import Pactl, check_sources
-from capture.recorder import Recorder, RecordingResult, Status, StopControl, Target
-from capture.screen import default_backend, default_screen_device, resolve_x11_display
-from capture.session import (
+from capture.platform.pulse import Pactl, check_sources
+from capture.platform.screen import default_backend, default_screen_device, resolve_x11_display
+from capture.record.framebudget import capped_queue_size
+from capture.record.segment import Recorder, RecordingResult, Status, StopControl, Target
+from capture.record.session import (
     CURSOR_NAME,
     STUDIO_SUFFIX,
     CursorLog,
@@ -61,12 +60,7 @@ from capture.session import (
     SessionSpec,
     segment_files,
 )
-from capture.session import CursorSpec as CursorPlan
-from capture.settings import MAX_CURSOR_FLUSH_S as MAX_CURSOR_FLUSH_S
-from capture.settings import MIN_CURSOR_FLUSH_S as MIN_CURSOR_FLUSH_S
-from capture.settings import SOURCES as SOURCES
-from capture.settings import OriginKind, RawValue, ResolvedSettings, Setting
-from capture.tempfiles import NAME_MAX
+from capture.record.session import CursorSpec as CursorPlan
 from capture.units import check_region_fits
 from cli.app import app, error_console, run_guarded
 from cli.countdown import countdown
@@ -76,6 +70,12 @@ from cli.exit import ExitStatus, exit_status_for
 from cli.keys import pause_keys
 from cli.output import STATUS_CANCELLED, Reports, StatsFileWriter, empty_summary, result_summary
 from cli.probes import Probes
+from cli.settings import schema as opt
+from cli.settings.config import load_config
+from cli.settings.schema import MAX_CURSOR_FLUSH_S as MAX_CURSOR_FLUSH_S
+from cli.settings.schema import MIN_CURSOR_FLUSH_S as MIN_CURSOR_FLUSH_S
+from cli.settings.schema import SOURCES as SOURCES
+from cli.settings.schema import OriginKind, RawValue, ResolvedSettings, Setting
 from cli.targets import TargetFlags, apply_targets, check_combinations
 from cli.variables import (
     SCRIPT_JSON,
@@ -175,7 +175,7 @@ def plan_cursor(*, video: VideoSource, path: Path | None, screen: tuple[int, int
     seconds. ``log`` is the log's path (default: beside ``path``, see
     :func:`cursor_log_path`; a studio bundle's ``cursor.ndjson``). ``pointer``
     places the video in pointer coordinates on macOS and Windows (see
-    :func:`capture.displays.pointer_area`); on X11 ``screen`` and the
+    :func:`capture.platform.displays.pointer_area`); on X11 ``screen`` and the
     region do.
     """
     if flush is None:
@@ -244,7 +244,7 @@ def retarget(plan: RecordPlan, path: Path) -> RecordPlan:
 
 
 def parse_flush_interval(text: str) -> float:
-    """``--cursor-flush`` seconds (see :func:`capture.settings.parse_cursor_flush`)."""
+    """``--cursor-flush`` seconds (see :func:`cli.settings.schema.parse_cursor_flush`)."""
     return opt.parse_cursor_flush(text, "--cursor-flush")
 
 

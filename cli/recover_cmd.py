@@ -15,8 +15,8 @@ from typing import Annotated
 import typer
 
 from capture.errors import CaptureError
-from capture.ffmpeg_bin import find_ffmpeg
-from capture.recover import Action, FileReport, RecoveryReport, recover
+from capture.ffmpeg.binary import find_ffmpeg
+from capture.studio.recover import Action, FileReport, RecoveryReport, recover
 from capture.units import format_duration
 from cli.app import app, run_guarded
 from cli.devices_cmd import resolve_tool_settings

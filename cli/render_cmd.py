@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from capture.errors import SettingError
-from capture.ffmpeg_bin import find_ffmpeg
+from capture.ffmpeg.binary import find_ffmpeg
 from capture.render.spec import (
     MAX_ZOOM_SCALE,
     CardStyle,

@@ -21,14 +21,13 @@ from typing import Any
 
 from rich.console import Console
 
-from capture import settings as opt
 from capture.errors import OutputError, SettingError
-from capture.recorder import Recorder, StopControl
-from capture.replay import DEFAULT_MAX_MEMORY
-from capture.replay_save import CLIP_SUFFIX, CURSOR_SUFFIX, DEFAULT_CLIP_NAME, ClipPattern, SavedClip
-from capture.replay_session import ReplayResult, ReplaySession, ReplaySpec, SaveControl, SaveOutcome
-from capture.runtime import SAVE_SIGNAL, RuntimeFile, runtime_dir
-from capture.session import Mode
+from capture.record.segment import Recorder, StopControl
+from capture.record.session import Mode
+from capture.replay.ring import DEFAULT_MAX_MEMORY
+from capture.replay.runtime import SAVE_SIGNAL, RuntimeFile, runtime_dir
+from capture.replay.save import CLIP_SUFFIX, CURSOR_SUFFIX, DEFAULT_CLIP_NAME, ClipPattern, SavedClip
+from capture.replay.session import ReplayResult, ReplaySession, ReplaySpec, SaveControl, SaveOutcome
 from capture.units import format_bytes, parse_byte_size, parse_duration
 from cli.app import error_console
 from cli.countdown import countdown
@@ -37,6 +36,7 @@ from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
 from cli.keys import pause_keys
 from cli.record import PAUSE_SIGNAL, RecordPlan, plan_argv, resolve_plan, stop_on_signals
+from cli.settings import schema as opt
 
 SAVE_KEYS = b"sS"
 MIN_REPLAY_MEMORY = 1024 * 1024

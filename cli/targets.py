@@ -1,7 +1,7 @@
 """``caprec record``'s capture targets: ``--window``, ``--screen``, ``--region pick``, ``--follow-mouse``,
 ``--audio-tracks``; applied to a resolved :class:`cli.record.RecordPlan`.
 
-The engine resolves (:mod:`capture.targets`) and points (:mod:`capture.x11pick`);
+The engine resolves (:mod:`capture.platform.targets`) and points (:mod:`capture.platform.x11pick`);
 this module maps flags to those calls and messages.
 """
 
@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from capture.camera import parse_camera, parse_camera_width, parse_corner
-from capture.command import AudioMix, AudioTracks, Backend, VideoSource
-from capture.cursor import Region as CursorRegion
-from capture.devices import read_x_screens
+from capture.cursor.cursor import Region as CursorRegion
 from capture.errors import SettingError
-from capture.targets import (
+from capture.ffmpeg.argv import AudioMix, AudioTracks, Backend, VideoSource
+from capture.platform.camera import parse_camera, parse_camera_width, parse_corner
+from capture.platform.devices import read_x_screens
+from capture.platform.targets import (
     PICK,
     Monitor,
     choose_monitor,
@@ -27,9 +27,9 @@ from capture.targets import (
     parse_window_id,
     x11_monitors,
 )
+from capture.platform.x11info import WindowGone, XWindow, list_windows, window_info
+from capture.platform.x11pick import PickCancelled, pick_region, pick_window
 from capture.units import Region
-from capture.x11info import WindowGone, XWindow, list_windows, window_info
-from capture.x11pick import PickCancelled, pick_region, pick_window
 
 if TYPE_CHECKING:
     from cli.record import RecordPlan

@@ -13,11 +13,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from capture import settings as opt
-from capture.config import CONFIG_ENV
 from capture.errors import SettingError
-from capture.session import Mode
-from capture.suggest import closest
+from capture.record.session import Mode
+from cli.settings import schema as opt
+from cli.settings.config import CONFIG_ENV
+from cli.settings.suggest import closest
 
 
 @dataclass(frozen=True)

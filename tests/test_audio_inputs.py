@@ -21,8 +21,8 @@ import pytest
 from conftest import RunCaprec
 from helpers import terminate_and_reap, wait_until
 
-from capture.audio_inputs import parse_audio_inputs, split_audio
-from capture.command import (
+from capture.errors import SettingError
+from capture.ffmpeg.argv import (
     AudioBackend,
     AudioMix,
     AudioSource,
@@ -32,9 +32,9 @@ from capture.command import (
     VideoSource,
     build_record_argv,
 )
-from capture.errors import SettingError
-from capture.process import ToolResult
-from capture.pulse import DEFAULT_MONITOR, DEFAULT_SOURCE, Pactl, check_sources, parse_info, parse_short
+from capture.ffmpeg.process import ToolResult
+from capture.platform.audio_inputs import parse_audio_inputs, split_audio
+from capture.platform.pulse import DEFAULT_MONITOR, DEFAULT_SOURCE, Pactl, check_sources, parse_info, parse_short
 
 FF = "/usr/bin/ffmpeg"
 SAMPLE_RATE = 48000

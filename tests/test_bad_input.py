@@ -21,9 +21,9 @@ from conftest import CAPREC_PREFIX, SCRUBBED_VARS, RunCaprec, XServer
 from helpers import ffprobe, read_only_directory
 from typer.testing import CliRunner
 
-from capture.settings import SETTINGS
 from cli.app import app
 from cli.exit import ExitStatus
+from cli.settings.schema import SETTINGS
 
 EXISTING = "existing.mp4"
 EXISTING_BYTES = b"an earlier recording: must survive every bad command\n"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from helpers import Probe, python_argv, wait_until
 
-from capture.batch import CaptureSpec, PlanError, expand_output, load_plan, parse_plan
+from cli.settings.batch_plan import CaptureSpec, PlanError, expand_output, load_plan, parse_plan
 
 RunCaprec = Callable[..., "subprocess.CompletedProcess[str]"]
 FPS = 10

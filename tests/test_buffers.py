@@ -26,17 +26,17 @@ from conftest import XServer
 from helpers import read_only_directory
 from typer.testing import CliRunner
 
-from capture import settings as opt
-from capture.audio import parse_audio
-from capture.command import OUTPUT_QUEUE_MIN_MAJOR as FIRST_OUTPUT_QUEUE_MAJOR
-from capture.command import AudioBackend, AudioSource
-from capture.config import CONFIG_ENV, init_config
 from capture.errors import SettingError
-from capture.ffmpeg_bin import FFmpegBinary, probe_version
-from capture.session import Mode
+from capture.ffmpeg.argv import OUTPUT_QUEUE_MIN_MAJOR as FIRST_OUTPUT_QUEUE_MAJOR
+from capture.ffmpeg.argv import AudioBackend, AudioSource
+from capture.ffmpeg.binary import FFmpegBinary, probe_version
+from capture.platform.audio import parse_audio
+from capture.record.session import Mode
 from cli.app import app
 from cli.env import Environment
 from cli.record import resolve_plan
+from cli.settings import schema as opt
+from cli.settings.config import CONFIG_ENV, init_config
 
 INSTANT_QUEUE = opt.DEFAULT_QUEUE_SIZE_INSTANT
 STUDIO_QUEUE = opt.DEFAULT_QUEUE_SIZE_STUDIO

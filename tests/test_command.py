@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from capture.command import (
+from capture.errors import SettingError
+from capture.ffmpeg.argv import (
     FRAGMENTED_MP4_FLAGS,
     Backend,
     Encoding,
@@ -18,7 +19,6 @@ from capture.command import (
     build_verify_argv,
     encoder_options,
 )
-from capture.errors import SettingError
 from capture.units import Region
 
 FF = "/opt/ffmpeg/bin/ffmpeg"

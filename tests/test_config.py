@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from capture import config as cfg
-from capture import settings as opt
-from capture.config import CONFIG_ENV
 from capture.errors import OutputError, SettingError
 from cli.app import app
+from cli.settings import config as cfg
+from cli.settings import schema as opt
+from cli.settings.config import CONFIG_ENV
 
 
 @pytest.fixture(autouse=True)

@@ -26,8 +26,8 @@ import pytest
 from conftest import RunCaprec, SpawnCaprec, XServer
 from helpers import file_size, wait_until
 
-from capture.cursor import read_cursor_log
-from capture.ffmpeg_bin import find_ffmpeg
+from capture.cursor.cursor import read_cursor_log
+from capture.ffmpeg.binary import find_ffmpeg
 
 pytestmark = pytest.mark.x11
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from capture.cursor import (
+from capture.cursor.cursor import (
     CURSOR_FORMAT,
     CursorContext,
     CursorFormatError,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from capture.cursor_shapes import ShapeError, ShapeStore, png_rgba, read_png_rgba, unpremultiply
+from capture.cursor.shapes import ShapeError, ShapeStore, png_rgba, read_png_rgba, unpremultiply
 
 
 def test_png_round_trip() -> None:

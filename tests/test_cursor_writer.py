@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-import capture.cursor as cursor_mod
-from capture.cursor import (
+import capture.cursor.cursor as cursor_mod
+from capture.cursor.cursor import (
     CURSOR_FORMAT,
     CURSOR_FORMAT_VERSION,
     CursorContext,
@@ -809,9 +809,9 @@ def test_importing_module_needs_no_display() -> None:
     import subprocess
 
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
-    repo = str(Path(cursor_mod.__file__).resolve().parents[1])
+    repo = str(Path(cursor_mod.__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (repo, env.get("PYTHONPATH")) if p)
-    code = "import capture.cursor, sys; assert 'pynput' not in sys.modules; print('ok')"
+    code = "import capture.cursor.cursor, sys; assert 'pynput' not in sys.modules; print('ok')"
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=DEADLINE * 6)
     assert done.stdout.strip() == "ok", done.stderr
 

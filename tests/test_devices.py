@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import RunCaprec, XServer, start_xvfb
 
-from capture.devices import (
+from capture.errors import DeviceError, DisplayError
+from capture.ffmpeg.process import ToolResult
+from capture.platform.devices import (
     LIST_TIMEOUT_S,
     Device,
     DeviceKind,
@@ -30,9 +32,7 @@ from capture.devices import (
     read_x_screens,
     x11_devices,
 )
-from capture.displays import DisplayInfo
-from capture.errors import DeviceError, DisplayError
-from capture.process import ToolResult
+from capture.platform.displays import DisplayInfo
 
 AVFOUNDATION_FFMPEG6 = """\
 [AVFoundation indev @ 0x7fb2d3f04a40] AVFoundation video devices:

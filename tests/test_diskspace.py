@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from capture.diskspace import (
+from capture.errors import CaptureError, DiskFullError
+from capture.files.diskspace import (
     CHECK_INTERVAL_S,
     GIB,
     MIB,
@@ -22,7 +23,6 @@ from capture.diskspace import (
     free_bytes,
     has_room,
 )
-from capture.errors import CaptureError, DiskFullError
 from cli.exit import ExitStatus, exit_status_for
 
 
@@ -77,7 +77,7 @@ def test_free_bytes_measures_the_existing_ancestor(tmp_path: Path, monkeypatch: 
         asked.append(Path(path))
         return real(path)
 
-    monkeypatch.setattr("capture.diskspace.shutil.disk_usage", spy)
+    monkeypatch.setattr("capture.files.diskspace.shutil.disk_usage", spy)
     free = free_bytes(tmp_path / "missing" / "clip.mp4")
     assert asked == [tmp_path]
     assert isinstance(free, int) and free > 0

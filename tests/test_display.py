@@ -16,9 +16,9 @@ import pytest
 from helpers import ffprobe, python_argv
 from rich.console import Console
 
-from capture.cursor import CursorStats
-from capture.progress import FFmpegProgress
-from capture.recorder import RecordingResult, RecordingStats, Status, StopControl
+from capture.cursor.cursor import CursorStats
+from capture.ffmpeg.progress import FFmpegProgress
+from capture.record.segment import RecordingResult, RecordingStats, Status, StopControl
 from cli.app import error_console
 from cli.display import (
     DROP_WINDOW_MAX_SNAPSHOTS,

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from capture.command import Backend
-from capture.cursor import CursorContext, CursorWriter
-from capture.cursor import Region as CursorRegion
-from capture.displays import (
+from capture.cursor.cursor import CursorContext, CursorWriter
+from capture.cursor.cursor import Region as CursorRegion
+from capture.ffmpeg.argv import Backend
+from capture.platform.displays import (
     DisplayInfo,
     GeometryUnavailable,
     avfoundation_screen_device,
@@ -23,7 +23,7 @@ from capture.displays import (
     display_reader,
     pointer_area,
 )
-from capture.framebudget import MIN_QUEUE_SIZE, QUEUE_MEMORY_BUDGET, capped_queue_size
+from capture.record.framebudget import MIN_QUEUE_SIZE, QUEUE_MEMORY_BUDGET, capped_queue_size
 from capture.units import Region
 
 # Quartz lists the main display first. A 2x Retina display sits left of it,

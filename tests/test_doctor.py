@@ -14,8 +14,11 @@ from conftest import CAPREC_PREFIX, SCRUBBED_VARS, RunCaprec, XServer
 from typer.testing import CliRunner
 
 import cli.doctor_cmd
-from capture.diskspace import GIB, MIB
-from capture.doctor import (
+from capture.errors import DisplayError, FFmpegNotFoundError
+from capture.ffmpeg.binary import FFmpegBinary
+from capture.ffmpeg.process import ToolResult
+from capture.files.diskspace import GIB, MIB
+from capture.platform.doctor import (
     Check,
     CheckStatus,
     check_display,
@@ -25,9 +28,6 @@ from capture.doctor import (
     run_checks,
     worst,
 )
-from capture.errors import DisplayError, FFmpegNotFoundError
-from capture.ffmpeg_bin import FFmpegBinary
-from capture.process import ToolResult
 from cli.app import app
 
 ALL_ENCODERS = frozenset({"libx264", "h264_nvenc", "h264_qsv", "h264_vaapi", "mpeg4"})
@@ -229,7 +229,7 @@ def test_unwritable_directory_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     def refuse(**kwargs: Any) -> tuple[int, str]:
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr("capture.doctor.tempfile.mkstemp", refuse)
+    monkeypatch.setattr("capture.platform.doctor.tempfile.mkstemp", refuse)
     check = check_writable(tmp_path)
     assert check.status is CheckStatus.FAIL and "Permission denied" in check.detail
 

@@ -36,8 +36,8 @@ from helpers import (
     wait_until,
 )
 
-from capture.command import FRAGMENTED_MP4_FLAGS
-from capture.cursor import CursorLog, read_cursor_log
+from capture.cursor.cursor import CursorLog, read_cursor_log
+from capture.ffmpeg.argv import FRAGMENTED_MP4_FLAGS
 from cli.exit import ExitStatus
 
 pytestmark = pytest.mark.slow

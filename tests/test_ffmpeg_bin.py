@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from capture.errors import FFmpegNotFoundError
-from capture.ffmpeg_bin import ENV_FFMPEG, FFmpegBinary, Probe, find_ffmpeg, list_encoders, probe_version
+from capture.ffmpeg.binary import ENV_FFMPEG, FFmpegBinary, Probe, find_ffmpeg, list_encoders, probe_version
 
 ENCODERS = frozenset({"libx264", "h264_nvenc"})
 

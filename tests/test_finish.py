@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from helpers import ffprobe
 
-from capture.output import remux_checked
+from capture.ffmpeg.finish import remux_checked
 
 FFMPEG = shutil.which("ffmpeg")
 pytestmark = pytest.mark.skipif(FFMPEG is None, reason="needs ffmpeg")

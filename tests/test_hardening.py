@@ -30,11 +30,11 @@ from helpers import children_of, ffprobe, kill_if_running, process_gone, wait_un
 from test_faults import tmpfs
 from test_recover import fragmented_video, tear
 
-from capture.command import Backend, Encoding, VideoSource
-from capture.cursor import CursorContext, CursorStats, Region
-from capture.ffmpeg_bin import find_ffmpeg
-from capture.recorder import Recorder, RecordingStats, StopControl
-from capture.session import CursorSpec, Mode, Session, SessionSpec
+from capture.cursor.cursor import CursorContext, CursorStats, Region
+from capture.ffmpeg.argv import Backend, Encoding, VideoSource
+from capture.ffmpeg.binary import find_ffmpeg
+from capture.record.segment import Recorder, RecordingStats, StopControl
+from capture.record.session import CursorSpec, Mode, Session, SessionSpec
 
 FPS = 30
 START_TIMEOUT_S = 30.0
@@ -136,7 +136,7 @@ def test_planted_temporary_names_are_never_used(spawn_caprec: SpawnCaprec, share
 
 def test_temporary_names_fit_name_max_and_are_exclusive(tmp_path: Path) -> None:
     # Imported here so that benchmarks/hostile.py can run this file against older trees.
-    from capture.tempfiles import NAME_MAX, owned_temp, temp_prefix
+    from capture.files.tempfiles import NAME_MAX, owned_temp, temp_prefix
 
     long_name = tmp_path / ("é" * 120 + "x.mp4")  # 245 bytes
     assert len(os.fsencode(long_name.name)) <= NAME_MAX
@@ -445,7 +445,7 @@ def test_recover_removes_only_provable_leftovers(run_caprec: RunCaprec, shared: 
 
 
 def test_a_helper_ffmpeg_dies_with_caprec(tmp_path: Path) -> None:
-    code = ("from capture.process import run_tool\n"
+    code = ("from capture.ffmpeg.process import run_tool\n"
             "run_tool(['ffmpeg', '-nostdin', '-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc', '-t', '60',"
             " '-f', 'null', '-'], timeout=120)\n")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}

@@ -18,9 +18,9 @@ import pytest
 from conftest import RunCaprec
 from helpers import ffprobe, python_argv
 
-from capture.batch import load_plan
 from cli.batch import resolve_captures
 from cli.env import Environment
+from cli.settings.batch_plan import load_plan
 
 FINISH_TIMEOUT_S = 60.0
 HANG_TIMEOUT_S = 20.0  # a case that used to hang must answer well within this

@@ -15,8 +15,8 @@ import pytest
 from helpers import Probe, ffprobe_bytes, python_argv, wait_until
 
 from capture.errors import OutputError
-from capture.progress import FFmpegProgress
-from capture.recorder import RecordingStats
+from capture.ffmpeg.progress import FFmpegProgress
+from capture.record.segment import RecordingStats
 from cli.output import STATS_SCHEMA, SUMMARY_SCHEMA, StatsFileWriter, write_json_atomic
 
 RunCaprec = Callable[..., "subprocess.CompletedProcess[str]"]

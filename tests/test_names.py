@@ -14,9 +14,9 @@ import pytest
 from helpers import complete_fragments, ffprobe, wait_until
 from typer.testing import CliRunner
 
-from capture import settings as opt
-from capture.command import build_concat_argv, build_remux_argv
+from capture.ffmpeg.argv import build_concat_argv, build_remux_argv
 from cli.app import app
+from cli.settings import schema as opt
 from cli.variables import SCRIPT_VARIABLES, known_variables
 
 RunCaprec = Callable[..., "subprocess.CompletedProcess[str]"]

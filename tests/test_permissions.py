@@ -13,12 +13,12 @@ from helpers import reaped
 from test_doctor import by_name, fake_checks
 from test_process import close_pipes, recorder_with
 
-from capture.command import AudioBackend, AudioSource, Backend, Encoding, VideoSource
-from capture.doctor import CheckStatus, check_macos_permission
 from capture.errors import NoFirstFrameError
-from capture.permissions import no_first_frame_hint
-from capture.process import ManagedProcess
-from capture.recorder import Target
+from capture.ffmpeg.argv import AudioBackend, AudioSource, Backend, Encoding, VideoSource
+from capture.ffmpeg.process import ManagedProcess
+from capture.platform.doctor import CheckStatus, check_macos_permission
+from capture.platform.permissions import no_first_frame_hint
+from capture.record.segment import Target
 
 MAC_SCREEN = VideoSource(Backend.AVFOUNDATION, device="Capture screen 0")
 MAC_MIC = AudioSource(AudioBackend.AVFOUNDATION, device="0")

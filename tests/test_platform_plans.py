@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 import cli.app  # noqa: F401  (registers the commands: cli.record imports cli.app, which imports it back)
-from capture.command import FRAGMENTED_MP4_FLAGS
-from capture.cursor import Region as CursorRegion
-from capture.displays import DisplayInfo, GeometryUnavailable
+from capture.cursor.cursor import Region as CursorRegion
 from capture.errors import SettingError
-from capture.framebudget import QUEUE_MEMORY_BUDGET
+from capture.ffmpeg.argv import FRAGMENTED_MP4_FLAGS
+from capture.platform.displays import DisplayInfo, GeometryUnavailable
+from capture.record.framebudget import QUEUE_MEMORY_BUDGET
 from cli.env import Environment
 from cli.record import RecordPlan, dry_run_text, plan_argv, resolve_plan
 

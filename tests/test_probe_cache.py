@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from capture.ffmpeg_bin import Probe, cached_probe
-from capture.probe_cache import ProbeCache, binary_key, default_cache_dir
+from capture.ffmpeg.binary import Probe, cached_probe
+from capture.ffmpeg.probe_cache import ProbeCache, binary_key, default_cache_dir
 
 ANSWER = Probe(version="5.1.9", encoders=frozenset({"libx264", "h264_nvenc"}))
 

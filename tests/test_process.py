@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from helpers import FAKE_FFMPEG, pid_alive, reaped
 
-from capture.command import Backend, Encoding, VideoSource
 from capture.errors import DisplayError, NoFirstFrameError, WriteError
-from capture.ffmpeg_bin import FFmpegBinary
-from capture.process import ManagedProcess, StopOutcome
-from capture.recorder import Recorder, Status, StopControl, Target
+from capture.ffmpeg.argv import Backend, Encoding, VideoSource
+from capture.ffmpeg.binary import FFmpegBinary
+from capture.ffmpeg.process import ManagedProcess, StopOutcome
+from capture.record.segment import Recorder, Status, StopControl, Target
 
 READY_TIMEOUT_S = 10.0
 # Short escalation deadlines: the slow path of each test stays well under a second.

@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from capture.progress import LOG_RING_LINES, FFmpegProgress, LogLine, StderrReader
+from capture.ffmpeg.progress import LOG_RING_LINES, FFmpegProgress, LogLine, StderrReader
 
 REAL_SAMPLE = """\
 [info] ffmpeg stats and -progress period set to 0.5.

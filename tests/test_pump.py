@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from helpers import wait_until
 
-from capture.pump import F_GETPIPE_SZ, PIPE_MAX_SIZE_FILE, PipePump, Sink, is_disk_full, tune_pipe
+from capture.record.pump import F_GETPIPE_SZ, PIPE_MAX_SIZE_FILE, PipePump, Sink, is_disk_full, tune_pipe
 
 JOIN_TIMEOUT_S = 10.0
 KIB = 1024

@@ -21,11 +21,11 @@ from conftest import CAPREC_PREFIX, SCRUBBED_VARS, RunCaprec, XServer
 from typer.testing import CliRunner
 
 from capture import __version__
-from capture.command import DEFAULT_TEST_SIZE, Backend, Encoding, VideoSource, build_record_argv
-from capture.ffmpeg_bin import FFmpegBinary, probe_version
-from capture.settings import DEFAULT_QUEUE_SIZE_INSTANT
+from capture.ffmpeg.argv import DEFAULT_TEST_SIZE, Backend, Encoding, VideoSource, build_record_argv
+from capture.ffmpeg.binary import FFmpegBinary, probe_version
 from cli.app import app
 from cli.exit import ExitStatus
+from cli.settings.schema import DEFAULT_QUEUE_SIZE_INSTANT
 
 
 @dataclass(frozen=True)

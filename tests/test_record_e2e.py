@@ -29,7 +29,7 @@ from helpers import (
     wait_until,
 )
 
-from capture.process import STOP_KEY_TIMEOUT
+from capture.ffmpeg.process import STOP_KEY_TIMEOUT
 from cli.exit import ExitStatus
 
 FPS = 30

@@ -20,9 +20,9 @@ import tomli_w
 from conftest import RunCaprec, SpawnCaprec
 from helpers import Probe, complete_fragments, ffprobe, mp4_top_level_boxes, wait_until
 
-from capture.command import FRAGMENTED_MP4_FLAGS
-from capture.cursor import read_cursor_log
-from capture.recover import find_parts, read_layout
+from capture.cursor.cursor import read_cursor_log
+from capture.ffmpeg.argv import FRAGMENTED_MP4_FLAGS
+from capture.studio.recover import find_parts, read_layout
 from cli.exit import ExitStatus
 
 FPS = 30

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from test_recover import FPS, fragmented_video
 
-from capture.recover import rewrite_verified
-from capture.tempfiles import owned_temp
+from capture.files.tempfiles import owned_temp
+from capture.studio.recover import rewrite_verified
 
 
 def windows_fsync(fd: int) -> None:

@@ -23,8 +23,8 @@ import pytest
 from conftest import XServer, scrubbed_environ
 from helpers import REPO_ROOT, ffprobe, mp4_top_level_boxes, python_argv
 
-from capture.cursor import read_cursor_log
-from capture.manifest import read_manifest
+from capture.cursor.cursor import read_cursor_log
+from capture.studio.manifest import read_manifest
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
 
@@ -443,7 +443,7 @@ def test_hide_idle_fades_the_cursor_out_after_it_stops(studio_bundle: StudioBund
 
 
 def test_the_pointers_recorded_images_are_stored_once_and_drawn(studio_bundle: StudioBundle, tmp_path: Path) -> None:
-    from capture.cursor_shapes import read_png_rgba
+    from capture.cursor.shapes import read_png_rgba
 
     log = read_cursor_log(studio_bundle.path / "cursor.ndjson")
     assert log.header["version"] == "1.1"

@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from capture.manifest import MANIFEST_FORMAT, MANIFEST_VERSION, write_manifest
 from capture.render.commands import output_size
 from capture.render.renderer import plan_render, render
 from capture.render.spec import RenderInputError, RenderSpec, Smoothing, ZoomMode, ZoomSegment
 from capture.render.spring import PRESETS, CursorTrack, SmoothCursor, SpringParams, spring_step
 from capture.render.zoom import auto_segments, check_segments, edit_list_toml, load_edit_list, scale_at
+from capture.studio.manifest import MANIFEST_FORMAT, MANIFEST_VERSION, write_manifest
 
 W, H, FPS = 640, 360, 30
 DOT_SPACING = 32

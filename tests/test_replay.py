@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from helpers import ffprobe, ffprobe_bytes, mp4_top_level_boxes
 
-from capture.replay import MIN_FRAGMENTS, ReplayBuffer
-from capture.replay_cursor import CursorRing
-from capture.replay_save import ClipPattern, save_clip
-from capture.runtime import RuntimeDirError, RuntimeFile, find_recorders, runtime_dir
+from capture.replay.cursor import CursorRing
+from capture.replay.ring import MIN_FRAGMENTS, ReplayBuffer
+from capture.replay.runtime import RuntimeDirError, RuntimeFile, find_recorders, runtime_dir
+from capture.replay.save import ClipPattern, save_clip
 
 STREAM_S = 12
 FPS = 30

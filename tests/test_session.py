@@ -20,12 +20,12 @@ import pytest
 from conftest import SpawnCaprec
 from helpers import ffprobe, mp4_top_level_boxes, wait_until
 
-from capture.command import AudioBackend, AudioSource, Backend, Encoding, VideoSource
-from capture.cursor import CursorContext, CursorSidecar, CursorWriter, Region, read_cursor_log
-from capture.ffmpeg_bin import find_ffmpeg
-from capture.output import join_segments
-from capture.recorder import Recorder, RecordingStats, StopControl
-from capture.session import CursorSpec, Mode, Session, SessionSpec, part_path
+from capture.cursor.cursor import CursorContext, CursorSidecar, CursorWriter, Region, read_cursor_log
+from capture.ffmpeg.argv import AudioBackend, AudioSource, Backend, Encoding, VideoSource
+from capture.ffmpeg.binary import find_ffmpeg
+from capture.ffmpeg.finish import join_segments
+from capture.record.segment import Recorder, RecordingStats, StopControl
+from capture.record.session import CursorSpec, Mode, Session, SessionSpec, part_path
 
 FPS = 30
 TEST_SIZE = "320x240"

@@ -23,15 +23,15 @@ from helpers import python_argv
 from rich.console import Console
 from typer.testing import CliRunner
 
-from capture import settings as opt
-from capture.config import CONFIG_ENV
 from capture.errors import SettingError
-from capture.recorder import StopControl
+from capture.record.segment import StopControl
 from capture.units import Region
 from cli.app import app
 from cli.countdown import countdown
 from cli.env import Environment
 from cli.record import resolve_plan
+from cli.settings import schema as opt
+from cli.settings.config import CONFIG_ENV
 
 DEADLINE_S = 60.0
 

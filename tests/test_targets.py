@@ -21,12 +21,12 @@ import pytest
 from conftest import RunCaprec, SpawnCaprec, start_xvfb
 from helpers import ffprobe, kill_if_running, mp4_top_level_boxes, terminate_and_reap, wait_until
 
-from capture.command import Backend, Encoding, VideoSource, build_record_argv
-from capture.devices import XMonitor, XScreen
 from capture.errors import SettingError
-from capture.targets import choose_monitor, choose_window, default_monitor, even_region, x11_monitors
+from capture.ffmpeg.argv import Backend, Encoding, VideoSource, build_record_argv
+from capture.platform.devices import XMonitor, XScreen
+from capture.platform.targets import choose_monitor, choose_window, default_monitor, even_region, x11_monitors
+from capture.platform.x11info import XWindow
 from capture.units import Region
-from capture.x11info import XWindow
 
 SCREENS = ("640x480x24", "320x240x24")
 RED, BLUE, GREEN = (255, 0, 0), (0, 0, 255), (0, 200, 0)
@@ -450,8 +450,8 @@ def test_randr_monitors_of_one_screen(args: tuple[str, ...], size: tuple[int, in
 # -- camera ------------------------------------------------------------------------
 
 def test_camera_argv_per_platform() -> None:
-    from capture.camera import parse_camera
-    from capture.command import CameraBackend, CameraSource, Corner
+    from capture.ffmpeg.argv import CameraBackend, CameraSource, Corner
+    from capture.platform.camera import parse_camera
 
     assert parse_camera("0", platform="linux", origin="--camera") == CameraSource(CameraBackend.V4L2, "/dev/video0")
     camera = CameraSource(CameraBackend.V4L2, "/dev/video2", width=240, corner=Corner.TOP_LEFT)

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from conftest import RunCaprec, XServer
 
-from capture.command import Backend, Encoding, VideoSource
 from capture.errors import CaptureError
-from capture.ffmpeg_bin import find_ffmpeg
-from capture.progress import StderrReader
-from capture.recorder import Recorder
-from capture.session import CursorSpec, Mode, Session, SessionSpec
+from capture.ffmpeg.argv import Backend, Encoding, VideoSource
+from capture.ffmpeg.binary import find_ffmpeg
+from capture.ffmpeg.progress import StderrReader
+from capture.record.segment import Recorder
+from capture.record.session import CursorSpec, Mode, Session, SessionSpec
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
 

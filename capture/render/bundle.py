@@ -15,15 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from capture.cursor import CursorFormatError, read_cursor_log
-from capture.cursor_shapes import SHAPE_SUFFIX, SHAPES_DIR, ShapeError, read_png_rgba
-from capture.manifest import ManifestError, read_manifest
-from capture.output import ffmpeg_file_url
-from capture.process import run_tool
+from capture.cursor.cursor import CursorFormatError, read_cursor_log
+from capture.cursor.shapes import SHAPE_SUFFIX, SHAPES_DIR, ShapeError, read_png_rgba
+from capture.ffmpeg.finish import ffmpeg_file_url
+from capture.ffmpeg.process import run_tool
+from capture.record.session import CURSOR_NAME, MANIFEST_NAME
 from capture.render.cursor_art import ShapeImage, ShapeTrack, shape_image
 from capture.render.spec import RenderInputError
 from capture.render.spring import CursorTrack
-from capture.session import CURSOR_NAME, MANIFEST_NAME
+from capture.studio.manifest import ManifestError, read_manifest
 
 _STREAM_SIZE = re.compile(r"Stream #\d+:\d+.*?: Video: .*?, (\d{2,5})x(\d{2,5})")
 _STREAM_FPS = re.compile(r"Stream #\d+:\d+.*?: Video: .*?, ([\d.]+) fps")

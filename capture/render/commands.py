@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from capture.output import ffmpeg_file_url
+from capture.ffmpeg.finish import ffmpeg_file_url
 from capture.render.spec import DEFAULT_CRF, OutputFormat, RenderInputError, Trim
 
 AUDIO_BITRATE = {OutputFormat.MP4: ("aac", "160k"), OutputFormat.WEBM: ("libopus", "128k")}

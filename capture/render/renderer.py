@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from capture.output import MediaCheck, verify_media
-from capture.pump import DEFAULT_PIPE_BUFFER
+from capture.ffmpeg.finish import MediaCheck, verify_media
+from capture.record.pump import DEFAULT_PIPE_BUFFER
 from capture.render.bundle import Bundle, read_bundle
 from capture.render.card import build_card, card_box
 from capture.render.commands import SegmentInput, decode_argv, encode_argv, output_size

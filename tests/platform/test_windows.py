@@ -29,8 +29,8 @@ FRAME_TOLERANCE = 0.15
 
 def desktop_size() -> tuple[int, int]:
     """The even-sized virtual screen gdigrab records, from caprec's own geometry reader."""
-    from capture.command import Backend
-    from capture.displays import pointer_area, read_windows_monitors
+    from capture.ffmpeg.argv import Backend
+    from capture.platform.displays import pointer_area, read_windows_monitors
 
     area = pointer_area(backend=Backend.GDIGRAB, device="desktop", region=None, displays=read_windows_monitors())
     return int(area.width), int(area.height)
@@ -65,7 +65,7 @@ def test_the_engine_stops_ffmpeg_with_q(tmp_path: Path) -> None:
     from rich.console import Console
 
     import cli.app  # noqa: F401  (registers the commands)
-    from capture.recorder import StopControl
+    from capture.record.segment import StopControl
     from cli.env import Environment
     from cli.record import resolve_plan, run_plan
 
@@ -89,7 +89,7 @@ def test_pause_and_resume(tmp_path: Path) -> None:
     from rich.console import Console
 
     import cli.app  # noqa: F401  (registers the commands)
-    from capture.recorder import StopControl
+    from capture.record.segment import StopControl
     from cli.env import Environment
     from cli.record import resolve_plan, run_plan
 
@@ -138,7 +138,7 @@ def test_recover_after_a_kill(tmp_path: Path) -> None:
 def test_pointer_moves_land_in_the_cursor_log(tmp_path: Path) -> None:
     from pynput.mouse import Controller
 
-    from capture.cursor import read_cursor_log
+    from capture.cursor.cursor import read_cursor_log
 
     log = tmp_path / "c.cursor.ndjson"
     targets = [(100, 100), (300, 200), (500, 300)]
@@ -163,7 +163,7 @@ def test_pointer_moves_land_in_the_cursor_log(tmp_path: Path) -> None:
 
 def test_gdigrab_argv_really_runs(tmp_path: Path) -> None:
     """The exact argv the unit tests pin opens gdigrab here (no caprec in between)."""
-    from capture.command import Backend, Encoding, VideoSource, build_record_argv
+    from capture.ffmpeg.argv import Backend, Encoding, VideoSource, build_record_argv
 
     argv = build_record_argv(VideoSource(Backend.GDIGRAB), Encoding(duration=1), ffmpeg_path="ffmpeg",
                              output=str(tmp_path / "a.mp4"))

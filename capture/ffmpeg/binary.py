@@ -1,0 +1,166 @@
+"""Finding a usable FFmpeg: ``--ffmpeg``, ``CAPREC_FFMPEG``, PATH, imageio-ffmpeg.
+
+A candidate is usable when ``ffmpeg -version`` answers within a timeout. An
+explicitly named binary (flag or variable) that does not work is an error,
+not a reason to fall back silently to another one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from capture.errors import FFmpegNotFoundError
+from capture.ffmpeg.probe_cache import ProbeCache, binary_key
+from capture.ffmpeg.process import run_tool
+
+VERSION_TIMEOUT = 10.0
+ENV_FFMPEG = "CAPREC_FFMPEG"
+_VERSION_RE = re.compile(r"^ffmpeg version (\S+)")
+_MAJOR_RE = re.compile(r"^n?(\d+)\.")
+_ENCODER_RE = re.compile(r"^\s*V[A-Z.]{5}\s+(\S+)")
+
+
+@dataclass(frozen=True)
+class FFmpegBinary:
+    """A working ffmpeg: its path, version string and where it was found."""
+
+    path: str
+    version: str
+    origin: str
+    encoders: frozenset[str] = field(default=frozenset(), compare=False)
+
+    @property
+    def major(self) -> int | None:
+        """The major version (5 for ``5.1.9-0+deb12u1``), None for git builds."""
+        match = _MAJOR_RE.match(self.version)
+        return int(match.group(1)) if match else None
+
+    def ffprobe(self) -> str | None:
+        """An ffprobe beside this ffmpeg or on PATH (imageio-ffmpeg ships none)."""
+        sibling = Path(self.path).with_name("ffprobe" + Path(self.path).suffix)
+        if sibling.is_file() and os.access(sibling, os.X_OK):
+            return str(sibling)
+        return shutil.which("ffprobe")
+
+
+def _bundled_ffmpeg() -> str | None:
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        return None
+    try:
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except RuntimeError:  # the wheel carries no binary for this platform
+        return None
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What one run of ``ffmpeg -encoders`` tells: the version and the video encoders."""
+
+    version: str
+    encoders: frozenset[str]
+
+
+def probe_ffmpeg(path: str) -> Probe | None:
+    """Run ``path -encoders`` once: its banner has the version, its stdout the encoders.
+
+    None if it does not run, fails, or is not an ffmpeg. One run instead of
+    ``-version`` then ``-encoders`` saves a process start on every recording.
+    """
+    try:
+        result = run_tool([path, "-encoders"], timeout=VERSION_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if result.returncode != 0:
+        return None
+    match = _VERSION_RE.match(result.stderr.decode("utf-8", "replace"))
+    if match is None:
+        return None
+    text = result.stdout.decode("utf-8", "replace")
+    encoders = frozenset(m.group(1) for line in text.splitlines() if (m := _ENCODER_RE.match(line)))
+    return Probe(version=match.group(1), encoders=encoders)
+
+
+def cached_probe(path: str, *, cache: ProbeCache, probe: Callable[[str], Probe | None] = probe_ffmpeg) -> Probe | None:
+    """:func:`probe_ffmpeg` through ``cache``, keyed by the binary's real path, size and mtime.
+
+    Only answers are cached: a binary that does not work is asked again next time.
+    """
+    key = binary_key(path)
+    entry = cache.get(key) if key is not None else None
+    if entry is not None:
+        version, encoders = entry.get("version"), entry.get("encoders")
+        if isinstance(version, str) and isinstance(encoders, list) and all(isinstance(e, str) for e in encoders):
+            return Probe(version=version, encoders=frozenset(encoders))
+    found = probe(path)
+    if found is not None and key is not None:
+        cache.update(key, version=found.version, encoders=sorted(found.encoders))
+    return found
+
+
+def probe_version(path: str) -> str | None:
+    """The version string of the ffmpeg at ``path``, or None if it does not work."""
+    probe = probe_ffmpeg(path)
+    return None if probe is None else probe.version
+
+
+def list_encoders(path: str) -> frozenset[str]:
+    """The video encoders the ffmpeg at ``path`` was built with (empty if it does not work)."""
+    probe = probe_ffmpeg(path)
+    return frozenset() if probe is None else probe.encoders
+
+
+def find_ffmpeg(
+    *,
+    explicit: str | None = None,
+    explicit_origin: str = "--ffmpeg",
+    environ: Mapping[str, str] = os.environ,
+    which: Callable[[str], str | None] = shutil.which,
+    bundled: Callable[[], str | None] = _bundled_ffmpeg,
+    probe: Callable[[str], Probe | None] = probe_ffmpeg,
+) -> FFmpegBinary:
+    """Find a working ffmpeg in caprec's order and return it with its version.
+
+    ``explicit_origin`` names where ``explicit`` came from (``--ffmpeg``, or
+    a config key) for the error. Collaborators are arguments so tests can
+    hand in fakes. Raises :class:`FFmpegNotFoundError` naming everything
+    that was tried.
+    """
+    named = [(explicit_origin, explicit), (ENV_FFMPEG, environ.get(ENV_FFMPEG) or None)]
+    for origin, candidate in named:
+        if candidate is None:
+            continue
+        resolved = which(candidate) or candidate
+        found = probe(resolved)
+        if found is None:
+            fix = ("drop the flag" if origin == "--ffmpeg" else f"unset {ENV_FFMPEG}" if origin == ENV_FFMPEG
+                   else "remove the setting")
+            raise FFmpegNotFoundError(f"{origin} names {candidate!r}, which is not a working ffmpeg; "
+                                      f"fix the path or {fix}")
+        return FFmpegBinary(resolved, found.version, origin, found.encoders)
+    tried: list[str] = []
+    on_path = which("ffmpeg")
+    if on_path is None:
+        tried.append("ffmpeg on PATH (not found)")
+    elif (found := probe(on_path)) is not None:
+        return FFmpegBinary(on_path, found.version, "PATH", found.encoders)
+    else:
+        tried.append(f"{on_path} (does not run)")
+    packaged = bundled()
+    if packaged is None:
+        tried.append("imageio-ffmpeg's binary (not installed)")
+    elif (found := probe(packaged)) is not None:
+        return FFmpegBinary(packaged, found.version, "imageio-ffmpeg", found.encoders)
+    else:
+        tried.append(f"imageio-ffmpeg's {packaged} (does not run)")
+    raise FFmpegNotFoundError(
+        "no usable ffmpeg: tried " + ", ".join(tried)
+        + "; install ffmpeg (apt-get install ffmpeg, brew install ffmpeg) or pass --ffmpeg PATH"
+    )

@@ -1,0 +1,1 @@
+"""What the machine offers: screens, displays, devices, audio, camera, permissions, doctor checks."""

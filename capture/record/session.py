@@ -1,0 +1,538 @@
+"""A recording session: one or more segments (pause/resume), instant or studio.
+
+Each pause ends a segment (FFmpeg finishes its file) and each resume starts
+the next one, so paused time is in no file. In **instant** mode the first
+segment is recorded straight into the output and later ones into
+``<stem>.part-N.mp4`` beside it; at the end they are joined by stream copy
+into the output. In **studio** mode the output is a bundle directory::
+
+    talk.caprec/
+      recording.toml            manifest: status, segments, stats
+      cursor.ndjson             one log on the recording's timeline
+      segments/1/display.mp4    pointer hidden (the cursor log has it)
+      segments/1/audio.m4a      with --audio
+      segments/2/...
+
+The manifest says ``recording`` from the first moment, so whatever kills
+caprec, ``caprec recover`` knows what to finish. The cursor log pauses with
+the video, and its times are on the joined timeline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from capture import __version__
+from capture.cursor.cursor import CursorContext, CursorStats
+from capture.errors import CaptureError, OutputError, WriteError
+from capture.ffmpeg.argv import Audio, Encoding, VideoSource, describe_audio
+from capture.ffmpeg.finish import MediaCheck, join_checked, remux_checked, verify_media
+from capture.ffmpeg.progress import FFmpegProgress
+from capture.files.diskspace import check_start
+from capture.files.lock import hold_lock
+from capture.record.segment import Recorder, RecordingResult, RecordingStats, Status, StopControl, Target
+from capture.studio.manifest import MANIFEST_FORMAT, MANIFEST_VERSION, utc_now, write_manifest
+
+
+class Mode(enum.StrEnum):
+    """``instant``: one shareable MP4, pointer drawn in. ``studio``: a bundle
+    directory with separate tracks per segment, pointer hidden, for editing."""
+
+    INSTANT = "instant"
+    STUDIO = "studio"
+
+
+STUDIO_SUFFIX = ".caprec"
+MANIFEST_NAME = "recording.toml"
+CURSOR_NAME = "cursor.ndjson"
+SEGMENTS_DIR = "segments"
+DISPLAY_NAME = "display.mp4"
+AUDIO_NAME = "audio.m4a"
+PART_FORMAT = "{stem}.part-{index}{suffix}"
+# While paused the display still gets a snapshot this often.
+PAUSED_TICK_S = 0.25
+
+
+class CursorLog(Protocol):
+    """The cursor sidecar as the session drives it (capture.cursor.cursor.CursorSidecar)."""
+
+    def start(self) -> None: ...
+    def stop(self) -> CursorStats: ...
+    def stats(self) -> CursorStats: ...
+    def set_origin(self, *, monotonic: float, wall: float) -> None: ...
+    def pause(self) -> None: ...
+    def resume(self, *, offset_ms: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class CursorSpec:
+    """Where and how the cursor log is written."""
+
+    path: Path
+    context: CursorContext
+    flush_interval: float
+    display: str | None = None  # the X display whose pointer is logged (None: the process's $DISPLAY)
+    overwrite: bool = False  # replace an existing log (its directory entry); else an existing one is refused
+    shapes_dir: Path | None = None  # studio on X11: the bundle's cursors/ (capture.cursor.shapes)
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    """Everything a session records, resolved and validated by the caller.
+
+    ``output`` is the MP4 (instant) or the bundle directory (studio); None
+    with ``fd`` streams an instant recording (no pause) to that descriptor.
+    ``encoding.duration`` is the recorded time wanted, pauses excluded.
+    """
+
+    mode: Mode
+    source: VideoSource
+    encoding: Encoding
+    output: Path | None
+    fd: int | None = None
+    overwrite: bool = False
+    audio: Audio | None = None
+    queue_size: int | None = None
+    cursor: CursorSpec | None = None
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    """One segment: its files, where it starts on the recording's timeline, how long it is."""
+
+    index: int
+    video: Path | None
+    audio: Path | None
+    start_s: float
+    duration_s: float
+    frames: int
+    status: str
+
+
+def segment_files(mode: Mode, output: Path, index: int, *, audio: bool) -> tuple[Path, Path | None]:
+    """Where segment ``index`` (from 1) of a recording to ``output`` goes: its video, and
+    (studio mode with audio) its audio file. Instant mode muxes the audio into the video."""
+    if mode is Mode.INSTANT:
+        return (output if index == 1 else part_path(output, index)), None
+    directory = output / SEGMENTS_DIR / str(index)
+    return directory / DISPLAY_NAME, (directory / AUDIO_NAME if audio else None)
+
+
+def segment_length(result: RecordingResult, frames: int, fps: float) -> float:
+    """How long a segment is on the recording's timeline: its last frame's time plus that frame's duration.
+
+    The recorded video is constant frame rate (FFmpeg duplicates or drops
+    frames to keep it), so that is ``frames / fps``; the last packet's time
+    alone is one frame short per segment, which drifted the cursor log a
+    frame per pause.
+    """
+    if frames > 0 and fps > 0:
+        return frames / fps
+    return result.media.duration_s if result.media is not None else result.stats.progress.out_time_s
+
+
+def part_path(output: Path, index: int) -> Path:
+    """``talk.mp4`` -> ``talk.part-2.mp4``: where instant segment ``index`` (>= 2) is recorded."""
+    return output.with_name(PART_FORMAT.format(stem=output.stem, index=index, suffix=output.suffix))
+
+
+class Session:
+    """Runs one recording of any number of segments with one :class:`Recorder`.
+
+    ``cursor_factory`` makes the cursor sidecar for a :class:`CursorSpec`
+    and a function that reports its write errors (tests hand in fakes); the
+    session owns it: start, pause, resume, stop.
+    """
+
+    def __init__(self, recorder: Recorder, *,
+                 cursor_factory: Callable[[CursorSpec, Callable[[str], None]], CursorLog] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._recorder = recorder
+        self._cursor_factory = cursor_factory
+        self._clock = clock
+
+    def run(self, spec: SessionSpec, *, stop: StopControl | None = None,
+            on_stats: Callable[[RecordingStats], None] | None = None,
+            on_warning: Callable[[str], None] | None = None) -> RecordingResult:
+        """Record until the duration, a stop, or a failure; pause and resume on ``stop``'s toggles.
+
+        Raises :class:`CaptureError` when nothing was recorded; otherwise
+        the result covers every segment, and its ``error`` says what failed.
+        """
+        stop = stop or StopControl()
+        counted = _Warnings(on_warning)
+        warn = counted.warn
+        on_stats = counted.stats_hook(on_stats)
+        studio = spec.mode is Mode.STUDIO
+        if spec.output is not None:
+            if (low := check_start(spec.output)) is not None:
+                warn(low)
+            if studio:
+                _create_bundle(spec.output)
+        notes: list[str] = []
+        # Locks on the bundle and on every segment file, held until the end,
+        # paused or not: `caprec recover` refuses while they are held.
+        with contextlib.ExitStack() as locks:
+            if studio and spec.output is not None:
+                _hold(locks, spec.output)
+            starter = self._start_cursor(spec, notes, warn)
+            cursor = None if starter is None else starter.cursor
+            run = _Run(spec=spec, started=utc_now(), locks=locks)
+            if studio:
+                self._write_manifest(run, status="recording")
+            try:
+                self._segments(spec, run, cursor, stop, on_stats, warn)
+            except CaptureError:
+                if studio:
+                    with contextlib.suppress(OSError):
+                        self._write_manifest(run, status="failed", error="nothing was recorded")
+                raise
+            finally:
+                started = None if starter is None else starter.join()
+                run.cursor_stats = started.stop() if started is not None else None
+            result = self._finish(run, notes, fast=stop.fast)
+        return replace(result, stats=counted.apply(result.stats))
+
+    # -- the parts of run() ---------------------------------------------------
+
+    def _start_cursor(self, spec: SessionSpec, notes: list[str],
+                      warn: Callable[[str], None]) -> _CursorStarter | None:
+        if spec.cursor is None or self._cursor_factory is None:
+            return None
+        return _CursorStarter(self._cursor_factory(spec.cursor, warn), notes, warn)
+
+    def _segments(self, spec: SessionSpec, run: _Run, cursor: CursorLog | None, stop: StopControl,
+                  on_stats: Callable[[RecordingStats], None] | None, warn: Callable[[str], None]) -> None:
+        wanted = spec.encoding.duration
+        while True:
+            index = len(run.results) + 1
+            remaining = None if wanted is None else wanted - run.recorded_s
+            if remaining is not None and remaining <= 0:
+                return
+            video, audio_file = self._files(spec, index)
+            if index > 1 and cursor is not None:
+                cursor.resume(offset_ms=run.recorded_s * 1000.0)
+            run.current = SegmentInfo(index, video, audio_file, run.recorded_s, 0.0, 0, "recording")
+            if spec.mode is Mode.STUDIO:
+                self._write_manifest(run, status="recording")
+            try:
+                result = self._recorder.record(
+                    spec.source, replace(spec.encoding, duration=remaining),
+                    Target(path=video, fd=spec.fd if video is None else None,
+                           overwrite=spec.overwrite and index == 1),
+                    stop=stop, on_stats=_offset_stats(on_stats, run, index, wanted), on_warning=warn,
+                    sidecar=cursor, audio=spec.audio, audio_output=audio_file,
+                    output_queue_size=spec.queue_size,
+                    # Instant mode rewrites a lone first segment at once (the rewrite is its
+                    # read-back); segments that will be joined are rewritten by the join.
+                    finalize=spec.mode is Mode.STUDIO or index == 1,
+                    finalize_on_pause=spec.mode is Mode.STUDIO,
+                    on_pause=None if cursor is None else cursor.pause,
+                )
+            except CaptureError as exc:
+                if index == 1:
+                    raise
+                # A later segment would not start: keep what was recorded.
+                run.late_error = exc
+                return
+            frames = result.media.frames if result.media is not None else result.stats.progress.frame
+            duration = segment_length(result, frames, spec.source.fps)
+            run.results.append(result)
+            if result.path is not None:
+                _hold(run.locks, result.path)
+            run.segments.append(SegmentInfo(index, result.path, audio_file if audio_file and audio_file.exists()
+                                            else None, run.recorded_s, duration, frames, str(result.status)))
+            run.current = None
+            run.recorded_s += duration
+            if result.stop_reason != "pause" or result.error is not None:
+                return
+            stop.take_toggle()
+            if not self._paused(run, stop, on_stats, wanted, index):
+                return
+
+    def _paused(self, run: _Run, stop: StopControl, on_stats: Callable[[RecordingStats], None] | None,
+                wanted: float | None, index: int) -> bool:
+        """Wait while paused; True to resume, False when a stop came first."""
+        if run.spec.mode is Mode.STUDIO:
+            self._write_manifest(run, status="recording")
+        last = run.results[-1].stats
+        # Totals over every segment so far, not the last segment's (its size, its bitrate).
+        total_bytes = sum(r.stats.bytes for r in run.results)
+        progress = replace(_summed_progress(run), bitrate_kbps=_kbps(total_bytes, run.recorded_s))
+        while True:
+            if on_stats is not None:
+                on_stats(replace(last, paused=True, segment=index, elapsed_s=run.recorded_s, duration_s=wanted,
+                                 bytes=total_bytes, progress=progress, stalled_s=0.0))
+            if stop.wait(PAUSED_TICK_S):
+                if stop.requested:
+                    return False
+                if stop.take_toggle():
+                    return True
+
+    def _files(self, spec: SessionSpec, index: int) -> tuple[Path | None, Path | None]:
+        """Segment ``index``'s video file and (studio with audio) its audio file."""
+        if spec.output is None:
+            return None, None
+        video, audio = segment_files(spec.mode, spec.output, index, audio=spec.audio is not None)
+        if spec.mode is Mode.STUDIO:
+            video.parent.mkdir(parents=True, exist_ok=False)
+        return video, audio
+
+    def _finish(self, run: _Run, notes: list[str], *, fast: bool) -> RecordingResult:
+        spec = run.spec
+        results = run.results
+        last = results[-1]
+        error = next((r.error for r in results if r.error is not None), None) or run.late_error
+        for result in results:
+            notes.extend(note for note in result.notes if note not in notes)
+        path: Path | None = last.path
+        media: MediaCheck | None = last.media
+        remuxed = any(r.remuxed for r in results)
+        ffmpeg_path = self._recorder.ffmpeg.path
+        if spec.mode is Mode.INSTANT and spec.output is not None and results[0].path is not None:
+            path = spec.output
+            parts = [s.video for s in run.segments if s.video is not None and s.frames > 0]
+            # A lone segment was rewritten or read back by the recorder: that is the output's check.
+            media = last.media if len(results) == 1 else None
+            if fast:
+                if len(parts) > 1:
+                    notes.append(f"stopped fast: the segments are kept as {', '.join(p.name for p in parts)}; "
+                                 f"`caprec recover {spec.output}` joins them")
+            elif len(parts) > 1:
+                media, why = join_checked(parts, spec.output, ffmpeg_path=ffmpeg_path)
+                if why is None:
+                    for part in parts[1:]:
+                        part.unlink()
+                    remuxed = True
+                else:
+                    # Not a success: the output holds only the first segment.
+                    names = ", ".join(str(p) for p in parts)
+                    error = error or WriteError(f"joining the segments failed ({why}); the recording is kept "
+                                                f"in {len(parts)} files: {names}; `caprec recover {spec.output}` "
+                                                "tries again")
+                    notes.append(f"kept the segments apart: joining failed: {why}")
+            elif last.stop_reason in ("pause", "user", "duration") and error is None and not last.remuxed:
+                media, why = remux_checked(spec.output, ffmpeg_path=ffmpeg_path)
+                remuxed = why is None
+                if why is not None:
+                    notes.append(f"kept the fragmented file, which plays: remux failed: {why}")
+            if media is None:
+                media = verify_media(spec.output, ffmpeg_path=ffmpeg_path)
+        elif spec.mode is Mode.STUDIO and spec.output is not None:
+            path = spec.output
+            media = MediaCheck(frames=sum(s.frames for s in run.segments),
+                               duration_s=sum(s.duration_s for s in run.segments),
+                               codec=next((r.media.codec for r in results if r.media is not None), None))
+        status = Status.of(error=error, fast=fast)
+        total_bytes = (sum(r.stats.bytes for r in results) if spec.mode is Mode.STUDIO or path is None
+                       else _size(path))
+        stats = replace(last.stats, bytes=total_bytes, elapsed_s=run.recorded_s, paused=False,
+                        segment=len(results), progress=_summed_progress(run),
+                        duration_s=spec.encoding.duration, cursor=run.cursor_stats, stalled_s=0.0,
+                        stall_total_s=sum(r.stats.stall_total_s for r in results),
+                        stalls=sum(r.stats.stalls for r in results))
+        stop_reason = "user" if last.stop_reason == "pause" else last.stop_reason
+        result = RecordingResult(status=status, stop_reason=stop_reason, path=path, argv=last.argv, stats=stats,
+                                 media=media, remuxed=remuxed, notes=notes, error=error, cursor=run.cursor_stats,
+                                 ffmpeg_returncode=last.ffmpeg_returncode, segments=tuple(run.segments))
+        if spec.mode is Mode.STUDIO:
+            self._write_manifest(run, status=str(status), error=None if error is None else str(error),
+                                 result=result)
+        return result
+
+    def _write_manifest(self, run: _Run, *, status: str, error: str | None = None,
+                        result: RecordingResult | None = None) -> None:
+        spec = run.spec
+        assert spec.output is not None
+        segments = [*run.segments, *(() if run.current is None else (run.current,))]
+        document: dict[str, Any] = {
+            "format": MANIFEST_FORMAT,
+            "version": MANIFEST_VERSION,
+            "caprec_version": __version__,
+            "status": status,
+            "created": run.started,
+            "finished": None if status == "recording" else utc_now(),
+            "error": error,
+            "mode": str(spec.mode),
+            "source": str(spec.source.backend),
+            "fps": spec.source.fps,
+            "codec": spec.encoding.codec,
+            "region": None if spec.source.region is None else str(spec.source.region),
+            "audio": None if spec.audio is None else describe_audio(spec.audio),
+            "cursor": CURSOR_NAME if spec.cursor is not None else None,
+            "segments": [
+                {
+                    "index": seg.index,
+                    "display": _relative(seg.video, spec.output),
+                    "audio": _relative(seg.audio, spec.output),
+                    "start": round(seg.start_s, 6),
+                    "duration": round(seg.duration_s, 6),
+                    "frames": seg.frames,
+                    "status": seg.status,
+                }
+                for seg in segments
+            ],
+        }
+        if result is not None:
+            cursor = result.cursor
+            document["stats"] = {
+                "frames": result.media.frames if result.media is not None else 0,
+                "duration": round(result.media.duration_s, 6) if result.media is not None else 0.0,
+                "dropped_frames": result.stats.progress.drop_frames,
+                "bytes": result.stats.bytes,
+                "cursor_events": None if cursor is None else cursor.events,
+            }
+        write_manifest(spec.output / MANIFEST_NAME, document)
+
+
+class _Warnings:
+    """Counts every warning the session reports (FFmpeg's, over all segments, and its own).
+
+    Live stats and the result carry this count, so a display, the summary
+    and the JSON all count the same warnings.
+    """
+
+    def __init__(self, report: Callable[[str], None] | None) -> None:
+        self._report = report
+        self._lock = threading.Lock()  # FFmpeg's stderr reader and the cursor starter report from their threads
+        self.count = 0
+        self.last: str | None = None
+
+    def warn(self, text: str) -> None:
+        with self._lock:
+            self.count += 1
+            self.last = text
+        if self._report is not None:
+            self._report(text)
+
+    def apply(self, stats: RecordingStats) -> RecordingStats:
+        return replace(stats, warnings=self.count, last_warning=self.last)
+
+    def stats_hook(self, on_stats: Callable[[RecordingStats], None] | None
+                   ) -> Callable[[RecordingStats], None] | None:
+        if on_stats is None:
+            return None
+        report = on_stats
+        return lambda stats: report(self.apply(stats))
+
+
+class _CursorStarter:
+    """Starts the cursor sidecar on a thread it owns, beside FFmpeg's start.
+
+    The listener takes 0.1-0.3 s to connect to the display and report ready:
+    FFmpeg need not wait for it. Events before it is ready are not logged;
+    its origin (the first frame) may be set before or after it is. The
+    session joins it (:meth:`join`) before pausing, resuming or stopping it.
+    """
+
+    def __init__(self, cursor: CursorLog, notes: list[str], warn: Callable[[str], None]) -> None:
+        self.cursor = cursor
+        self._notes = notes
+        self._warn = warn
+        self._ok = False
+        self._thread = threading.Thread(target=self._start, name="caprec-cursor-start", daemon=True)
+        self._thread.start()
+
+    def _start(self) -> None:
+        try:
+            self.cursor.start()
+        except CaptureError as exc:
+            # A missing cursor log must not cost the user the video.
+            self._notes.append(f"recorded without the cursor log: {exc}")
+            self._warn(self._notes[-1])
+            return
+        self._ok = True
+
+    def join(self) -> CursorLog | None:
+        """Wait for the start to end; the started sidecar, or None when it could not start."""
+        self._thread.join()
+        return self.cursor if self._ok else None
+
+
+@dataclass
+class _Run:
+    """The mutable state of one session."""
+
+    spec: SessionSpec
+    started: str
+    results: list[RecordingResult] = field(default_factory=list)
+    segments: list[SegmentInfo] = field(default_factory=list)
+    current: SegmentInfo | None = None
+    recorded_s: float = 0.0
+    late_error: CaptureError | None = None
+    cursor_stats: CursorStats | None = None
+    locks: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+
+def _hold(locks: contextlib.ExitStack, path: Path) -> None:
+    """Lock ``path`` until ``locks`` closes (a file that cannot be opened is not locked)."""
+    with contextlib.suppress(OSError):
+        locks.enter_context(hold_lock(path))
+
+
+def _create_bundle(path: Path) -> None:
+    """Create the bundle directory; refuse one that exists (never mix two recordings)."""
+    try:
+        path.mkdir()
+    except FileExistsError:
+        raise OutputError(f"{path} already exists; choose another -o for the studio bundle") from None
+    except OSError as exc:
+        raise OutputError(f"cannot create {path} ({exc.strerror}); choose another -o") from None
+
+
+def _relative(path: Path | None, root: Path) -> str | None:
+    return None if path is None else path.relative_to(root).as_posix()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _summed_progress(run: _Run) -> FFmpegProgress:
+    """FFmpeg's counters added up over the finished segments."""
+    done = [r.stats.progress for r in run.results]
+    if not done:
+        return FFmpegProgress()
+    return replace(done[-1], frame=sum(p.frame for p in done), drop_frames=sum(p.drop_frames for p in done),
+                   dup_frames=sum(p.dup_frames for p in done), out_time_s=run.recorded_s)
+
+
+def _kbps(size: int, seconds: float) -> float | None:
+    """The bitrate of ``size`` bytes over ``seconds``, in kb/s; None for no time."""
+    return size * 8 / seconds / 1000 if seconds > 0 else None
+
+
+def _offset_stats(on_stats: Callable[[RecordingStats], None] | None, run: _Run, index: int,
+                  wanted: float | None) -> Callable[[RecordingStats], None] | None:
+    """Show a later segment's stats on the whole recording's clock and counters."""
+    if on_stats is None or index == 1:
+        return on_stats
+    before = _summed_progress(run)
+    offset = run.recorded_s
+    earlier_bytes = sum(r.stats.bytes for r in run.results)
+    earlier_stalls = sum(r.stats.stalls for r in run.results)
+    earlier_stall_s = sum(r.stats.stall_total_s for r in run.results)
+
+    def shifted(stats: RecordingStats) -> None:
+        progress = stats.progress
+        total_bytes = earlier_bytes + stats.bytes
+        bitrate = _kbps(total_bytes, offset + progress.out_time_s) if progress.out_time_s else None
+        on_stats(replace(stats, elapsed_s=offset + stats.elapsed_s, duration_s=wanted, segment=index,
+                         bytes=total_bytes, stalls=earlier_stalls + stats.stalls,
+                         stall_total_s=earlier_stall_s + stats.stall_total_s,
+                         progress=replace(progress, frame=before.frame + progress.frame,
+                                          drop_frames=before.drop_frames + progress.drop_frames,
+                                          dup_frames=before.dup_frames + progress.dup_frames,
+                                          bitrate_kbps=bitrate)))
+
+    return shifted

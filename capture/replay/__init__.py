@@ -1,0 +1,1 @@
+"""Replay mode: the in-memory ring, saving it, its cursor, its session and runtime file."""

@@ -1,0 +1,1 @@
+"""Studio recordings: the bundle manifest and recovering interrupted recordings."""
