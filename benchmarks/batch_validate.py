@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cli.batch import resolve_captures
+from cli.commands.batch import resolve_captures
 from cli.env import Environment
 from cli.settings.batch_plan import load_plan
 

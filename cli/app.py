@@ -1,27 +1,26 @@
 """The Typer app: ``caprec record``, ``caprec cursor`` and friends.
 
-Engine errors become ``error: ...`` and an exit code here, once, at the
-boundary (see :func:`run_guarded`).
+The command modules (:mod:`cli.commands`) expose plain functions and never
+import this module; it imports them and registers each one here, so the
+import graph has no cycle. Engine errors become ``error: ...`` and an exit
+code at the boundary (:func:`cli.boundary.run_guarded`).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 # Typer (0.29+) carries its own copy of click; its usage errors live here.
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from capture import __version__
-from capture.errors import CaptureError
-from cli.env import Environment
-from cli.exit import ExitStatus, exit_status_for
-from cli.helpstyle import HelpGroup
+from cli.commands import batch, config, cursor, devices, doctor, record, recover, render, save
+from cli.exit import ExitStatus
 from cli.streams import guard_standard_streams
+from cli.ui.helpstyle import HelpGroup
 
 # Typer shows ``help`` instead of the root callback's docstring, so the
 # examples go in the epilog of ``caprec --help``.
@@ -47,22 +46,6 @@ app = typer.Typer(
 )
 
 
-def error_console(env: Environment) -> Console:
-    return Console(file=env.stderr, no_color=env.no_color, highlight=False,
-                   force_terminal=None if env.stderr_isatty else False)
-
-
-def run_guarded(env: Environment, body: Callable[[], int]) -> None:
-    """Run a command body; turn a :class:`CaptureError` into one line and an exit code."""
-    try:
-        code = body()
-    except CaptureError as exc:
-        # soft_wrap: one line whatever the width, for scripts that grep "error:".
-        error_console(env).print(f"error: {exc}", markup=False, soft_wrap=True)
-        raise typer.Exit(int(exit_status_for(exc))) from None
-    raise typer.Exit(code)
-
-
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"caprec {__version__}")
@@ -78,9 +61,16 @@ def root(
 
 
 def _register() -> None:
-    # Commands live in their own modules; importing them registers them.
-    import cli.render_cmd  # noqa: F401
-    from cli import batch, config_cmd, cursor_cmd, devices_cmd, doctor_cmd, record, recover_cmd, save_cmd  # noqa: F401
+    # The order is the order of ``caprec --help``'s listing as it was when each module registered itself.
+    app.command("devices", epilog=devices.EXAMPLES)(devices.devices_command)
+    app.command("render", epilog=render.EXAMPLES)(render.render_command)
+    app.command(epilog=record.EXAMPLES)(record.record)
+    app.command(epilog=batch.EXAMPLES)(batch.batch)
+    app.command("doctor", epilog=doctor.EXAMPLES)(doctor.doctor_command)
+    app.command("recover", epilog=recover.EXAMPLES)(recover.recover_command)
+    app.command()(save.save)
+    app.add_typer(config.config_app, name="config")
+    app.add_typer(cursor.cursor_app, name="cursor")
 
 
 def main() -> None:

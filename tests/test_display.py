@@ -19,8 +19,9 @@ from rich.console import Console
 from capture.cursor.cursor import CursorStats
 from capture.ffmpeg.progress import FFmpegProgress
 from capture.record.segment import RecordingResult, RecordingStats, Status, StopControl
-from cli.app import error_console
-from cli.display import (
+from cli.boundary import error_console
+from cli.env import Environment
+from cli.ui.display import (
     DROP_WINDOW_MAX_SNAPSHOTS,
     LIVE_REFRESH_PER_SECOND,
     WARNING_HOLD_S,
@@ -33,7 +34,6 @@ from cli.display import (
     drop_warning,
     print_summary,
 )
-from cli.env import Environment
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 SGR = re.compile(r"\x1b\[([0-9;]*)m")

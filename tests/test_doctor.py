@@ -13,7 +13,7 @@ import pytest
 from conftest import CAPREC_PREFIX, SCRUBBED_VARS, RunCaprec, XServer
 from typer.testing import CliRunner
 
-import cli.doctor_cmd
+import cli.commands.doctor
 from capture.errors import DisplayError, FFmpegNotFoundError
 from capture.ffmpeg.binary import FFmpegBinary
 from capture.ffmpeg.process import ToolResult
@@ -244,7 +244,7 @@ def doctor_env(extra: Mapping[str, str], tmp_path: Path) -> dict[str, str | None
 
 
 def test_command_without_ffmpeg_exits_1_with_the_fail_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli.doctor_cmd, "find_ffmpeg", finder(None))
+    monkeypatch.setattr(cli.commands.doctor, "find_ffmpeg", finder(None))
     result = CliRunner().invoke(app, ["doctor", "--output-dir", str(tmp_path)], env=doctor_env({}, tmp_path))
     assert isinstance(result.exception, SystemExit), result.exception
     assert result.exit_code == 1
@@ -254,7 +254,7 @@ def test_command_without_ffmpeg_exits_1_with_the_fail_row(tmp_path: Path, monkey
 
 
 def test_command_json_without_ffmpeg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli.doctor_cmd, "find_ffmpeg", finder(None))
+    monkeypatch.setattr(cli.commands.doctor, "find_ffmpeg", finder(None))
     result = CliRunner().invoke(app, ["doctor", "--json", "--output-dir", str(tmp_path)],
                                 env=doctor_env({}, tmp_path))
     assert result.exit_code == 1
@@ -266,7 +266,7 @@ def test_command_json_without_ffmpeg(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_bad_setting_is_a_failed_config_check_and_the_rest_still_runs(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli.doctor_cmd, "find_ffmpeg", finder(None))
+    monkeypatch.setattr(cli.commands.doctor, "find_ffmpeg", finder(None))
     result = CliRunner().invoke(app, ["doctor", "--json", "--output-dir", str(tmp_path)],
                                 env=doctor_env({"CAPREC_FPS": "fast"}, tmp_path))
     assert result.exit_code == 1

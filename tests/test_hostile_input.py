@@ -18,7 +18,7 @@ import pytest
 from conftest import RunCaprec
 from helpers import ffprobe, python_argv
 
-from cli.batch import resolve_captures
+from cli.commands.batch import resolve_captures
 from cli.env import Environment
 from cli.settings.batch_plan import load_plan
 

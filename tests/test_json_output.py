@@ -17,7 +17,7 @@ from helpers import Probe, ffprobe_bytes, python_argv, wait_until
 from capture.errors import OutputError
 from capture.ffmpeg.progress import FFmpegProgress
 from capture.record.segment import RecordingStats
-from cli.output import STATS_SCHEMA, SUMMARY_SCHEMA, StatsFileWriter, write_json_atomic
+from cli.ui.reports import STATS_SCHEMA, SUMMARY_SCHEMA, StatsFileWriter, write_json_atomic
 
 RunCaprec = Callable[..., "subprocess.CompletedProcess[str]"]
 FPS = 10

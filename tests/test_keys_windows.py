@@ -13,7 +13,7 @@ from collections import deque
 from helpers import wait_until
 
 from capture.record.segment import StopControl
-from cli.keys import pause_keys
+from cli.ui.keys import pause_keys
 
 DEADLINE_S = 10.0
 

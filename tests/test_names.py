@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from capture.ffmpeg.argv import build_concat_argv, build_remux_argv
 from cli.app import app
 from cli.settings import schema as opt
-from cli.variables import SCRIPT_VARIABLES, known_variables
+from cli.settings.variables import SCRIPT_VARIABLES, known_variables
 
 RunCaprec = Callable[..., "subprocess.CompletedProcess[str]"]
 SpawnCaprec = Callable[..., "subprocess.Popen[bytes]"]

@@ -173,7 +173,7 @@ def test_a_runtime_directory_others_can_write_is_refused(tmp_path: Path) -> None
 
 def test_where_clips_go_for_each_form_of_output(tmp_path: Path) -> None:
     from capture.errors import CaptureError
-    from cli.replay_cmd import clip_pattern
+    from cli.commands.replay import clip_pattern
 
     (tmp_path / "clips").mkdir()
     assert clip_pattern(str(tmp_path / "clips"), output_dir=None) == ClipPattern(tmp_path / "clips", "caprec")

@@ -27,11 +27,11 @@ from capture.errors import SettingError
 from capture.record.segment import StopControl
 from capture.units import Region
 from cli.app import app
-from cli.countdown import countdown
+from cli.commands.record import resolve_plan
 from cli.env import Environment
-from cli.record import resolve_plan
 from cli.settings import schema as opt
 from cli.settings.config import CONFIG_ENV
+from cli.ui.countdown import countdown
 
 DEADLINE_S = 60.0
 

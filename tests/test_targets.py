@@ -505,9 +505,8 @@ def test_bad_camera_options(args: tuple[str, ...], message: str, caprec_env: dic
 def _plan_for(backend: Backend, device: str, tmp_path: Path) -> Any:
     from dataclasses import replace
 
-    import cli.app  # noqa: F401  (registers the commands first: cli.record is imported through it)
+    from cli.commands.record import resolve_plan
     from cli.env import Environment
-    from cli.record import resolve_plan
 
     plan = resolve_plan(env=Environment(environ={"XDG_CONFIG_HOME": str(tmp_path)}), source="test",
                         output=str(tmp_path / "x.mp4"), cursor=False)
@@ -521,7 +520,7 @@ def _plan_for(backend: Backend, device: str, tmp_path: Path) -> Any:
 ])
 def test_other_platforms_map_targets_to_their_devices(backend: Backend, flags: dict[str, str], device: str,
                                                       tmp_path: Path) -> None:
-    from cli.targets import TargetFlags, apply_targets
+    from cli.commands.targets import TargetFlags, apply_targets
 
     plan = apply_targets(_plan_for(backend, "1", tmp_path), TargetFlags(**flags), say=print)
     assert plan.source.device == device
@@ -538,7 +537,7 @@ def test_other_platforms_map_targets_to_their_devices(backend: Backend, flags: d
 ])
 def test_other_platforms_refuse_what_they_cannot_record(backend: Backend, flags: dict[str, Any], message: str,
                                                         tmp_path: Path) -> None:
-    from cli.targets import TargetFlags, apply_targets
+    from cli.commands.targets import TargetFlags, apply_targets
 
     with pytest.raises(SettingError) as caught:
         apply_targets(_plan_for(backend, "1", tmp_path), TargetFlags(**flags), say=print)

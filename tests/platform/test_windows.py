@@ -64,10 +64,9 @@ def test_the_engine_stops_ffmpeg_with_q(tmp_path: Path) -> None:
     """A stop request (what Ctrl-C/Ctrl-Break ask for) writes q to ffmpeg: exit 0, a finished file."""
     from rich.console import Console
 
-    import cli.app  # noqa: F401  (registers the commands)
     from capture.record.segment import StopControl
+    from cli.commands.record import resolve_plan, run_plan
     from cli.env import Environment
-    from cli.record import resolve_plan, run_plan
 
     out = tmp_path / "q.mp4"
     plan = resolve_plan(env=Environment(stdout=io.StringIO(), stderr=io.StringIO()), output=str(out), cursor=False)
@@ -88,10 +87,9 @@ def test_the_engine_stops_ffmpeg_with_q(tmp_path: Path) -> None:
 def test_pause_and_resume(tmp_path: Path) -> None:
     from rich.console import Console
 
-    import cli.app  # noqa: F401  (registers the commands)
     from capture.record.segment import StopControl
+    from cli.commands.record import resolve_plan, run_plan
     from cli.env import Environment
-    from cli.record import resolve_plan, run_plan
 
     out, stats = tmp_path / "p.mp4", tmp_path / "stats.json"
     plan = resolve_plan(env=Environment(stdout=io.StringIO(), stderr=io.StringIO()), output=str(out),

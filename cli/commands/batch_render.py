@@ -7,7 +7,7 @@ from pathlib import Path
 from capture.errors import CaptureError
 from capture.render.spec import RenderSpec
 from cli.exit import ExitStatus, exit_status_for
-from cli.output import JsonObject
+from cli.ui.reports import JsonObject
 
 
 def render_after_capture(summary: JsonObject, *, bundle: Path | None, output: Path, ffmpeg_path: str) -> JsonObject:

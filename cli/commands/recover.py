@@ -18,8 +18,8 @@ from capture.errors import CaptureError
 from capture.ffmpeg.binary import find_ffmpeg
 from capture.studio.recover import Action, FileReport, RecoveryReport, recover
 from capture.units import format_duration
-from cli.app import app, run_guarded
-from cli.devices_cmd import resolve_tool_settings
+from cli.boundary import run_guarded
+from cli.commands.devices import resolve_tool_settings
 from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
 
@@ -65,7 +65,6 @@ def report_lines(report: RecoveryReport) -> list[str]:
     return lines
 
 
-@app.command("recover", epilog=EXAMPLES)
 def recover_command(
     path: Annotated[Path, typer.Argument(help="The MP4 a recording left, or its studio bundle (NAME.caprec/).",
                                          show_default=False)],

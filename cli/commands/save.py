@@ -14,12 +14,11 @@ import typer
 
 from capture.errors import CaptureError, SettingError
 from capture.replay.runtime import NoRecorderError, find_recorders, request_save, runtime_dir
-from cli.app import app, run_guarded
+from cli.boundary import run_guarded
 from cli.env import Environment
 from cli.exit import ExitStatus
 
 
-@app.command()
 def save(
     pid: Annotated[int | None, typer.Option(
         metavar="PID", help="The replay recorder to save, when several run (caprec save lists them).")] = None,

@@ -18,13 +18,13 @@ from rich.table import Table
 
 from capture.errors import SettingError
 from capture.units import Region
-from cli.app import app, error_console, run_guarded
+from cli.boundary import error_console, run_guarded
 from cli.env import Environment
 from cli.exit import ExitStatus
 from cli.settings import schema as opt
 from cli.settings.config import config_location, init_config, read_config, set_config_value, unset_config_value
 from cli.settings.schema import OriginKind, ResolvedValue
-from cli.variables import check_variables
+from cli.settings.variables import check_variables
 
 JSON_INDENT = 2
 EXAMPLES = """
@@ -47,7 +47,6 @@ config_app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(config_app, name="config")
 
 
 @config_app.callback()

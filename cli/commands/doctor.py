@@ -20,8 +20,8 @@ from capture.errors import CaptureError
 from capture.ffmpeg.binary import find_ffmpeg
 from capture.platform.doctor import Check, CheckStatus, run_checks, worst
 from capture.platform.pulse import Pactl
-from cli.app import app, run_guarded
-from cli.devices_cmd import output_console, resolve_tool_settings
+from cli.boundary import run_guarded
+from cli.commands.devices import output_console, resolve_tool_settings
 from cli.env import Environment
 from cli.exit import ExitStatus
 
@@ -64,7 +64,6 @@ Examples:
 """
 
 
-@app.command("doctor", epilog=EXAMPLES)
 def doctor_command(
     output_dir: Annotated[str | None, typer.Option(
         metavar="DIR", help="Where recordings go: checked for free space and write access. Default: as caprec "

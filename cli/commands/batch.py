@@ -1,9 +1,9 @@
 """``caprec batch PLAN.toml``: several captures, one after another, from a plan.
 
 The plan is read and checked by :mod:`cli.settings.batch_plan`, then every capture is
-resolved into a recording with :func:`cli.record.resolve_plan` (the same
+resolved into a recording with :func:`cli.commands.record.resolve_plan` (the same
 checks as ``caprec record``), all before anything is recorded. Each capture
-then runs through :func:`cli.record.run_plan` under one progress display.
+then runs through :func:`cli.commands.record.run_plan` under one progress display.
 """
 
 from __future__ import annotations
@@ -23,12 +23,15 @@ from capture.errors import CaptureError, OutputError, SettingError
 from capture.record.segment import Recorder, StopControl
 from capture.record.session import Mode
 from capture.units import format_bytes, format_duration
-from cli.app import app, error_console, run_guarded
-from cli.batch_render import render_after_capture, render_note
-from cli.display import PanelOptions, make_batch_display
+from cli.boundary import error_console, run_guarded
+from cli.commands.batch_render import render_after_capture, render_note
+from cli.commands.record import RecordPlan, exit_code, resolve_plan, retarget, run_plan, stop_on_signals
 from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
-from cli.output import (
+from cli.settings.batch_plan import BatchPlan, CaptureSpec, PlanError, load_plan, resolve_directory
+from cli.settings.probes import Probes
+from cli.ui.display import PanelOptions, make_batch_display
+from cli.ui.reports import (
     STATUS_CANCELLED,
     STATUS_SKIPPED,
     JsonObject,
@@ -38,9 +41,6 @@ from cli.output import (
     result_summary,
     summary_exit_code,
 )
-from cli.probes import Probes
-from cli.record import RecordPlan, exit_code, resolve_plan, retarget, run_plan, stop_on_signals
-from cli.settings.batch_plan import BatchPlan, CaptureSpec, PlanError, load_plan, resolve_directory
 
 EXAMPLES = """
 Examples:
@@ -275,7 +275,6 @@ def run_batch(env: Environment, *, plan_path: Path, ffmpeg_path: str | None, con
     return summary_exit_code(summaries)
 
 
-@app.command(epilog=EXAMPLES)
 def batch(
     plan: Annotated[Path, typer.Argument(metavar="PLAN.toml", show_default=False,
                                          help="A TOML plan of [\\[capture]] tables (see docs/batch.md).")],

@@ -24,8 +24,8 @@ from capture.render.spec import (
     ZoomMode,
 )
 from capture.units import format_duration, parse_duration
-from cli.app import app, error_console, run_guarded
-from cli.devices_cmd import resolve_tool_settings
+from cli.boundary import error_console, run_guarded
+from cli.commands.devices import resolve_tool_settings
 from cli.env import Environment
 from cli.exit import ExitStatus
 
@@ -201,7 +201,6 @@ class _ProgressShow:
                                 f"ETA {format_duration(left)}", markup=False)
 
 
-@app.command("render", epilog=EXAMPLES)
 def render_command(
     bundle: Annotated[Path, typer.Argument(help="A studio bundle (caprec record --mode studio).",
                                            metavar="BUNDLE")],

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from capture.ffmpeg.binary import find_ffmpeg
 from capture.platform.devices import Device, list_devices, needs_ffmpeg
-from cli.app import app, error_console, run_guarded
+from cli.boundary import error_console, run_guarded
 from cli.env import Environment
 from cli.exit import ExitStatus
 from cli.settings import schema as opt
@@ -87,7 +87,6 @@ def devices_table(devices: list[Device]) -> Table:
     return table
 
 
-@app.command("devices", epilog=EXAMPLES)
 def devices_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead of a table.")] = False,
     ffmpeg_path: Annotated[str | None, typer.Option(

@@ -29,14 +29,14 @@ from capture.replay.runtime import SAVE_SIGNAL, RuntimeFile, runtime_dir
 from capture.replay.save import CLIP_SUFFIX, CURSOR_SUFFIX, DEFAULT_CLIP_NAME, ClipPattern, SavedClip
 from capture.replay.session import ReplayResult, ReplaySession, ReplaySpec, SaveControl, SaveOutcome
 from capture.units import format_bytes, parse_byte_size, parse_duration
-from cli.app import error_console
-from cli.countdown import countdown
-from cli.display import TeeDisplay, make_display
+from cli.boundary import error_console
+from cli.commands.record import PAUSE_SIGNAL, RecordPlan, plan_argv, resolve_plan, stop_on_signals
 from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
-from cli.keys import pause_keys
-from cli.record import PAUSE_SIGNAL, RecordPlan, plan_argv, resolve_plan, stop_on_signals
 from cli.settings import schema as opt
+from cli.ui.countdown import countdown
+from cli.ui.display import TeeDisplay, make_display
+from cli.ui.keys import pause_keys
 
 SAVE_KEYS = b"sS"
 MIN_REPLAY_MEMORY = 1024 * 1024

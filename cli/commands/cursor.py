@@ -13,7 +13,7 @@ from rich.table import Table
 from capture.cursor.cursor import summarize_cursor_log
 from capture.cursor.target import resolve_cursor_target
 from capture.units import format_duration
-from cli.app import app, error_console, run_guarded
+from cli.boundary import error_console, run_guarded
 from cli.env import Environment
 from cli.exit import ExitStatus
 
@@ -25,7 +25,6 @@ Examples:
   caprec cursor summary talk.cursor.ndjson --json | jq .clicks
 """
 cursor_app = typer.Typer(help="Read cursor logs (*.cursor.ndjson).", no_args_is_help=True, epilog=SUMMARY_EXAMPLES)
-app.add_typer(cursor_app, name="cursor")
 
 
 

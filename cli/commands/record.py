@@ -62,22 +62,18 @@ from capture.record.session import (
 )
 from capture.record.session import CursorSpec as CursorPlan
 from capture.units import check_region_fits
-from cli.app import app, error_console, run_guarded
-from cli.countdown import countdown
-from cli.display import Display, PanelOptions, TeeDisplay, WarningTally, make_display, print_summary
+from cli.boundary import error_console, run_guarded
+from cli.commands.targets import TargetFlags, apply_targets, check_combinations
 from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
-from cli.keys import pause_keys
-from cli.output import STATUS_CANCELLED, Reports, StatsFileWriter, empty_summary, result_summary
-from cli.probes import Probes
 from cli.settings import schema as opt
 from cli.settings.config import load_config
+from cli.settings.probes import Probes
 from cli.settings.schema import MAX_CURSOR_FLUSH_S as MAX_CURSOR_FLUSH_S
 from cli.settings.schema import MIN_CURSOR_FLUSH_S as MIN_CURSOR_FLUSH_S
 from cli.settings.schema import SOURCES as SOURCES
 from cli.settings.schema import OriginKind, RawValue, ResolvedSettings, Setting
-from cli.targets import TargetFlags, apply_targets, check_combinations
-from cli.variables import (
+from cli.settings.variables import (
     SCRIPT_JSON,
     SCRIPT_STATS_FILE,
     SCRIPT_SUMMARY_FILE,
@@ -85,6 +81,10 @@ from cli.variables import (
     check_variables,
     script_options,
 )
+from cli.ui.countdown import countdown
+from cli.ui.display import Display, PanelOptions, TeeDisplay, WarningTally, make_display, print_summary
+from cli.ui.keys import pause_keys
+from cli.ui.reports import STATUS_CANCELLED, Reports, StatsFileWriter, empty_summary, result_summary
 
 CURSOR_SUFFIX = ".cursor.ndjson"
 #: Appended to an output name without an extension.
@@ -755,7 +755,6 @@ def _complete_modes(incomplete: str) -> list[str]:
     return [mode.value for mode in Mode if mode.value.startswith(incomplete)]
 
 
-@app.command(epilog=EXAMPLES)
 def record(
     output: Annotated[str | None, typer.Option(
         "--output", "-o", metavar="PATH", rich_help_panel=PANEL_OUTPUT,
@@ -895,7 +894,7 @@ def record(
 
     def body() -> int:
         if replay is not None or replay_max_memory is not None or save_on_exit:
-            from cli.replay_cmd import record_replay  # imports this module: not at the top
+            from cli.commands.replay import record_replay  # imports this module: not at the top
 
             return record_replay(env=env, replay=replay, max_memory=replay_max_memory, save_on_exit=save_on_exit,
                                  output=output, dry_run=dry_run, quiet=quiet, json_output=json_output,

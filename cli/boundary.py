@@ -1,0 +1,33 @@
+"""The error boundary: engine errors become ``error: ...`` and an exit code here, once.
+
+Every command body runs through :func:`run_guarded`. It lives apart from :mod:`cli.app` so that the command
+modules can use it without importing the app that registers them (no import cycle).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import typer
+from rich.console import Console
+
+from capture.errors import CaptureError
+from cli.env import Environment
+from cli.exit import exit_status_for
+
+
+def error_console(env: Environment) -> Console:
+    """A console on the environment's stderr, coloured only where the user wants it."""
+    return Console(file=env.stderr, no_color=env.no_color, highlight=False,
+                   force_terminal=None if env.stderr_isatty else False)
+
+
+def run_guarded(env: Environment, body: Callable[[], int]) -> None:
+    """Run a command body; turn a :class:`CaptureError` into one line and an exit code."""
+    try:
+        code = body()
+    except CaptureError as exc:
+        # soft_wrap: one line whatever the width, for scripts that grep "error:".
+        error_console(env).print(f"error: {exc}", markup=False, soft_wrap=True)
+        raise typer.Exit(int(exit_status_for(exc))) from None
+    raise typer.Exit(code)

@@ -1,0 +1,1 @@
+"""What the user sees and types: the live panel, keys, the countdown, help style, reports."""
