@@ -43,7 +43,8 @@ from typing import Any
 # Run from a checkout without installing: the repository root holds `capture`.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from capture.cursor.cursor import CursorContext, CursorWriter, Region
+from capture.cursor.format import CursorContext, Region
+from capture.cursor.writer import CursorWriter
 
 CHECKPOINTS = (10_000, 100_000, 1_000_000, 10_000_000)
 NAIVE_SIZES = (10_000, 100_000, 1_000_000)

@@ -5,7 +5,7 @@ realtime=False)``: no ``-re``, so an hour of video takes a minute or two)
 through the real :class:`capture.record.segment.Recorder`: FFmpeg, the pipe, the
 pump, the stderr reader, the disk watch, the remux and the read-back at the
 end. Beside it, a feeder thread pushes synthetic pointer events into a real
-:class:`capture.cursor.cursor.CursorWriter` at ``--rate`` events per second of
+:class:`capture.cursor.writer.CursorWriter` at ``--rate`` events per second of
 *video* time (1 kHz: 3.6 million events for the hour), paced by FFmpeg's
 ``out_time`` as ``on_stats`` reports it; the writer's clock is the video's
 timeline, so every event lands at its video time.
@@ -40,7 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _common import children_of, ffmpeg_version, load_average, machine_facts, read_status_kb
 
 from capture import __version__
-from capture.cursor.cursor import CursorContext, CursorStats, CursorWriter, Region
+from capture.cursor.format import CursorContext, Region
+from capture.cursor.writer import CursorStats, CursorWriter
 from capture.ffmpeg.argv import Backend, Encoding, VideoSource
 from capture.ffmpeg.binary import find_ffmpeg
 from capture.record.segment import Recorder, RecordingStats, StopControl, Target

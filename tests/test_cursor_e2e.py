@@ -26,7 +26,7 @@ import pytest
 from conftest import RunCaprec, SpawnCaprec, XServer
 from helpers import file_size, wait_until
 
-from capture.cursor.cursor import read_cursor_log
+from capture.cursor.reader import read_cursor_log
 from capture.ffmpeg.binary import find_ffmpeg
 
 pytestmark = pytest.mark.x11

@@ -9,16 +9,9 @@ from typing import Any
 
 import pytest
 
-from capture.cursor.cursor import (
-    CURSOR_FORMAT,
-    CursorContext,
-    CursorFormatError,
-    CursorWriter,
-    Region,
-    iter_cursor_events,
-    read_cursor_log,
-    summarize_cursor_log,
-)
+from capture.cursor.format import CURSOR_FORMAT, CursorContext, CursorFormatError, Region
+from capture.cursor.reader import iter_cursor_events, read_cursor_log, summarize_cursor_log
+from capture.cursor.writer import CursorWriter
 
 ORIGIN = 50.0
 WALL = 1_700_000_000.0

@@ -20,17 +20,11 @@ from typing import Any
 
 import pytest
 
-import capture.cursor.cursor as cursor_mod
-from capture.cursor.cursor import (
-    CURSOR_FORMAT,
-    CURSOR_FORMAT_VERSION,
-    CursorContext,
-    CursorSidecar,
-    CursorUnavailableError,
-    CursorWriter,
-    Region,
-    read_cursor_log,
-)
+import capture.cursor.listener as cursor_mod
+from capture.cursor.format import CURSOR_FORMAT, CURSOR_FORMAT_VERSION, CursorContext, CursorUnavailableError, Region
+from capture.cursor.listener import CursorSidecar
+from capture.cursor.reader import read_cursor_log
+from capture.cursor.writer import CursorWriter
 from capture.errors import CaptureError, OutputError
 
 ORIGIN = 1000.0  # the fake clock's value at the video's first frame
@@ -811,7 +805,8 @@ def test_importing_module_needs_no_display() -> None:
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
     repo = str(Path(cursor_mod.__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (repo, env.get("PYTHONPATH")) if p)
-    code = "import capture.cursor.cursor, sys; assert 'pynput' not in sys.modules; print('ok')"
+    code = ("import capture.cursor.format, capture.cursor.writer, capture.cursor.reader, capture.cursor.listener, sys;"
+            " assert 'pynput' not in sys.modules; print('ok')")
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=DEADLINE * 6)
     assert done.stdout.strip() == "ok", done.stderr
 

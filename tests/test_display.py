@@ -16,7 +16,7 @@ import pytest
 from helpers import ffprobe, python_argv
 from rich.console import Console
 
-from capture.cursor.cursor import CursorStats
+from capture.cursor.writer import CursorStats
 from capture.ffmpeg.progress import FFmpegProgress
 from capture.record.segment import RecordingResult, RecordingStats, Status, StopControl
 from cli.boundary import error_console

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from capture.cursor.cursor import CursorContext, CursorWriter
-from capture.cursor.cursor import Region as CursorRegion
+from capture.cursor.format import CursorContext
+from capture.cursor.format import Region as CursorRegion
+from capture.cursor.writer import CursorWriter
 from capture.ffmpeg.argv import Backend
 from capture.platform.displays import (
     DisplayInfo,

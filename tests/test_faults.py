@@ -36,7 +36,7 @@ from helpers import (
     wait_until,
 )
 
-from capture.cursor.cursor import CursorLog, read_cursor_log
+from capture.cursor.reader import CursorLog, read_cursor_log
 from capture.ffmpeg.argv import FRAGMENTED_MP4_FLAGS
 from cli.exit import ExitStatus
 

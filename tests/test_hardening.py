@@ -30,7 +30,8 @@ from helpers import children_of, ffprobe, kill_if_running, process_gone, wait_un
 from test_faults import tmpfs
 from test_recover import fragmented_video, tear
 
-from capture.cursor.cursor import CursorContext, CursorStats, Region
+from capture.cursor.format import CursorContext, Region
+from capture.cursor.writer import CursorStats
 from capture.ffmpeg.argv import Backend, Encoding, VideoSource
 from capture.ffmpeg.binary import find_ffmpeg
 from capture.record.segment import Recorder, RecordingStats, StopControl

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from capture.cursor.cursor import Region as CursorRegion
+from capture.cursor.format import Region as CursorRegion
 from capture.errors import SettingError
 from capture.ffmpeg.argv import FRAGMENTED_MP4_FLAGS
 from capture.platform.displays import DisplayInfo, GeometryUnavailable

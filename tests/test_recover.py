@@ -20,7 +20,7 @@ import tomli_w
 from conftest import RunCaprec, SpawnCaprec
 from helpers import Probe, complete_fragments, ffprobe, mp4_top_level_boxes, wait_until
 
-from capture.cursor.cursor import read_cursor_log
+from capture.cursor.reader import read_cursor_log
 from capture.ffmpeg.argv import FRAGMENTED_MP4_FLAGS
 from capture.studio.recover import find_parts, read_layout
 from cli.exit import ExitStatus

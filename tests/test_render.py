@@ -23,7 +23,7 @@ import pytest
 from conftest import XServer, scrubbed_environ
 from helpers import REPO_ROOT, ffprobe, mp4_top_level_boxes, python_argv
 
-from capture.cursor.cursor import read_cursor_log
+from capture.cursor.reader import read_cursor_log
 from capture.studio.manifest import read_manifest
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")

@@ -21,7 +21,7 @@ import pytest
 from conftest import RunCaprec, SpawnCaprec, XServer
 from helpers import mp4_top_level_boxes, python_argv, wait_until
 
-from capture.cursor.cursor import read_cursor_log
+from capture.cursor.reader import read_cursor_log
 from capture.replay.runtime import RuntimeFile, runtime_dir
 
 pytestmark = pytest.mark.slow

@@ -20,7 +20,10 @@ import pytest
 from conftest import SpawnCaprec
 from helpers import ffprobe, mp4_top_level_boxes, wait_until
 
-from capture.cursor.cursor import CursorContext, CursorSidecar, CursorWriter, Region, read_cursor_log
+from capture.cursor.format import CursorContext, Region
+from capture.cursor.listener import CursorSidecar
+from capture.cursor.reader import read_cursor_log
+from capture.cursor.writer import CursorWriter
 from capture.ffmpeg.argv import AudioBackend, AudioSource, Backend, Encoding, VideoSource
 from capture.ffmpeg.binary import find_ffmpeg
 from capture.ffmpeg.finish import join_segments

@@ -27,7 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from capture.cursor.cursor import CursorSidecar, CursorStats
+from capture.cursor.listener import CursorSidecar
+from capture.cursor.writer import CursorStats
 
 SHAPES_DIR = "cursors"
 SHAPE_SUFFIX = ".png"

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from capture import __version__
-from capture.cursor.cursor import CursorContext, CursorStats
+from capture.cursor.format import CursorContext
+from capture.cursor.writer import CursorStats
 from capture.errors import CaptureError, OutputError, WriteError
 from capture.ffmpeg.argv import Audio, Encoding, VideoSource, describe_audio
 from capture.ffmpeg.finish import MediaCheck, join_checked, remux_checked, verify_media
@@ -60,8 +61,8 @@ PART_FORMAT = "{stem}.part-{index}{suffix}"
 PAUSED_TICK_S = 0.25
 
 
-class CursorLog(Protocol):
-    """The cursor sidecar as the session drives it (capture.cursor.cursor.CursorSidecar)."""
+class CursorRecorder(Protocol):
+    """The cursor sidecar as the session drives it (capture.cursor.listener.CursorSidecar)."""
 
     def start(self) -> None: ...
     def stop(self) -> CursorStats: ...
@@ -152,7 +153,7 @@ class Session:
     """
 
     def __init__(self, recorder: Recorder, *,
-                 cursor_factory: Callable[[CursorSpec, Callable[[str], None]], CursorLog] | None = None,
+                 cursor_factory: Callable[[CursorSpec, Callable[[str], None]], CursorRecorder] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._recorder = recorder
         self._cursor_factory = cursor_factory
@@ -208,7 +209,7 @@ class Session:
             return None
         return _CursorStarter(self._cursor_factory(spec.cursor, warn), notes, warn)
 
-    def _segments(self, spec: SessionSpec, run: _Run, cursor: CursorLog | None, stop: StopControl,
+    def _segments(self, spec: SessionSpec, run: _Run, cursor: CursorRecorder | None, stop: StopControl,
                   on_stats: Callable[[RecordingStats], None] | None, warn: Callable[[str], None]) -> None:
         wanted = spec.encoding.duration
         while True:
@@ -432,7 +433,7 @@ class _CursorStarter:
     session joins it (:meth:`join`) before pausing, resuming or stopping it.
     """
 
-    def __init__(self, cursor: CursorLog, notes: list[str], warn: Callable[[str], None]) -> None:
+    def __init__(self, cursor: CursorRecorder, notes: list[str], warn: Callable[[str], None]) -> None:
         self.cursor = cursor
         self._notes = notes
         self._warn = warn
@@ -450,7 +451,7 @@ class _CursorStarter:
             return
         self._ok = True
 
-    def join(self) -> CursorLog | None:
+    def join(self) -> CursorRecorder | None:
         """Wait for the start to end; the started sidecar, or None when it could not start."""
         self._thread.join()
         return self.cursor if self._ok else None

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from capture.cursor.cursor import CursorFormatError, read_cursor_log
+from capture.cursor.format import CursorFormatError
+from capture.cursor.reader import read_cursor_log
 from capture.cursor.shapes import SHAPE_SUFFIX, SHAPES_DIR, ShapeError, read_png_rgba
 from capture.ffmpeg.finish import ffmpeg_file_url
 from capture.ffmpeg.process import run_tool

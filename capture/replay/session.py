@@ -19,7 +19,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
-from capture.cursor.cursor import CursorSidecar, CursorStats, CursorWriter
+from capture.cursor.listener import CursorSidecar
+from capture.cursor.writer import CursorStats, CursorWriter
 from capture.errors import CaptureError
 from capture.ffmpeg.argv import Audio, Encoding, VideoSource
 from capture.record.segment import Recorder, RecordingResult, RecordingStats, StopControl, Target
@@ -97,7 +98,7 @@ class ReplayResult:
 
 
 class ReplayCursor(Protocol):
-    """The cursor sidecar as the replay session drives it (capture.cursor.cursor.CursorSidecar)."""
+    """The cursor sidecar as the replay session drives it (capture.cursor.listener.CursorSidecar)."""
 
     def start(self) -> None: ...
     def stop(self) -> CursorStats: ...

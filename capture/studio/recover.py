@@ -30,7 +30,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from capture.cursor.cursor import CursorFormatError, summarize_cursor_log
+from capture.cursor.format import CursorFormatError
+from capture.cursor.reader import summarize_cursor_log
 from capture.errors import CaptureError, DiskFullError, OutputError
 from capture.ffmpeg.argv import INDEX_FIRST_CONTAINERS, container_for
 from capture.ffmpeg.finish import (

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from capture.cursor.cursor import summarize_cursor_log
+from capture.cursor.reader import summarize_cursor_log
 from capture.cursor.target import resolve_cursor_target
 from capture.units import format_duration
 from cli.boundary import error_console, run_guarded

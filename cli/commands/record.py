@@ -17,9 +17,11 @@ import typer
 from rich.console import Console
 
 from capture import __version__
-from capture.cursor.cursor import DEFAULT_FLUSH_INTERVAL, CursorContext, CursorSidecar, CursorWriter
-from capture.cursor.cursor import Region as CursorRegion
+from capture.cursor.format import CursorContext
+from capture.cursor.format import Region as CursorRegion
+from capture.cursor.listener import CursorSidecar
 from capture.cursor.shapes import SHAPES_DIR, ShapeSidecar
+from capture.cursor.writer import DEFAULT_FLUSH_INTERVAL, CursorWriter
 from capture.errors import CaptureError, OutputError, SettingError
 from capture.ffmpeg.argv import (
     CONTAINERS,
@@ -54,7 +56,7 @@ from capture.record.segment import Recorder, RecordingResult, Status, StopContro
 from capture.record.session import (
     CURSOR_NAME,
     STUDIO_SUFFIX,
-    CursorLog,
+    CursorRecorder,
     Mode,
     Session,
     SessionSpec,
@@ -574,7 +576,7 @@ def _plan_audio(settings: ResolvedSettings, *, queue_size: int, studio: bool) ->
     return with_queue_size(audio, queue_size)
 
 
-def make_sidecar(plan: CursorPlan, warn: Callable[[str], None]) -> CursorLog:
+def make_sidecar(plan: CursorPlan, warn: Callable[[str], None]) -> CursorRecorder:
     """The cursor sidecar for ``plan`` (the session starts and stops it).
 
     A write error (a full disk) is reported once through ``warn``; the

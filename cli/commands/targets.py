@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from capture.cursor.cursor import Region as CursorRegion
+from capture.cursor.format import Region as CursorRegion
 from capture.errors import SettingError
 from capture.ffmpeg.argv import AudioMix, AudioTracks, Backend, VideoSource
 from capture.platform.camera import parse_camera, parse_camera_width, parse_corner

@@ -33,7 +33,7 @@ from typing import Any, Generic, TypeVar, cast
 
 import tomli_w
 
-from capture.cursor.cursor import DEFAULT_FLUSH_INTERVAL
+from capture.cursor.writer import DEFAULT_FLUSH_INTERVAL
 from capture.errors import SettingError
 from capture.ffmpeg.argv import CRF_RANGE, DEFAULT_CODEC, DEFAULT_FPS, SUPPORTED_CODECS
 from capture.ffmpeg.binary import ENV_FFMPEG

@@ -45,7 +45,7 @@ def test_doctor_answers_the_permission_question(tmp_path: Path) -> None:
 def test_capture_screen_0_in_pixels_and_the_cursor_log_in_points(tmp_path: Path) -> None:
     from pynput.mouse import Controller
 
-    from capture.cursor.cursor import read_cursor_log
+    from capture.cursor.reader import read_cursor_log
 
     display = main_display()
     out, log = tmp_path / "m.mp4", tmp_path / "m.cursor.ndjson"

@@ -136,7 +136,7 @@ def test_recover_after_a_kill(tmp_path: Path) -> None:
 def test_pointer_moves_land_in_the_cursor_log(tmp_path: Path) -> None:
     from pynput.mouse import Controller
 
-    from capture.cursor.cursor import read_cursor_log
+    from capture.cursor.reader import read_cursor_log
 
     log = tmp_path / "c.cursor.ndjson"
     targets = [(100, 100), (300, 200), (500, 300)]
