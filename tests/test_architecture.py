@@ -122,8 +122,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str]:
 
 
 # Lazy imports (inside a function) that close a cycle; each is an edge ``(importer, imported)`` to remove.
-# cli.commands.replay reuses record's plan and signal helpers, and record starts a replay recording.
-KNOWN_LAZY_CYCLE_EDGES = {("cli.commands.record", "cli.commands.replay")}
+KNOWN_LAZY_CYCLE_EDGES: set[tuple[str, str]] = set()
 
 
 def test_the_import_graph_has_no_cycle() -> None:

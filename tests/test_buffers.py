@@ -33,7 +33,7 @@ from capture.ffmpeg.binary import FFmpegBinary, probe_version
 from capture.platform.audio import parse_audio
 from capture.record.session import Mode
 from cli.app import app
-from cli.commands.record import resolve_plan
+from cli.commands.plan import resolve_plan
 from cli.env import Environment
 from cli.settings import schema as opt
 from cli.settings.config import CONFIG_ENV, init_config

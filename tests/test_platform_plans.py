@@ -17,7 +17,7 @@ from capture.errors import SettingError
 from capture.ffmpeg.argv import FRAGMENTED_MP4_FLAGS
 from capture.platform.displays import DisplayInfo, GeometryUnavailable
 from capture.record.framebudget import QUEUE_MEMORY_BUDGET
-from cli.commands.record import RecordPlan, dry_run_text, plan_argv, resolve_plan
+from cli.commands.plan import RecordPlan, dry_run_text, plan_argv, resolve_plan
 from cli.env import Environment
 
 MAIN = DisplayInfo(x=0, y=0, width=1920, height=1080, pixel_width=1920, pixel_height=1080, main=True)

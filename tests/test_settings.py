@@ -27,7 +27,7 @@ from capture.errors import SettingError
 from capture.record.segment import StopControl
 from capture.units import Region
 from cli.app import app
-from cli.commands.record import resolve_plan
+from cli.commands.plan import resolve_plan
 from cli.env import Environment
 from cli.settings import schema as opt
 from cli.settings.config import CONFIG_ENV

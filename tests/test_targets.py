@@ -505,7 +505,7 @@ def test_bad_camera_options(args: tuple[str, ...], message: str, caprec_env: dic
 def _plan_for(backend: Backend, device: str, tmp_path: Path) -> Any:
     from dataclasses import replace
 
-    from cli.commands.record import resolve_plan
+    from cli.commands.plan import resolve_plan
     from cli.env import Environment
 
     plan = resolve_plan(env=Environment(environ={"XDG_CONFIG_HOME": str(tmp_path)}), source="test",

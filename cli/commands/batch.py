@@ -1,9 +1,9 @@
 """``caprec batch PLAN.toml``: several captures, one after another, from a plan.
 
 The plan is read and checked by :mod:`cli.settings.batch_plan`, then every capture is
-resolved into a recording with :func:`cli.commands.record.resolve_plan` (the same
+resolved into a recording with :func:`cli.commands.plan.resolve_plan` (the same
 checks as ``caprec record``), all before anything is recorded. Each capture
-then runs through :func:`cli.commands.record.run_plan` under one progress display.
+then runs through :func:`cli.commands.run.run_plan` under one progress display.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from capture.record.session import Mode
 from capture.units import format_bytes, format_duration
 from cli.boundary import error_console, run_guarded
 from cli.commands.batch_render import render_after_capture, render_note
-from cli.commands.record import RecordPlan, exit_code, resolve_plan, retarget, run_plan, stop_on_signals
+from cli.commands.plan import RecordPlan, resolve_plan, retarget
+from cli.commands.run import exit_code, run_plan, stop_on_signals
 from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
 from cli.settings.batch_plan import BatchPlan, CaptureSpec, PlanError, load_plan, resolve_directory

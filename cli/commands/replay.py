@@ -30,7 +30,8 @@ from capture.replay.save import CLIP_SUFFIX, CURSOR_SUFFIX, DEFAULT_CLIP_NAME, C
 from capture.replay.session import ReplayResult, ReplaySession, ReplaySpec, SaveControl, SaveOutcome
 from capture.units import format_bytes, parse_byte_size, parse_duration
 from cli.boundary import error_console
-from cli.commands.record import PAUSE_SIGNAL, RecordPlan, plan_argv, resolve_plan, stop_on_signals
+from cli.commands.plan import RecordPlan, plan_argv, resolve_plan
+from cli.commands.run import PAUSE_SIGNAL, stop_on_signals
 from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
 from cli.settings import schema as opt

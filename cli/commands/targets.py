@@ -1,5 +1,5 @@
 """``caprec record``'s capture targets: ``--window``, ``--screen``, ``--region pick``, ``--follow-mouse``,
-``--audio-tracks``; applied to a resolved :class:`cli.commands.record.RecordPlan`.
+``--audio-tracks``; applied to a resolved :class:`cli.commands.plan.RecordPlan`.
 
 The engine resolves (:mod:`capture.platform.targets`) and points (:mod:`capture.platform.x11pick`);
 this module maps flags to those calls and messages.
@@ -32,7 +32,7 @@ from capture.platform.x11pick import PickCancelled, pick_region, pick_window
 from capture.units import Region
 
 if TYPE_CHECKING:
-    from cli.commands.record import RecordPlan
+    from cli.commands.plan import RecordPlan
 
 Say = Callable[[str], None]
 

@@ -65,7 +65,8 @@ def test_the_engine_stops_ffmpeg_with_q(tmp_path: Path) -> None:
     from rich.console import Console
 
     from capture.record.segment import StopControl
-    from cli.commands.record import resolve_plan, run_plan
+    from cli.commands.plan import resolve_plan
+    from cli.commands.run import run_plan
     from cli.env import Environment
 
     out = tmp_path / "q.mp4"
@@ -88,7 +89,8 @@ def test_pause_and_resume(tmp_path: Path) -> None:
     from rich.console import Console
 
     from capture.record.segment import StopControl
-    from cli.commands.record import resolve_plan, run_plan
+    from cli.commands.plan import resolve_plan
+    from cli.commands.run import run_plan
     from cli.env import Environment
 
     out, stats = tmp_path / "p.mp4", tmp_path / "stats.json"

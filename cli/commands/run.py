@@ -1,0 +1,144 @@
+"""Running a :class:`~cli.commands.plan.RecordPlan`: the engine session, signals, exit codes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from rich.console import Console
+
+from capture.cursor.listener import CursorSidecar
+from capture.cursor.shapes import ShapeSidecar
+from capture.cursor.writer import CursorWriter
+from capture.errors import CaptureError, OutputError
+from capture.record.segment import Recorder, RecordingResult, Status, StopControl
+from capture.record.session import CursorRecorder, Mode, Session, SessionSpec
+from capture.record.session import CursorSpec as CursorPlan
+from cli.commands.plan import RecordPlan, fd_is_terminal
+from cli.exit import ExitStatus, exit_status_for
+from cli.ui.display import Display, PanelOptions, TeeDisplay, WarningTally, make_display
+from cli.ui.reports import StatsFileWriter
+
+PAUSE_SIGNAL = getattr(signal, "SIGUSR1", None)
+HANGUP_SIGNAL = getattr(signal, "SIGHUP", None)
+# SIGBREAK: Ctrl-Break on Windows, which otherwise ends caprec at once (FFmpeg's file unfinished).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK")
+                     if hasattr(signal, name))
+
+
+def make_sidecar(plan: CursorPlan, warn: Callable[[str], None]) -> CursorRecorder:
+    """The cursor sidecar for ``plan`` (the session starts and stops it).
+
+    A write error (a full disk) is reported once through ``warn``; the
+    recording goes on and the events wait for the next flush.
+    """
+    if plan.overwrite:
+        # Replace the directory entry (a symlink is removed, never followed); without
+        # --overwrite a log that appeared since planning is refused by the writer.
+        plan.path.unlink(missing_ok=True)
+    if plan.display is not None:
+        # pynput's X listener opens $DISPLAY; this process records one display.
+        os.environ["DISPLAY"] = plan.display
+
+    def write_failed(exc: OSError) -> None:
+        warn(f"cursor log {plan.path}: {exc.strerror or exc}; events are kept and written when it works again")
+
+    sidecar = CursorSidecar(CursorWriter(plan.path, plan.context, flush_interval=plan.flush_interval,
+                                         on_error=write_failed))
+    if plan.shapes_dir is None:
+        return sidecar
+    return ShapeSidecar(sidecar, plan.shapes_dir, display=plan.display, warn=warn)
+
+
+def session_spec(plan: RecordPlan) -> SessionSpec:
+    """What the engine's session records for ``plan``."""
+    return SessionSpec(mode=plan.mode, source=plan.source, encoding=plan.encoding, output=plan.target.path,
+                       fd=plan.target.fd, overwrite=plan.target.overwrite, audio=plan.audio,
+                       queue_size=plan.queue_size, cursor=plan.cursor)
+
+
+def run_plan(plan: RecordPlan, *, console: Console, quiet: bool, stop: StopControl,
+             display: Display | None = None, stats_file: Path | None = None, verbose: bool = False,
+             warnings: WarningTally | None = None) -> RecordingResult:
+    """Record ``plan`` with a live display; a recording that never started leaves no cursor log.
+
+    ``display`` replaces the one made for ``console`` (a batch shows its own);
+    ``stats_file`` is kept current while recording and ends with the final status;
+    ``warnings`` counts what the display is told; ``verbose`` adds the internals to the panel.
+    """
+    session = Session(Recorder(plan.ffmpeg, pipe_buffer=plan.pipe_buffer), cursor_factory=make_sidecar)
+    options = PanelOptions(stop=stop, pausable=plan.target.path is not None, cursor=plan.cursor is not None,
+                           verbose=verbose)
+    shown = display if display is not None else make_display(console, quiet=quiet, options=options)
+    video = str(plan.target.path.absolute()) if plan.target.path is not None else "-"
+    stats = None if stats_file is None else StatsFileWriter(stats_file, video=video, on_error=shown.warn)
+    extra = (*(() if stats is None else (stats,)), *(() if warnings is None else (warnings,)))
+    try:
+        with TeeDisplay(shown, *extra) as both:
+            result = session.run(session_spec(plan), stop=stop, on_stats=both.update, on_warning=both.warn)
+    except CaptureError as exc:
+        if plan.cursor is not None and plan.mode is Mode.INSTANT and not isinstance(exc, OutputError):
+            plan.cursor.path.unlink(missing_ok=True)
+        if stats is not None:
+            stats.fail(exc)
+        raise
+    if stats is not None:
+        stats.finish(result, exit_code=exit_code(result, stop))
+    return result
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: StopControl, *, pausable: bool = True) -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP ask the recording to stop (twice: stop fast);
+    SIGUSR1 pauses and resumes it (POSIX), unless it cannot pause (``-o -``)."""
+    terminals = [fd for fd in (1, 2) if fd_is_terminal(fd)]
+
+    def handler(signum: int, frame: object) -> None:
+        if signum == HANGUP_SIGNAL:
+            _detach(terminals)
+        stop.request()
+
+    def toggle(signum: int, frame: object) -> None:
+        stop.toggle_pause()
+
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+    if pausable and PAUSE_SIGNAL is not None:
+        previous[PAUSE_SIGNAL] = signal.signal(PAUSE_SIGNAL, toggle)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _detach(fds: list[int]) -> None:
+    """The terminal hung up (its window closed): send what would go to it to /dev/null.
+
+    Writes to a hung-up terminal fail with EIO; the recording must still
+    finish its file and its summary file, and exit with its code.
+    """
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.dup2(null, fd)
+    os.close(null)
+
+
+def exit_code(result: RecordingResult, stop: StopControl) -> ExitStatus:
+    if result.error is not None:
+        return exit_status_for(result.error)
+    if result.status is Status.INTERRUPTED:
+        return ExitStatus.INTERRUPTED
+    if stop.requested and result.stop_reason == "user" and result.stats.duration_s is not None:
+        return ExitStatus.INTERRUPTED  # ended before the --duration it was asked for
+    return ExitStatus.OK
+
+
+def _reraise(exc: CaptureError) -> int:
+    raise exc
