@@ -21,19 +21,8 @@ from capture.ffmpeg.progress import FFmpegProgress
 from capture.record.segment import RecordingResult, RecordingStats, Status, StopControl
 from cli.boundary import error_console
 from cli.env import Environment
-from cli.ui.display import (
-    DROP_WINDOW_MAX_SNAPSHOTS,
-    LIVE_REFRESH_PER_SECOND,
-    WARNING_HOLD_S,
-    DropWindow,
-    LiveDisplay,
-    PlainDisplay,
-    StatsView,
-    TeeDisplay,
-    WarningTally,
-    drop_warning,
-    print_summary,
-)
+from cli.ui.display import LIVE_REFRESH_PER_SECOND, LiveDisplay, PlainDisplay, TeeDisplay, WarningTally, print_summary
+from cli.ui.panel import DROP_WINDOW_MAX_SNAPSHOTS, WARNING_HOLD_S, DropWindow, StatsView, drop_warning
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 SGR = re.compile(r"\x1b\[([0-9;]*)m")
