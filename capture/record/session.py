@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -31,7 +32,9 @@ from typing import Any, Protocol
 
 from capture import __version__
 from capture.cursor.format import CursorContext
-from capture.cursor.writer import CursorStats
+from capture.cursor.listener import CursorSidecar
+from capture.cursor.shapes import ShapeSidecar
+from capture.cursor.writer import CursorStats, CursorWriter
 from capture.errors import CaptureError, OutputError, WriteError
 from capture.ffmpeg.argv import Audio, Encoding, VideoSource, describe_audio
 from capture.ffmpeg.finish import MediaCheck, join_checked, remux_checked, verify_media
@@ -144,16 +147,42 @@ def part_path(output: Path, index: int) -> Path:
     return output.with_name(PART_FORMAT.format(stem=output.stem, index=index, suffix=output.suffix))
 
 
+def cursor_recorder(spec: CursorSpec, warn: Callable[[str], None]) -> CursorRecorder:
+    """The engine's cursor sidecar for ``spec``: a pynput listener feeding a log writer (the session's default).
+
+    A write error (a full disk) is reported once through ``warn``; the
+    recording goes on and the events wait for the next flush. In a studio
+    recording on X11 (``spec.shapes_dir``), the pointer's images are kept too.
+    """
+    if spec.overwrite:
+        # Replace the directory entry (a symlink is removed, never followed); without
+        # overwrite a log that appeared since planning is refused by the writer.
+        spec.path.unlink(missing_ok=True)
+    if spec.display is not None:
+        # pynput's X listener opens $DISPLAY and takes no display argument; this process records one display.
+        os.environ["DISPLAY"] = spec.display
+
+    def write_failed(exc: OSError) -> None:
+        warn(f"cursor log {spec.path}: {exc.strerror or exc}; events are kept and written when it works again")
+
+    sidecar = CursorSidecar(CursorWriter(spec.path, spec.context, flush_interval=spec.flush_interval,
+                                         on_error=write_failed))
+    if spec.shapes_dir is None:
+        return sidecar
+    return ShapeSidecar(sidecar, spec.shapes_dir, display=spec.display, warn=warn)
+
+
 class Session:
     """Runs one recording of any number of segments with one :class:`Recorder`.
 
-    ``cursor_factory`` makes the cursor sidecar for a :class:`CursorSpec`
+    A :class:`SessionSpec` with ``cursor`` gets a cursor log: ``cursor_factory``
+    (default :func:`cursor_recorder`) makes the sidecar for the :class:`CursorSpec`
     and a function that reports its write errors (tests hand in fakes); the
     session owns it: start, pause, resume, stop.
     """
 
     def __init__(self, recorder: Recorder, *,
-                 cursor_factory: Callable[[CursorSpec, Callable[[str], None]], CursorRecorder] | None = None,
+                 cursor_factory: Callable[[CursorSpec, Callable[[str], None]], CursorRecorder] = cursor_recorder,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._recorder = recorder
         self._cursor_factory = cursor_factory
@@ -205,7 +234,7 @@ class Session:
 
     def _start_cursor(self, spec: SessionSpec, notes: list[str],
                       warn: Callable[[str], None]) -> _CursorStarter | None:
-        if spec.cursor is None or self._cursor_factory is None:
+        if spec.cursor is None:
             return None
         return _CursorStarter(self._cursor_factory(spec.cursor, warn), notes, warn)
 

@@ -5,18 +5,14 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
 
-from capture.cursor.listener import CursorSidecar
-from capture.cursor.shapes import ShapeSidecar
-from capture.cursor.writer import CursorWriter
 from capture.errors import CaptureError, OutputError
 from capture.record.segment import Recorder, RecordingResult, Status, StopControl
-from capture.record.session import CursorRecorder, Mode, Session, SessionSpec
-from capture.record.session import CursorSpec as CursorPlan
+from capture.record.session import Mode, Session, SessionSpec
 from cli.commands.plan import RecordPlan, fd_is_terminal
 from cli.exit import ExitStatus, exit_status_for
 from cli.ui.display import Display, PanelOptions, TeeDisplay, WarningTally, make_display
@@ -27,30 +23,6 @@ HANGUP_SIGNAL = getattr(signal, "SIGHUP", None)
 # SIGBREAK: Ctrl-Break on Windows, which otherwise ends caprec at once (FFmpeg's file unfinished).
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK")
                      if hasattr(signal, name))
-
-
-def make_sidecar(plan: CursorPlan, warn: Callable[[str], None]) -> CursorRecorder:
-    """The cursor sidecar for ``plan`` (the session starts and stops it).
-
-    A write error (a full disk) is reported once through ``warn``; the
-    recording goes on and the events wait for the next flush.
-    """
-    if plan.overwrite:
-        # Replace the directory entry (a symlink is removed, never followed); without
-        # --overwrite a log that appeared since planning is refused by the writer.
-        plan.path.unlink(missing_ok=True)
-    if plan.display is not None:
-        # pynput's X listener opens $DISPLAY; this process records one display.
-        os.environ["DISPLAY"] = plan.display
-
-    def write_failed(exc: OSError) -> None:
-        warn(f"cursor log {plan.path}: {exc.strerror or exc}; events are kept and written when it works again")
-
-    sidecar = CursorSidecar(CursorWriter(plan.path, plan.context, flush_interval=plan.flush_interval,
-                                         on_error=write_failed))
-    if plan.shapes_dir is None:
-        return sidecar
-    return ShapeSidecar(sidecar, plan.shapes_dir, display=plan.display, warn=warn)
 
 
 def session_spec(plan: RecordPlan) -> SessionSpec:
@@ -69,7 +41,7 @@ def run_plan(plan: RecordPlan, *, console: Console, quiet: bool, stop: StopContr
     ``stats_file`` is kept current while recording and ends with the final status;
     ``warnings`` counts what the display is told; ``verbose`` adds the internals to the panel.
     """
-    session = Session(Recorder(plan.ffmpeg, pipe_buffer=plan.pipe_buffer), cursor_factory=make_sidecar)
+    session = Session(Recorder(plan.ffmpeg, pipe_buffer=plan.pipe_buffer))
     options = PanelOptions(stop=stop, pausable=plan.target.path is not None, cursor=plan.cursor is not None,
                            verbose=verbose)
     shown = display if display is not None else make_display(console, quiet=quiet, options=options)
