@@ -62,7 +62,6 @@ LARGE_SIZE = struct.Struct(">Q")
 # more than that per file means FFmpeg stopped early (the concat demuxer
 # does that, exiting 0, on a broken packet in a middle file).
 FRAMES_LOST_PER_FILE = 1
-SEGMENT_RECORDING = "recording"
 SEGMENT_COMPLETE = "complete"
 STATUS_COMPLETE = "complete"
 # What FFmpeg prints when a write fails with ENOSPC.
