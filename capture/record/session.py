@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from capture import __version__
-from capture.cursor.format import CursorContext
+from capture.cursor.format import CursorContext, CursorUnavailableError
 from capture.cursor.listener import CursorSidecar
 from capture.cursor.shapes import ShapeSidecar
 from capture.cursor.writer import CursorStats, CursorWriter
@@ -158,9 +158,11 @@ def cursor_recorder(spec: CursorSpec, warn: Callable[[str], None]) -> CursorReco
         # Replace the directory entry (a symlink is removed, never followed); without
         # overwrite a log that appeared since planning is refused by the writer.
         spec.path.unlink(missing_ok=True)
-    if spec.display is not None:
-        # pynput's X listener opens $DISPLAY and takes no display argument; this process records one display.
-        os.environ["DISPLAY"] = spec.display
+    if spec.display is not None and os.environ.get("DISPLAY") != spec.display:
+        # pynput's X listener opens $DISPLAY and takes no display argument. The process environment
+        # belongs to the application (the caprec command sets it), not to the engine.
+        raise CursorUnavailableError(f"the cursor log of display {spec.display} needs DISPLAY={spec.display} in "
+                                     "this process's environment (pynput's X listener opens $DISPLAY)")
 
     def write_failed(exc: OSError) -> None:
         warn(f"cursor log {spec.path}: {exc.strerror or exc}; events are kept and written when it works again")

@@ -31,7 +31,7 @@ from capture.replay.session import ReplayResult, ReplaySession, ReplaySpec, Save
 from capture.units import format_bytes, parse_byte_size, parse_duration
 from cli.boundary import error_console
 from cli.commands.plan import RecordPlan, plan_argv, resolve_plan
-from cli.commands.run import PAUSE_SIGNAL, stop_on_signals
+from cli.commands.run import PAUSE_SIGNAL, stop_on_signals, use_display
 from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
 from cli.settings import schema as opt
@@ -221,6 +221,7 @@ def run_replay(*, env: Environment, plan: RecordPlan, spec: ReplaySpec, quiet: b
                               f"`caprec save`; Ctrl-C stops{' and saves' if spec.save_on_exit else ' without saving'}",
                               markup=False, soft_wrap=True, highlight=False)
             shown = make_display(console, quiet=quiet)
+            use_display(plan)
             session = ReplaySession(Recorder(plan.ffmpeg, pipe_buffer=plan.pipe_buffer))
             with pause_keys(stop, actions=dict.fromkeys(SAVE_KEYS, saves.request)), TeeDisplay(shown) as both:
                 result = session.run(spec, stop=stop, saves=saves, on_saved=on_saved, on_stats=both.update,

@@ -25,6 +25,16 @@ STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SI
                      if hasattr(signal, name))
 
 
+def use_display(plan: RecordPlan) -> None:
+    """Point this process's ``$DISPLAY`` at the display whose pointer ``plan`` logs.
+
+    pynput's X listener opens ``$DISPLAY`` and takes no display argument, so
+    the command (which owns the process) sets it; the engine only checks it.
+    """
+    if plan.cursor is not None and plan.cursor.display is not None:
+        os.environ["DISPLAY"] = plan.cursor.display
+
+
 def session_spec(plan: RecordPlan) -> SessionSpec:
     """What the engine's session records for ``plan``."""
     return SessionSpec(mode=plan.mode, source=plan.source, encoding=plan.encoding, output=plan.target.path,
@@ -41,6 +51,7 @@ def run_plan(plan: RecordPlan, *, console: Console, quiet: bool, stop: StopContr
     ``stats_file`` is kept current while recording and ends with the final status;
     ``warnings`` counts what the display is told; ``verbose`` adds the internals to the panel.
     """
+    use_display(plan)
     session = Session(Recorder(plan.ffmpeg, pipe_buffer=plan.pipe_buffer))
     options = PanelOptions(stop=stop, pausable=plan.target.path is not None, cursor=plan.cursor is not None,
                            verbose=verbose)
