@@ -7,16 +7,38 @@ at its boundary; the engine never prints.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
+FIELD_PATTERN = re.compile(r"`([a-z][a-z0-9_]*)`")
+"""How a message names a spec field: in backticks (``pass `overwrite```), so an application can name it its way."""
+
+
+def field(name: str) -> str:
+    """``name`` marked as a field in a message; :meth:`CaptureError.describe` renames it."""
+    return f"`{name}`"
+
 
 class CaptureError(Exception):
-    """Base class of every error the engine raises on purpose."""
+    """Base class of every error the engine raises on purpose.
+
+    Messages name spec fields, never an application's flags: a field is
+    written in backticks (see :func:`field`). ``str(exc)`` shows the field
+    names; :meth:`describe` lets an application put its own names in their
+    place (the CLI its flags, a batch plan its keys).
+    """
+
+    def describe(self, name: Callable[[str], str]) -> str:
+        """The message with every marked field replaced by ``name(field)``."""
+        return FIELD_PATTERN.sub(lambda match: name(match.group(1)), str(self))
 
 
 class SettingError(CaptureError):
-    """A setting (flag, environment variable, config key) has a bad value.
+    """A setting (a spec field, or an application's flag, variable, config key) has a bad value.
 
-    ``origin`` names where the value came from, for example ``--fps`` or
-    ``CAPREC_PIPE_BUFFER``, so the message can point at the culprit.
+    ``origin`` names where the value came from so the message can point at the
+    culprit: in the engine a marked field (``field("codec")``), in an
+    application whatever it has (``--fps``, ``CAPREC_PIPE_BUFFER``).
     """
 
     def __init__(self, origin: str, message: str) -> None:

@@ -52,7 +52,7 @@ class Region:
         return f"{self.width}x{self.height}"
 
 
-def parse_duration(text: str, *, origin: str = "--duration") -> float:
+def parse_duration(text: str, *, origin: str = "`duration`") -> float:
     """Parse ``90``, ``1.5``, ``1m30s``, ``2h``, ``00:01:30`` into seconds (> 0)."""
     raw = text.strip().lower()
     seconds: float | None = None
@@ -74,7 +74,7 @@ def parse_duration(text: str, *, origin: str = "--duration") -> float:
     return seconds
 
 
-def parse_fps(text: str | float, *, origin: str = "--fps") -> float:
+def parse_fps(text: str | float, *, origin: str = "`fps`") -> float:
     """Parse a frame rate: a positive number up to :data:`MAX_FPS`."""
     try:
         fps = float(text)
@@ -90,7 +90,7 @@ def _even(size: int) -> int:
     return max(2, size - size % 2)
 
 
-def parse_region(text: str, *, origin: str = "--region") -> Region:
+def parse_region(text: str, *, origin: str = "`region`") -> Region:
     """Parse ``WxH+X+Y`` (X, Y may be negative: ``1280x720-1920+0``).
 
     Width and height must be even: H.264 in yuv420p needs even dimensions.
@@ -110,7 +110,7 @@ def parse_region(text: str, *, origin: str = "--region") -> Region:
 
 
 def check_region_fits(region: Region, *, screen_width: int, screen_height: int,
-                      origin: str = "--region") -> None:
+                      origin: str = "`region`") -> None:
     """Refuse a region that does not lie inside a ``screen_width`` x ``screen_height`` screen."""
     if (region.x < 0 or region.y < 0 or region.x + region.width > screen_width
             or region.y + region.height > screen_height):

@@ -2,6 +2,9 @@
 
 Every command body runs through :func:`run_guarded`. It lives apart from :mod:`cli.app` so that the command
 modules can use it without importing the app that registers them (no import cycle).
+
+The engine's messages name spec fields (``pass `overwrite```); :func:`describe` is the one place that turns
+them into flags (``pass --overwrite``). Anything that shows an engine error to a user goes through it.
 """
 
 from __future__ import annotations
@@ -11,9 +14,24 @@ from collections.abc import Callable
 import typer
 from rich.console import Console
 
-from capture.errors import CaptureError
+from capture.errors import FIELD_PATTERN, CaptureError
 from cli.env import Environment
 from cli.exit import exit_status_for
+
+FIELD_FLAGS = {"output": "-o"}
+"""Fields whose flag is not ``--`` plus the field's name with dashes (``output_dir`` -> ``--output-dir``)."""
+
+
+def flag_for(field: str) -> str:
+    """The flag that sets an engine field."""
+    return FIELD_FLAGS.get(field, "--" + field.replace("_", "-"))
+
+
+def describe(error: BaseException | str) -> str:
+    """An engine error (or a message from one) in the CLI's words: its fields named by their flags."""
+    if isinstance(error, CaptureError):
+        return error.describe(flag_for)
+    return FIELD_PATTERN.sub(lambda match: flag_for(match.group(1)), str(error))
 
 
 def error_console(env: Environment) -> Console:
@@ -28,6 +46,6 @@ def run_guarded(env: Environment, body: Callable[[], int]) -> None:
         code = body()
     except CaptureError as exc:
         # soft_wrap: one line whatever the width, for scripts that grep "error:".
-        error_console(env).print(f"error: {exc}", markup=False, soft_wrap=True)
+        error_console(env).print(f"error: {describe(exc)}", markup=False, soft_wrap=True)
         raise typer.Exit(int(exit_status_for(exc))) from None
     raise typer.Exit(code)

@@ -166,12 +166,12 @@ def test_videotoolbox_realtime_in_argv() -> None:
 
 
 def test_videotoolbox_rejects_crf() -> None:
-    with pytest.raises(SettingError, match=r"^--crf: h264_videotoolbox has no constant-quality scale"):
+    with pytest.raises(SettingError, match=r"^`crf`: h264_videotoolbox has no constant-quality scale"):
         encoder_options(Encoding(codec="h264_videotoolbox", crf=23), fps=30)
 
 
 def test_unknown_codec_is_rejected() -> None:
-    with pytest.raises(SettingError, match=r"^--codec: 'libx265' is not supported; use one of h264_amf, "):
+    with pytest.raises(SettingError, match=r"^`codec`: 'libx265' is not supported; use one of h264_amf, "):
         build_record_argv(VideoSource(Backend.LAVFI), Encoding(codec="libx265"), ffmpeg_path=FF)
 
 

@@ -105,7 +105,7 @@ def test_below_the_refuse_threshold_is_refused_with_the_fix(tmp_path: Path) -> N
     assert "only 150.0 MiB free" in message
     assert str(tmp_path) in message  # the directory that exists, not the file that does not
     assert "200.0 MiB" in message
-    assert "--output-dir" in message and "-o" in message
+    assert "`output_dir`" in message and "`output`" in message and "--" not in message
 
 
 def test_disk_space_error_is_a_capture_error_with_the_disk_exit_code() -> None:

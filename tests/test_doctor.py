@@ -115,7 +115,7 @@ def test_no_ffmpeg_fails_it_and_what_depends_on_it(tmp_path: Path) -> None:
 def test_ffmpeg_without_libx264_fails_and_without_hardware_says_so(tmp_path: Path) -> None:
     checks = by_name(fake_checks(tmp_path, find=finder(ffmpeg(frozenset({"mpeg4"})))))
     assert checks["libx264"].status is CheckStatus.FAIL
-    assert "has no libx264 encoder" in checks["libx264"].detail and "--ffmpeg" in checks["libx264"].detail
+    assert "has no libx264 encoder" in checks["libx264"].detail and "`ffmpeg` PATH" in checks["libx264"].detail
     assert checks["hardware encoders"] == Check("hardware encoders", CheckStatus.PASS,
                                                 "none built in; libx264 is used")
 

@@ -124,7 +124,7 @@ def test_nothing_found_lists_what_was_tried_and_the_fix() -> None:
         world.find()
     assert str(info.value) == (
         "no usable ffmpeg: tried ffmpeg on PATH (not found), imageio-ffmpeg's binary (not installed); "
-        "install ffmpeg (apt-get install ffmpeg, brew install ffmpeg) or pass --ffmpeg PATH"
+        "install ffmpeg (apt-get install ffmpeg, brew install ffmpeg) or pass `ffmpeg` PATH"
     )
 
 
@@ -134,7 +134,7 @@ def test_nothing_working_names_the_broken_binaries() -> None:
         world.find()
     message = str(info.value)
     assert "tried /usr/bin/ffmpeg (does not run), imageio-ffmpeg's /bundled/ffmpeg (does not run)" in message
-    assert "--ffmpeg PATH" in message
+    assert "`ffmpeg` PATH" in message
 
 
 @pytest.mark.parametrize(("version", "major"), [("5.1.9-0+deb12u1", 5), ("n7.0.2", 7), ("9.0.2-static", 9),

@@ -41,8 +41,8 @@ def test_parse_duration_accepts(text: str, seconds: float) -> None:
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(SettingError) as info:
         parse_duration(text)
-    assert info.value.origin == "--duration"
-    assert str(info.value).startswith("--duration: ")
+    assert info.value.origin == "`duration`"  # the engine names the field; the CLI names its flag
+    assert str(info.value).startswith("`duration`: ")
     assert repr(text) in str(info.value)
 
 
@@ -58,7 +58,7 @@ def test_parse_fps_accepts(text: str | float, fps: float) -> None:
 
 @pytest.mark.parametrize("text", ["0", "-5", "abc", "", "nan", "inf", "240.5", "1000"])
 def test_parse_fps_rejects(text: str) -> None:
-    with pytest.raises(SettingError, match=r"^--fps: "):
+    with pytest.raises(SettingError, match=r"^`fps`: "):
         parse_fps(text)
 
 
@@ -87,7 +87,7 @@ def test_parse_region_accepts(text: str, region: Region) -> None:
     ("", "is not a region"),
 ])
 def test_parse_region_rejects(text: str, why: str) -> None:
-    with pytest.raises(SettingError, match=r"^--region: ") as info:
+    with pytest.raises(SettingError, match=r"^`region`: ") as info:
         parse_region(text)
     assert why in str(info.value)
 
@@ -110,7 +110,7 @@ def test_check_region_fits_accepts_regions_inside(region: Region) -> None:
 @pytest.mark.parametrize("region", [Region(1282, 720, 0, 0), Region(1280, 720, 2, 0), Region(1280, 720, 0, 2),
                                     Region(640, 480, -2, 0), Region(640, 480, 0, -2), Region(2, 2, 1280, 0)])
 def test_check_region_fits_rejects_regions_outside(region: Region) -> None:
-    with pytest.raises(SettingError, match=r"^--region: .* lies outside the 1280x720 screen"):
+    with pytest.raises(SettingError, match=r"^`region`: .* lies outside the 1280x720 screen"):
         check_region_fits(region, screen_width=1280, screen_height=720)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-from capture.errors import SettingError
+from capture.errors import SettingError, field
 from capture.units import Region
 
 # The x264 preset moves memory and CPU far more than any queue does
@@ -327,7 +327,8 @@ def encoder_options(encoding: Encoding, *, fps: float) -> dict[str, Any]:
     """Output options for the codec: quality knobs, keyframe interval, pixel format."""
     codec = encoding.codec
     if codec not in SUPPORTED_CODECS:
-        raise SettingError("--codec", f"{codec!r} is not supported; use one of {', '.join(sorted(SUPPORTED_CODECS))}")
+        raise SettingError(field("codec"),
+                           f"{codec!r} is not supported; use one of {', '.join(sorted(SUPPORTED_CODECS))}")
     opts: dict[str, Any] = {
         "c:v": codec,
         "pix_fmt": PIXEL_FORMAT,
@@ -344,7 +345,7 @@ def encoder_options(encoding: Encoding, *, fps: float) -> dict[str, Any]:
     if codec == "h264_videotoolbox":
         opts["realtime"] = 1
         if crf is not None:
-            raise SettingError("--crf", "h264_videotoolbox has no constant-quality scale like CRF; drop --crf")
+            raise SettingError(field("crf"), "h264_videotoolbox has no constant-quality scale like CRF; drop `crf`")
     elif crf is not None:
         # The closest constant-quality knob of each hardware encoder (same 0-51 QP scale).
         if codec == "h264_nvenc":

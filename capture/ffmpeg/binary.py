@@ -162,5 +162,5 @@ def find_ffmpeg(
         tried.append(f"imageio-ffmpeg's {packaged} (does not run)")
     raise FFmpegNotFoundError(
         "no usable ffmpeg: tried " + ", ".join(tried)
-        + "; install ffmpeg (apt-get install ffmpeg, brew install ffmpeg) or pass --ffmpeg PATH"
+        + "; install ffmpeg (apt-get install ffmpeg, brew install ffmpeg) or pass `ffmpeg` PATH"
     )

@@ -50,16 +50,16 @@ def check_output_path(path: Path, *, overwrite: bool) -> None:
     size = len(os.fsencode(path.name))
     if size > NAME_MAX:
         raise OutputError(f"the file name is {size} bytes; file systems take at most {NAME_MAX}: "
-                          "choose a shorter -o")
+                          "choose a shorter `output`")
     if path.is_dir():
         raise OutputError(f"{path} is a directory; give a file name such as {path / default_output_name()}")
     if path.exists() and not overwrite:
-        raise OutputError(f"{path} already exists; pass --overwrite or choose another name")
+        raise OutputError(f"{path} already exists; pass `overwrite` or choose another name")
     parent = path.absolute().parent
     if not parent.is_dir():
-        raise OutputError(f"directory {parent} does not exist; create it first or choose another -o")
+        raise OutputError(f"directory {parent} does not exist; create it first or choose another `output`")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"directory {parent} is not writable; choose another -o")
+        raise OutputError(f"directory {parent} is not writable; choose another `output`")
 
 
 def moved_output(path: Path, *, identity: tuple[int, int] | None, last_location: str | None) -> str | None:

@@ -90,7 +90,7 @@ def check_start(path: Path, *, free: FreeBytes = free_bytes) -> str | None:
     if available < REFUSE_BELOW_BYTES:
         raise DiskSpaceError(
             f"only {format_bytes(available)} free in {where}; caprec needs {format_bytes(REFUSE_BELOW_BYTES)} "
-            "to start a recording: free some space, or record to another disk with -o or --output-dir"
+            "to start a recording: free some space, or record to another disk with `output` or `output_dir`"
         )
     if available < WARN_BELOW_BYTES:
         return (f"only {format_bytes(available)} free in {where}; caprec stops the recording cleanly when less "

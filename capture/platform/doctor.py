@@ -36,7 +36,7 @@ from capture.units import format_bytes
 
 DEVICES_TIMEOUT_S = TOOL_TIMEOUT
 PROBE_FILE_PREFIX = ".caprec-doctor-"
-FFMPEG_FIX = "install an ffmpeg built with it (apt-get install ffmpeg, brew install ffmpeg) or pass --ffmpeg PATH"
+FFMPEG_FIX = "install an ffmpeg built with it (apt-get install ffmpeg, brew install ffmpeg) or pass `ffmpeg` PATH"
 
 Runner = Callable[..., ToolResult]
 
@@ -113,7 +113,7 @@ def check_encoders(binary: FFmpegBinary | None) -> list[Check]:
     else:
         software = Check(DEFAULT_CODEC, CheckStatus.FAIL, f"{binary.path} has no {DEFAULT_CODEC} encoder; {FFMPEG_FIX}")
     hardware = sorted(HARDWARE_CODECS & binary.encoders)
-    detail = (f"built in: {', '.join(hardware)} (each needs its GPU and driver; try one with --codec)" if hardware
+    detail = (f"built in: {', '.join(hardware)} (each needs its GPU and driver; try one with `codec`)" if hardware
               else f"none built in; {DEFAULT_CODEC} is used")
     return [software, Check("hardware encoders", CheckStatus.PASS, detail)]
 
@@ -141,7 +141,7 @@ def check_input_devices(binary: FFmpegBinary | None, *, platform: str = sys.plat
         checks.append(Check(f"test sources ({lavfi})", CheckStatus.PASS, f"{binary.path} has {lavfi}"))
     else:
         checks.append(Check(f"test sources ({lavfi})", CheckStatus.WARN,
-                            f"{binary.path} has no {lavfi}: --source test and --audio test will not work"))
+                            f"{binary.path} has no {lavfi}: `source` test and `audio` test will not work"))
     return checks
 
 
@@ -153,9 +153,9 @@ def check_display(*, display: str | None = None, environ: Mapping[str, str] = os
     if not name:
         if wayland:
             return Check("display", CheckStatus.FAIL, "a Wayland session without XWayland (DISPLAY is not set): "
-                         "x11grab cannot capture it; log in to an X11 session (--source test still works)")
+                         "x11grab cannot capture it; log in to an X11 session (`source` test still works)")
         return Check("display", CheckStatus.FAIL, "DISPLAY is not set: there is no X screen to capture; set DISPLAY "
-                     "(e.g. :0) or pass --display (--source test still works)")
+                     "(e.g. :0) or pass `display` (`source` test still works)")
     try:
         size = screen_size(name)
     except DisplayError as exc:
@@ -205,16 +205,16 @@ def check_writable(output_dir: Path) -> Check:
     """Whether a file can be created (and deleted) in ``output_dir``."""
     name = "output directory"
     if not output_dir.exists():
-        return Check(name, CheckStatus.FAIL, f"{output_dir} does not exist; create it or pass another --output-dir")
+        return Check(name, CheckStatus.FAIL, f"{output_dir} does not exist; create it or pass another `output_dir`")
     if not output_dir.is_dir():
-        return Check(name, CheckStatus.FAIL, f"{output_dir} is not a directory; pass a directory with --output-dir")
+        return Check(name, CheckStatus.FAIL, f"{output_dir} is not a directory; pass a directory with `output_dir`")
     try:
         handle, probe = tempfile.mkstemp(prefix=PROBE_FILE_PREFIX, suffix=".tmp", dir=output_dir)
         os.close(handle)
         os.unlink(probe)
     except OSError as exc:
         return Check(name, CheckStatus.FAIL, f"cannot create a file in {output_dir} ({exc.strerror or exc}); "
-                     "fix its permissions or pass another --output-dir")
+                     "fix its permissions or pass another `output_dir`")
     return Check(name, CheckStatus.PASS, f"{output_dir.absolute()} is writable")
 
 
@@ -223,12 +223,12 @@ def check_sound_server(pactl: Pactl) -> Check:
     name = "sound server"
     if not pactl.available:
         return Check(name, CheckStatus.WARN, "pactl is not installed, so the sound server cannot be checked "
-                     "(apt-get install pulseaudio-utils); --audio test works without one")
+                     "(apt-get install pulseaudio-utils); `audio` test works without one")
     try:
         server = pactl.info()
     except NoSoundServer as exc:
-        return Check(name, CheckStatus.WARN, f"no PulseAudio/PipeWire server answers ({exc}): --audio mic and "
-                     "desktop will not work; start one (pulseaudio --start), --audio test works without one")
+        return Check(name, CheckStatus.WARN, f"no PulseAudio/PipeWire server answers ({exc}): `audio` mic and "
+                     "desktop will not work; start one (pulseaudio --start), `audio` test works without one")
     return Check(name, CheckStatus.PASS, f"{server.name} {server.version}: default output "
                  f"{server.default_sink or 'none'} (desktop), default input {server.default_source or 'none'} (mic)")
 

@@ -23,7 +23,7 @@ MONITOR_SUFFIX = ".monitor"
 DEFAULT_SOURCE = "@DEFAULT_SOURCE@"
 DEFAULT_MONITOR = "@DEFAULT_MONITOR@"
 SPECIAL_NAMES = frozenset({DEFAULT_SOURCE, DEFAULT_MONITOR, "default"})
-NO_SERVER_FIX = "start PulseAudio or PipeWire (pulseaudio --start), or use --audio test"
+NO_SERVER_FIX = "start PulseAudio or PipeWire (pulseaudio --start), or use `audio` test"
 
 Runner = Callable[..., ToolResult]
 

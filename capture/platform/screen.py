@@ -36,9 +36,9 @@ def resolve_x11_display(explicit: str | None, environ: Mapping[str, str] = os.en
     if is_wayland(environ):
         raise DisplayError(
             "this is a Wayland session without XWayland: x11grab cannot capture it; "
-            "log in to an X11 session, or use --source test"
+            "log in to an X11 session, or use `source` test"
         )
-    raise DisplayError("no X display: DISPLAY is not set; set DISPLAY (e.g. :0), pass --display, or use --source test")
+    raise DisplayError("no X display: DISPLAY is not set; set DISPLAY (e.g. :0), pass `display`, or use `source` test")
 
 
 def is_wayland(environ: Mapping[str, str] = os.environ) -> bool:
@@ -60,10 +60,10 @@ def x11_screen_size(display: str) -> tuple[int, int] | None:
     try:
         conn = xdisplay.Display(display)
     except (XDisplayError, OSError, ValueError):
-        raise DisplayError(f"cannot open the X display {display}; check DISPLAY / --display") from None
+        raise DisplayError(f"cannot open the X display {display}; check DISPLAY / `display`") from None
     except (ConnectionClosedError, XauthError) as exc:
         # The server refused or dropped the connection (authorization, a server resetting or going away).
-        raise DisplayError(f"cannot open the X display {display} ({exc}); check DISPLAY / --display and "
+        raise DisplayError(f"cannot open the X display {display} ({exc}); check DISPLAY / `display` and "
                            "that the X server accepts you (xauth)") from None
     try:
         screen = conn.screen()

@@ -542,7 +542,7 @@ def _startup_error(lines: tuple[str, ...], returncode: int, audio: Audio | None 
     last = most_specific_line(lines) or f"ffmpeg exited with code {returncode} before the first frame"
     text = " ".join(lines).lower()
     if "cannot open display" in text or "can't open display" in text:
-        return DisplayError(f"cannot open the X display ({last}); start X or set DISPLAY / --display")
+        return DisplayError(f"cannot open the X display ({last}); start X or set DISPLAY / `display`")
     inputs = audio.inputs if isinstance(audio, AudioMix) else (audio,) if audio is not None else ()
     for one in inputs:
         if one.backend is not AudioBackend.TEST and last.startswith(f"{one.device}:"):

@@ -514,9 +514,9 @@ def _create_bundle(path: Path) -> None:
     try:
         path.mkdir()
     except FileExistsError:
-        raise OutputError(f"{path} already exists; choose another -o for the studio bundle") from None
+        raise OutputError(f"{path} already exists; choose another `output` for the studio bundle") from None
     except OSError as exc:
-        raise OutputError(f"cannot create {path} ({exc.strerror}); choose another -o") from None
+        raise OutputError(f"cannot create {path} ({exc.strerror}); choose another `output`") from None
 
 
 def _relative(path: Path | None, root: Path) -> str | None:

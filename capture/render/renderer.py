@@ -118,12 +118,13 @@ def _check_output(spec: RenderSpec) -> None:
             raise RenderInputError("output", f"{output} is a directory; give a file name such as "
                                              f"{output / ('render' + output.suffix)}")
         if not spec.overwrite:
-            raise RenderInputError("output", f"{output} already exists; pass --overwrite or choose another name")
+            raise RenderInputError("output", f"{output} already exists; pass `overwrite` or choose another name")
     parent = output.absolute().parent
     if not parent.is_dir():
-        raise RenderInputError("output", f"directory {parent} does not exist; create it first or choose another -o")
+        raise RenderInputError("output", f"directory {parent} does not exist; "
+                                         "create it first or choose another `output`")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise RenderInputError("output", f"directory {parent} is not writable; choose another -o")
+        raise RenderInputError("output", f"directory {parent} is not writable; choose another `output`")
     if spec.bundle.absolute() in (output.absolute(), *output.absolute().parents):
         raise RenderInputError("output", f"{output} is inside the bundle; write the render beside it")
 
@@ -149,7 +150,7 @@ def _put_in_place(temp: Path, output: Path, *, overwrite: bool) -> None:
         os.link(temp, output)  # fails if the name appeared meanwhile: never clobber
     except FileExistsError:
         raise RenderInputError("output", f"{output} appeared while rendering; nothing was overwritten "
-                                         "(pass --overwrite to replace it)") from None
+                                         "(pass `overwrite` to replace it)") from None
     except OSError:
         # No hard links here (some filesystems): check, then rename.
         if os.path.lexists(output):

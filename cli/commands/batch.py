@@ -23,7 +23,7 @@ from capture.errors import CaptureError, OutputError, SettingError
 from capture.record.segment import Recorder, StopControl
 from capture.record.session import Mode
 from capture.units import format_bytes, format_duration
-from cli.boundary import error_console, run_guarded
+from cli.boundary import describe, error_console, run_guarded
 from cli.commands.batch_render import render_after_capture, render_note
 from cli.commands.plan import RecordPlan, resolve_plan, retarget
 from cli.commands.run import exit_code, run_plan, stop_on_signals
@@ -102,7 +102,7 @@ def resolve_captures(env: Environment, plan: BatchPlan, *, ffmpeg_path: str | No
             code = exit_status_for(exc)
             if code is not ExitStatus.USAGE:
                 # Not the capture's fault (no ffmpeg, no display): once is enough.
-                return [], [Problem(spec.index, f"{plan.path}: {spec.label}: {exc}")], code
+                return [], [Problem(spec.index, f"{plan.path}: {spec.label}: {describe(exc)}")], code
             problems.append(Problem(spec.index, f"{plan.path}: {spec.label}: {_as_plan_key(exc)}"))
             continue
         resolved.append(Resolved(spec=spec, plan=record_plan))
@@ -121,13 +121,18 @@ def _shape(spec: CaptureSpec) -> tuple[Any, ...]:
 
 
 def _as_plan_key(exc: CaptureError) -> str:
-    """``--fps: ...`` -> ``fps: ...``: in a plan the culprit is a key, not a flag."""
+    """``--fps: ...`` -> ``fps: ...``: in a plan the culprit is a key, not a flag.
+
+    The engine's own errors name fields, which are the plan's keys; a plan has no ``overwrite`` (it never
+    replaces a file), so that way out is not offered.
+    """
     if isinstance(exc, SettingError) and exc.origin.startswith(FLAG_PREFIX):
         key = exc.origin[len(FLAG_PREFIX):]
         return f"{key}: {exc.detail.replace(exc.origin, key)}"
+    message = exc.describe(lambda field: field)
     if isinstance(exc, OutputError):
-        return "output: " + str(exc).replace("pass --overwrite or ", "").replace("another -o", "another output")
-    return str(exc)
+        return "output: " + message.replace("pass overwrite or ", "")
+    return message
 
 
 def _shared_files(plan: BatchPlan, resolved: list[Resolved]) -> list[Problem]:

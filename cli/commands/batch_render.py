@@ -6,6 +6,7 @@ from pathlib import Path
 
 from capture.errors import CaptureError
 from capture.render.spec import RenderSpec
+from cli.boundary import describe
 from cli.exit import ExitStatus, exit_status_for
 from cli.ui.reports import JsonObject
 
@@ -26,7 +27,7 @@ def render_after_capture(summary: JsonObject, *, bundle: Path | None, output: Pa
         result = render(plan_render(RenderSpec(bundle=bundle, output=output), ffmpeg_path=ffmpeg_path),
                         ffmpeg_path=ffmpeg_path)
     except CaptureError as exc:
-        entry["error"] = str(exc)
+        entry["error"] = describe(exc)
         return {**summary, "render": entry, "exit_code": int(exit_status_for(exc))}
     entry.update(status="complete", frames=result.media.frames, duration_s=round(result.media.duration_s, 3))
     return {**summary, "render": entry}

@@ -6,6 +6,7 @@ stdout and exits 1 when any check fails; warnings alone exit 0.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -20,7 +21,7 @@ from capture.errors import CaptureError
 from capture.ffmpeg.binary import find_ffmpeg
 from capture.platform.doctor import Check, CheckStatus, run_checks, worst
 from capture.platform.pulse import Pactl
-from cli.boundary import run_guarded
+from cli.boundary import describe, run_guarded
 from cli.commands.devices import output_console, resolve_tool_settings
 from cli.env import Environment
 from cli.exit import ExitStatus
@@ -86,7 +87,7 @@ def doctor_command(
                                              check_all=True)
         except CaptureError as exc:
             # caprec record would stop here too; check the rest with the flags alone.
-            checks.append(Check("config", CheckStatus.FAIL, str(exc)))
+            checks.append(Check("config", CheckStatus.FAIL, describe(exc)))
             chosen_ffmpeg, ffmpeg_origin, chosen_display = ffmpeg_path, "--ffmpeg", display
             directory = Path(output_dir).expanduser() if output_dir else None
         else:
@@ -95,9 +96,11 @@ def doctor_command(
                                 f"{where}" if settings.config.exists else f"none at {where} (built-in defaults)"))
             chosen_ffmpeg, ffmpeg_origin = settings.ffmpeg, settings.ffmpeg_origin
             chosen_display, directory = settings.display, settings.output_dir
-        checks += run_checks(output_dir=directory if directory is not None else Path(os.getcwd()),
-                             ffmpeg_path=chosen_ffmpeg, ffmpeg_origin=ffmpeg_origin, display=chosen_display,
-                             platform=sys.platform, environ=env.environ, find=find_ffmpeg, sound=Pactl())
+        found = run_checks(output_dir=directory if directory is not None else Path(os.getcwd()),
+                           ffmpeg_path=chosen_ffmpeg, ffmpeg_origin=ffmpeg_origin, display=chosen_display,
+                           platform=sys.platform, environ=env.environ, find=find_ffmpeg, sound=Pactl())
+        # A check's detail may quote an engine error, which names fields: name their flags instead.
+        checks += [dataclasses.replace(check, detail=describe(check.detail)) for check in found]
         if as_json:
             env.stdout.write(json.dumps(doctor_document(checks), indent=JSON_INDENT, ensure_ascii=False) + "\n")
         else:

@@ -13,7 +13,7 @@ from capture.errors import SettingError
 from capture.ffmpeg.argv import SUPPORTED_CODECS
 from capture.record.segment import StopControl
 from capture.record.session import Mode
-from cli.boundary import error_console, run_guarded
+from cli.boundary import describe, error_console, run_guarded
 from cli.commands.plan import dry_run_text, resolve_plan
 from cli.commands.replay import record_replay
 from cli.commands.run import _reraise, exit_code, run_plan, stop_on_signals
@@ -266,7 +266,7 @@ def record(
             print_summary(console, result, cursor_path=plan.cursor.path if plan.cursor else None,
                           warnings=tally)
         if result.error is not None:
-            console.print(f"error: {result.error}", markup=False, soft_wrap=True)
+            console.print(f"error: {describe(result.error)}", markup=False, soft_wrap=True)
         code = exit_code(result, stop)
         if reports.wanted:
             reports.emit(result_summary(result, exit_code=code, to_stdout=plan.target.path is None,

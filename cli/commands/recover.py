@@ -18,7 +18,7 @@ from capture.errors import CaptureError
 from capture.ffmpeg.binary import find_ffmpeg
 from capture.studio.recover import Action, FileReport, RecoveryReport, recover
 from capture.units import format_duration
-from cli.boundary import run_guarded
+from cli.boundary import describe, run_guarded
 from cli.commands.devices import resolve_tool_settings
 from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
@@ -83,7 +83,7 @@ def recover_command(
         except CaptureError as exc:
             if as_json:
                 env.stdout.write(json.dumps({"schema": "caprec-recover/1", "status": "error",
-                                             "path": str(path.absolute()), "error": str(exc),
+                                             "path": str(path.absolute()), "error": describe(exc),
                                              "exit_code": int(exit_status_for(exc))}, indent=JSON_INDENT) + "\n")
             raise
         if as_json:

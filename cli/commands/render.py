@@ -24,7 +24,7 @@ from capture.render.spec import (
     ZoomMode,
 )
 from capture.units import format_duration, parse_duration
-from cli.boundary import error_console, run_guarded
+from cli.boundary import describe, error_console, run_guarded
 from cli.commands.devices import resolve_tool_settings
 from cli.env import Environment
 from cli.exit import ExitStatus
@@ -266,7 +266,7 @@ def render_command(
             binary = find_ffmpeg(explicit=tools.ffmpeg, explicit_origin=tools.ffmpeg_origin, environ=env.environ)
             plan = plan_render(spec, ffmpeg_path=binary.path)
         except RenderInputError as exc:
-            console.print(f"error: {exc}", markup=False, soft_wrap=True)
+            console.print(f"error: {describe(exc)}", markup=False, soft_wrap=True)
             return ExitStatus.USAGE
         if dry_run:
             env.stdout.write(plan_text(plan))

@@ -29,7 +29,7 @@ from capture.replay.runtime import SAVE_SIGNAL, RuntimeFile, runtime_dir
 from capture.replay.save import CLIP_SUFFIX, CURSOR_SUFFIX, DEFAULT_CLIP_NAME, ClipPattern, SavedClip
 from capture.replay.session import ReplayResult, ReplaySession, ReplaySpec, SaveControl, SaveOutcome
 from capture.units import format_bytes, parse_byte_size, parse_duration
-from cli.boundary import error_console
+from cli.boundary import describe, error_console
 from cli.commands.plan import RecordPlan, plan_argv, resolve_plan
 from cli.commands.run import PAUSE_SIGNAL, stop_on_signals, use_display
 from cli.env import Environment
@@ -191,7 +191,7 @@ def run_replay(*, env: Environment, plan: RecordPlan, spec: ReplaySpec, quiet: b
     stdout_is_terminal = bool(getattr(env.stdout, "isatty", lambda: False)())
 
     def on_saved(outcome: SaveOutcome) -> None:
-        answer: dict[str, Any] = {"path": None, "error": outcome.error}
+        answer: dict[str, Any] = {"path": None, "error": None if outcome.error is None else describe(outcome.error)}
         if outcome.clip is not None:
             clip = outcome.clip
             answer = {"path": str(clip.path.absolute()), "error": None, "duration_s": clip.duration_s,
@@ -208,7 +208,7 @@ def run_replay(*, env: Environment, plan: RecordPlan, spec: ReplaySpec, quiet: b
                               soft_wrap=True)
         else:
             kind = "warning" if outcome.empty else "error: save failed"
-            console.print(f"{kind}: {outcome.error}", markup=False, soft_wrap=True)
+            console.print(f"{kind}: {describe(str(outcome.error))}", markup=False, soft_wrap=True)
         runtime.answer(answer, taken_at=outcome.taken_at)
 
     with stop_on_signals(stop, pausable=False), save_on_signal(saves):
@@ -239,6 +239,6 @@ def _report_end(console: Console, result: ReplayResult, *, spec: ReplaySpec, sto
     for note in recording.notes:
         console.print(f"note: {note}", markup=False, soft_wrap=True)
     if recording.error is not None:
-        console.print(f"error: {recording.error}", markup=False, soft_wrap=True)
+        console.print(f"error: {describe(recording.error)}", markup=False, soft_wrap=True)
         return exit_status_for(recording.error)
     return ExitStatus.ERROR if failed else ExitStatus.OK

@@ -18,6 +18,7 @@ from typing import Any
 from capture.errors import CaptureError, SettingError
 from capture.files.atomic import write_atomic
 from capture.record.segment import RecordingResult, RecordingStats
+from cli.boundary import describe
 from cli.env import Environment
 from cli.exit import ExitStatus, exit_status_for
 from cli.streams import silence_stdout
@@ -80,7 +81,7 @@ def result_summary(result: RecordingResult, *, exit_code: int, cursor_log: Path 
         "schema": SUMMARY_SCHEMA,
         "status": str(result.status),
         "exit_code": int(exit_code),
-        "error": str(result.error) if result.error is not None else None,
+        "error": describe(result.error) if result.error is not None else None,
         "stop_reason": result.stop_reason,
         "outputs": {"video": video, "cursor_log": str(cursor_log.absolute()) if has_cursor and cursor_log else None},
         "duration_s": round(duration, 3),
@@ -128,7 +129,7 @@ def empty_summary(*, status: str, exit_code: int | None, error: str | None) -> J
 
 def error_summary(error: CaptureError) -> JsonObject:
     """The summary when ``error`` stopped the command before anything was recorded."""
-    return empty_summary(status=STATUS_ERROR, exit_code=int(exit_status_for(error)), error=str(error))
+    return empty_summary(status=STATUS_ERROR, exit_code=int(exit_status_for(error)), error=describe(error))
 
 
 def dump_json(data: Any) -> str:
@@ -278,7 +279,7 @@ class StatsFileWriter:
     def finish(self, result: RecordingResult, *, exit_code: int) -> None:
         """The last write: how the recording ended."""
         document = self._document(result.stats, status=str(result.status), final=True)
-        document.update(exit_code=int(exit_code), error=str(result.error) if result.error else None,
+        document.update(exit_code=int(exit_code), error=describe(result.error) if result.error else None,
                         cursor=_cursor_counts(result.cursor, live=True) or document["cursor"])
         document.update(size_bytes=final_size(result))
         if result.media is not None:
@@ -288,7 +289,7 @@ class StatsFileWriter:
     def fail(self, error: CaptureError, stats: RecordingStats | None = None) -> None:
         """The last write when nothing was recorded."""
         document = self._document(stats, status=STATUS_ERROR, final=True)
-        document.update(exit_code=int(exit_status_for(error)), error=str(error))
+        document.update(exit_code=int(exit_status_for(error)), error=describe(error))
         self._write(document, durable=True)
 
     def _document(self, stats: RecordingStats | None, *, status: str, final: bool = False) -> JsonObject:
