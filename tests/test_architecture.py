@@ -210,3 +210,15 @@ def test_every_field_an_engine_message_names_is_a_flag() -> None:
               for name in FIELD_PATTERN.findall(text)}
     assert {"output", "overwrite", "codec", "display"} <= fields
     assert sorted(field for field in fields if flag_for(field) not in flags) == []
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    """``_name`` is private to its module: a name another module needs is public (or lives where it is used)."""
+    offenders = []
+    for package in PACKAGES:
+        for module, path in modules(package).items():
+            for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+                if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] in PACKAGES):
+                    offenders += [f"{module} imports {node.module}.{alias.name}" for alias in node.names
+                                  if alias.name.startswith("_") and not alias.name.startswith("__")]
+    assert offenders == []

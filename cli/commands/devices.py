@@ -66,7 +66,7 @@ def resolve_tool_settings(env: Environment, *, ffmpeg: str | None = None, displa
     resolved = opt.resolve_settings(
         flags={opt.FFMPEG.key: ffmpeg, opt.DISPLAY.key: display, opt.OUTPUT_DIR.key: output_dir},
         environ=env.environ, config=config, settings=opt.SETTINGS if check_all else wanted)
-    return ToolSettings(ffmpeg=resolved.get(opt.FFMPEG), ffmpeg_origin=resolved.origin(opt.FFMPEG).culprit,
+    return ToolSettings(ffmpeg=resolved.get(opt.FFMPEG), ffmpeg_origin=resolved.culprit(opt.FFMPEG),
                         display=resolved.get(opt.DISPLAY), output_dir=resolved.get(opt.OUTPUT_DIR), config=config)
 
 

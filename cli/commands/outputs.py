@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from capture.errors import OutputError, SettingError
 from capture.ffmpeg.argv import CONTAINERS
@@ -16,7 +15,7 @@ from capture.ffmpeg.finish import default_output_name
 from capture.files.tempfiles import NAME_MAX
 from capture.record.session import STUDIO_SUFFIX
 from cli.settings import schema as opt
-from cli.settings.schema import ResolvedSettings, Setting
+from cli.settings.schema import ResolvedSettings
 
 CURSOR_SUFFIX = ".cursor.ndjson"
 #: Appended to an output name without an extension.
@@ -30,7 +29,8 @@ def cursor_log_path(video: Path) -> Path:
     return video.with_name(video.stem + CURSOR_SUFFIX)
 
 
-def _check_cursor_log(log: Path, *, overwrite: bool) -> None:
+def check_cursor_log(log: Path, *, overwrite: bool) -> None:
+    """Refuse a cursor log whose name is too long, or that exists (without ``overwrite``)."""
     size = len(os.fsencode(log.name))
     if size > NAME_MAX:
         raise OutputError(f"the cursor log's name {log.name[:40]}... would be {size} bytes; file systems take at "
@@ -39,11 +39,7 @@ def _check_cursor_log(log: Path, *, overwrite: bool) -> None:
         raise OutputError(f"{log} already exists; pass --overwrite or choose another -o")
 
 
-def _culprit(settings: ResolvedSettings, setting: Setting[Any]) -> str:
-    return settings.origin(setting).culprit
-
-
-def _output_path(settings: ResolvedSettings) -> Path | None:
+def output_path(settings: ResolvedSettings) -> Path | None:
     """The output file: ``-o`` as given, else a default name in ``output_dir``; None for stdout."""
     output = settings.get(opt.OUTPUT)
     if output == "-":
@@ -77,7 +73,7 @@ def _output_dir(settings: ResolvedSettings) -> Path:
     if directory is None:
         return Path()
     if not directory.is_dir():
-        raise SettingError(_culprit(settings, opt.OUTPUT_DIR),
+        raise SettingError(settings.culprit(opt.OUTPUT_DIR),
                            f"{directory} is not a directory; create it or choose another")
     return directory
 
@@ -87,13 +83,13 @@ def default_bundle_name() -> str:
     return str(Path(default_output_name()).with_suffix(STUDIO_SUFFIX))
 
 
-def _bundle_path(settings: ResolvedSettings) -> Path:
+def bundle_path(settings: ResolvedSettings) -> Path:
     """The studio bundle: ``-o NAME`` (``.caprec`` appended when missing), else a default name.
 
     Refuses ``-o -`` (a directory cannot stream to stdout) and a media file
     name (``talk.mp4``): the culprit is the mode's origin or ``--output``.
     """
-    mode = _culprit(settings, opt.MODE)
+    mode = settings.culprit(opt.MODE)
     output = settings.get(opt.OUTPUT)
     if output == "-":
         raise SettingError(mode, "studio mode writes a bundle directory, which cannot go to stdout; "

@@ -41,12 +41,11 @@ from capture.record.session import CURSOR_NAME, Mode, segment_files
 from capture.record.session import CursorSpec as CursorPlan
 from capture.units import check_region_fits
 from cli.commands.outputs import (
-    _bundle_path,
-    _check_cursor_log,
-    _culprit,
-    _output_path,
+    bundle_path,
     check_bundle_path,
+    check_cursor_log,
     cursor_log_path,
+    output_path,
 )
 from cli.env import Environment
 from cli.settings import schema as opt
@@ -110,7 +109,7 @@ def plan_cursor(*, video: VideoSource, path: Path | None, screen: tuple[int, int
     if path is None:
         return None
     log = cursor_log_path(path) if log is None else log
-    _check_cursor_log(log, overwrite=overwrite)
+    check_cursor_log(log, overwrite=overwrite)
     region = video.region
     width, height = screen if screen is not None else (0, 0)
     if pointer is not None:
@@ -153,7 +152,7 @@ def retarget(plan: RecordPlan, path: Path) -> RecordPlan:
     cursor = plan.cursor
     if cursor is not None:
         log = cursor_log_path(path)
-        _check_cursor_log(log, overwrite=cursor.overwrite)
+        check_cursor_log(log, overwrite=cursor.overwrite)
         cursor = replace(cursor, path=log)
     # The settings name the first capture's output: a retargeted plan has none to show.
     return replace(plan, target=replace(plan.target, path=path), cursor=cursor, settings=None)
@@ -248,14 +247,14 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings, probes: 
     queue_size = settings.get(opt.QUEUE_SIZE)
     path: Path | None
     if studio:
-        path = _bundle_path(settings)
+        path = bundle_path(settings)
         check_bundle_path(path)
     else:
-        path = _output_path(settings)
+        path = output_path(settings)
         if path is not None:
             check_output_path(path, overwrite=overwrite)
         elif not settings.get(opt.DRY_RUN) and fd_is_terminal(env.stdout_fd):
-            raise SettingError(_culprit(settings, opt.OUTPUT), "- writes binary video to stdout, which is a "
+            raise SettingError(settings.culprit(opt.OUTPUT), "- writes binary video to stdout, which is a "
                                "terminal; pipe it (-o - | ffprobe -), redirect it (> talk.mp4) or give a file name")
     audio = _plan_audio(settings, queue_size=queue_size, studio=studio)
     ffmpeg_origin = settings.origin(opt.FFMPEG)
@@ -263,7 +262,7 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings, probes: 
     binary = probes.ffmpeg(explicit=settings.get(opt.FFMPEG), explicit_origin=ffmpeg_origin.culprit,
                            environ=env.environ)
     if codec not in binary.encoders:
-        raise SettingError(_culprit(settings, opt.CODEC), f"{codec} is not available in {binary.path} "
+        raise SettingError(settings.culprit(opt.CODEC), f"{codec} is not available in {binary.path} "
                                                           f"({binary.version}); use libx264 or an ffmpeg built with it")
     probes.once(("encoder", binary.path, codec, settings.get(opt.PRESET), settings.get(opt.DRY_RUN)),
                 lambda: check_encoder(settings, binary, cache=probes.cache))
@@ -278,8 +277,8 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings, probes: 
         display = settings.get(opt.DISPLAY)
         backend = Backend.DDAGRAB if source == "ddagrab" else default_backend(platform)
         if backend is Backend.DDAGRAB:
-            check_ddagrab(binary, platform=platform, culprit=_culprit(settings, opt.SOURCE), display=display,
-                          display_culprit=_culprit(settings, opt.DISPLAY))
+            check_ddagrab(binary, platform=platform, culprit=settings.culprit(opt.SOURCE), display=display,
+                          display_culprit=settings.culprit(opt.DISPLAY))
         device = default_screen_device(backend)
         size = None
         if backend is Backend.X11GRAB:
@@ -287,7 +286,7 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings, probes: 
             size = probes.screen_size(device)
             if region_value is not None and size is not None:
                 check_region_fits(region_value, screen_width=size[0], screen_height=size[1],
-                                  origin=_culprit(settings, opt.REGION))
+                                  origin=settings.culprit(opt.REGION))
         elif display is not None:
             device = display
         video = VideoSource(backend=backend, fps=fps_value, device=device, region=region_value,
@@ -307,7 +306,7 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings, probes: 
             shown = captured_display(backend=video.backend, device=video.device, displays=geometry)
             if video.region is not None and shown is not None:
                 check_region_fits(video.region, screen_width=shown.pixel_width, screen_height=shown.pixel_height,
-                                  origin=_culprit(settings, opt.REGION))
+                                  origin=settings.culprit(opt.REGION))
             if wants_cursor:
                 pointer = pointer_area(backend=video.backend, device=video.device, region=video.region,
                                     displays=geometry)
@@ -370,12 +369,12 @@ def check_encoder(settings: ResolvedSettings, binary: FFmpegBinary, *, cache: Pr
     if preset is not None:
         presets = encoder_presets(binary.path, codec, cache=cache)
         if presets and preset not in presets:
-            raise SettingError(_culprit(settings, opt.PRESET),
+            raise SettingError(settings.culprit(opt.PRESET),
                                f"{preset!r} is not a preset of {codec}; use one of {', '.join(presets)}")
     if codec in HARDWARE_CODECS and not settings.get(opt.DRY_RUN):
         why = try_encoder(binary.path, codec)
         if why is not None:
-            raise SettingError(_culprit(settings, opt.CODEC),
+            raise SettingError(settings.culprit(opt.CODEC),
                                f"{codec} does not work on this machine ({why}); use libx264")
 
 
@@ -388,7 +387,7 @@ def _plan_audio(settings: ResolvedSettings, *, queue_size: int, studio: bool) ->
     text = settings.get(opt.AUDIO)
     if text is None:
         return None
-    origin = _culprit(settings, opt.AUDIO)
+    origin = settings.culprit(opt.AUDIO)
     audio = parse_audio_inputs([text], platform=sys.platform, origin=origin,
                                tracks=AudioTracks.SEPARATE if studio else AudioTracks.MIX)
     check_sources(pulse_devices(audio), origin=origin, pactl=Pactl())

@@ -9,14 +9,14 @@ from typing import Annotated, Any
 
 import typer
 
-from capture.errors import SettingError
+from capture.errors import CaptureError, SettingError
 from capture.ffmpeg.argv import SUPPORTED_CODECS
 from capture.record.segment import StopControl
 from capture.record.session import Mode
 from cli.boundary import describe, error_console, run_guarded
 from cli.commands.plan import dry_run_text, resolve_plan
 from cli.commands.replay import record_replay
-from cli.commands.run import _reraise, exit_code, run_plan, stop_on_signals
+from cli.commands.run import exit_code, run_plan, stop_on_signals
 from cli.commands.targets import TargetFlags, apply_targets, check_combinations
 from cli.env import Environment
 from cli.exit import ExitStatus
@@ -274,3 +274,8 @@ def record(
         return code
 
     run_guarded(env, reports.guard(body))
+
+
+def _reraise(exc: CaptureError) -> int:
+    """A body for :func:`run_guarded` that raises ``exc``, so it is reported like any command's error."""
+    raise exc

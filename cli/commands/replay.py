@@ -109,7 +109,7 @@ def replay_plan(*, env: Environment, replay: str, max_memory: str | None, output
         clip_pattern(output, output_dir=None)  # raises the one-line error
     plan = resolve_plan(env=env, output=None, **plan_args)
     if plan.mode is Mode.STUDIO:
-        culprit = plan.settings.origin(opt.MODE).culprit if plan.settings is not None else "--mode"
+        culprit = plan.settings.culprit(opt.MODE) if plan.settings is not None else "--mode"
         raise SettingError(culprit, "studio mode is not available with --replay (clips are instant MP4s with the "
                                     "pointer drawn in); use --mode instant")
     output_dir = plan.settings.get(opt.OUTPUT_DIR) if plan.settings is not None else None

@@ -121,7 +121,3 @@ def exit_code(result: RecordingResult, stop: StopControl) -> ExitStatus:
     if stop.requested and result.stop_reason == "user" and result.stats.duration_s is not None:
         return ExitStatus.INTERRUPTED  # ended before the --duration it was asked for
     return ExitStatus.OK
-
-
-def _reraise(exc: CaptureError) -> int:
-    raise exc

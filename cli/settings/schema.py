@@ -269,6 +269,10 @@ class ResolvedSettings:
         """Where the value of ``setting`` came from."""
         return self.entry(setting).origin
 
+    def culprit(self, setting: Setting[T]) -> str:
+        """What an error about ``setting`` names: its flag, variable or config key (:attr:`Origin.culprit`)."""
+        return self.origin(setting).culprit
+
 
 # Parsers: (raw value, origin) -> value. Raw values are text from a flag or a
 # variable, or a value of one of the setting's TOML types.

@@ -24,7 +24,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from capture.record.segment import RecordingResult, RecordingStats, Status, StopControl
 from capture.units import format_bytes, format_duration
-from cli.ui.panel import LABEL_STYLE, DropWindow, StatsView, _next_state, _ViewState, drop_warning, stats_line
+from cli.ui.panel import LABEL_STYLE, DropWindow, StatsView, ViewState, drop_warning, next_state, stats_line
 
 LIVE_REFRESH_PER_SECOND = 4
 PLAIN_INTERVAL_S = 5.0
@@ -97,7 +97,7 @@ class PlainDisplay:
         self._dropping = False
         self._last_warning: tuple[str, float] | None = None
         self._lock = threading.Lock()
-        self._state = _ViewState()
+        self._state = ViewState()
 
     def __enter__(self) -> PlainDisplay:
         return self
@@ -109,7 +109,7 @@ class PlainDisplay:
         if not stats.started:
             return
         now = self._clock()
-        self._state = _next_state(self._state, stats)
+        self._state = next_state(self._state, stats)
         self._window.add(stats.elapsed_s, stats.progress.frame, stats.progress.drop_frames)
         warning = drop_warning(self._window.ratio(), self._window.window_s)
         if warning is not None and not self._dropping:

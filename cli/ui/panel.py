@@ -85,7 +85,7 @@ class DropWindow:
 
 
 @dataclass(frozen=True)
-class _ViewState:
+class ViewState:
     """Everything the panel shows, replaced whole so a render never sees half an update."""
 
     stats: RecordingStats | None = None
@@ -112,7 +112,7 @@ def first_frame_seen(stats: RecordingStats) -> bool:
     return stats.started and stats.progress.frame > 0
 
 
-def _next_state(state: _ViewState, stats: RecordingStats) -> _ViewState:
+def next_state(state: ViewState, stats: RecordingStats) -> ViewState:
     """The view after ``stats``: the shown time kept monotonic and capped, the current run tracked."""
     recording = state.recording or first_frame_seen(stats)
     shown = max(state.shown_s, stats.elapsed_s) if recording else 0.0
@@ -203,7 +203,7 @@ class StatsView:
         self._clock = clock
         self._window = DropWindow(window_s=window_s)
         self._lock = threading.Lock()
-        self._state = _ViewState()
+        self._state = ViewState()
         self._stop = stop
         self.pausable = pausable
         self.verbose = verbose
@@ -214,13 +214,13 @@ class StatsView:
         """Forget the last recording (a batch shows one after another)."""
         with self._lock:
             self._window = DropWindow(window_s=self._window.window_s)
-            self._state = _ViewState()
+            self._state = ViewState()
 
     def update(self, stats: RecordingStats) -> None:
         with self._lock:
             if stats.started:
                 self._window.add(stats.elapsed_s, stats.progress.frame, stats.progress.drop_frames)
-            self._state = dataclasses.replace(_next_state(self._state, stats), drop_ratio=self._window.ratio())
+            self._state = dataclasses.replace(next_state(self._state, stats), drop_ratio=self._window.ratio())
 
     def warn(self, text: str) -> None:
         with self._lock:
@@ -289,13 +289,13 @@ class StatsView:
         return self._stop is not None and self._stop.requested
 
     @staticmethod
-    def settled(state: _ViewState) -> bool:
+    def settled(state: ViewState) -> bool:
         """The current run of frames is old enough for FFmpeg's rates to mean something."""
         stats = state.stats
         return (stats is not None and state.recording and not stats.paused
                 and stats.elapsed_s - state.run_since_s >= SETTLE_S)
 
-    def _state_head(self, state: _ViewState) -> Text:
+    def _state_head(self, state: ViewState) -> Text:
         stats = state.stats
         if self._stopping():
             word = "stopping now…" if self._stop is not None and self._stop.fast else "stopping…"
@@ -310,7 +310,7 @@ class StatsView:
             head.append(f" STALLED {stats.stalled_s:.0f}s", style=PAUSED_STYLE)
         return head
 
-    def _header(self, state: _ViewState, width: int) -> list[Text]:
+    def _header(self, state: ViewState, width: int) -> list[Text]:
         stats = state.stats
         duration = stats.duration_s if stats is not None else None
         if state.starts_at is not None:
