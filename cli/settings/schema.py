@@ -17,431 +17,154 @@ before ``CAPREC_QUEUE_SIZE``) and the mode's default. The other mode's
 variable is not read at all::
 
     --queue-size > CAPREC_QUEUE_SIZE_<MODE> > CAPREC_QUEUE_SIZE > config queue_size > the mode's default
+
+The types (:class:`Setting`, :class:`Origin`, the resolved values) live in
+:mod:`cli.settings.origins`, the parsers in :mod:`cli.settings.parsers`; both
+stay importable from here.
 """
 
 from __future__ import annotations
 
-import enum
 import math
-import re
-import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, Generic, TypeVar, cast
-
-import tomli_w
+from typing import Any, TypeVar, cast
 
 from capture.cursor.writer import DEFAULT_FLUSH_INTERVAL
 from capture.errors import SettingError
-from capture.ffmpeg.argv import CRF_RANGE, DEFAULT_CODEC, DEFAULT_FPS, SUPPORTED_CODECS
+from capture.ffmpeg.argv import CRF_RANGE, DEFAULT_CODEC, DEFAULT_FPS
 from capture.ffmpeg.binary import ENV_FFMPEG
-from capture.platform.audio_inputs import parse_audio_inputs
 from capture.record.pump import DEFAULT_PIPE_BUFFER
 from capture.record.session import Mode
 from capture.units import (
-    MAX_PIPE_BUFFER_BYTES,
-    MIN_PIPE_BUFFER_BYTES,
     Region,
-    format_bytes,
-    parse_byte_size,
-    parse_duration,
-    parse_fps,
-    parse_region,
+)
+from cli.settings.origins import (
+    CONFIG_TABLE,
+    DEFAULT_ORIGIN,
+    ENV_PREFIX,
+    ConfigValues,
+    ModeDefault,
+    Origin,
+    OriginKind,
+    RawValue,
+    ResolvedSettings,
+    ResolvedValue,
+    Setting,
+    mode_variable,
+)
+from cli.settings.parsers import (
+    AUDIO_NONE,
+    MAX_CURSOR_FLUSH_S,
+    MAX_DELAY_S,
+    MIN_CURSOR_FLUSH_S,
+    PIPE_BUFFER_RANGE_TEXT,
+    QUEUE_SIZE_RANGE,
+    QUEUE_SIZE_RANGE_TEXT,
+    SOURCES,
+    parse_audio_setting,
+    parse_bool,
+    parse_codec,
+    parse_crf,
+    parse_cursor_flush,
+    parse_delay,
+    parse_directory,
+    parse_duration_setting,
+    parse_fps_setting,
+    parse_mode,
+    parse_optional_text,
+    parse_pipe_buffer,
+    parse_queue_size,
+    parse_region_setting,
+    parse_source,
+    parse_text,
 )
 from cli.settings.suggest import did_you_mean
 
 T = TypeVar("T")
 
-#: What a flag, an environment variable or a TOML value can hold.
-RawValue = str | int | float | bool
-
-#: The config file table that holds ``caprec record``'s settings.
-CONFIG_TABLE = "record"
-ENV_PREFIX = "CAPREC_"
-
-SOURCES = ("screen", "test", "ddagrab")
 DEFAULT_SOURCE = "screen"
-MIN_CURSOR_FLUSH_S = 0.05
-MAX_CURSOR_FLUSH_S = 60.0
-MAX_DELAY_S = 3600.0
 DEFAULT_MODE = Mode.INSTANT
-#: ``--audio none`` (or the variable, or the config key) records no audio.
-AUDIO_NONE = "none"
-#: Packets FFmpeg may queue per capture input (and, FFmpeg 7+, per output).
-#: Beyond 2048 a queue of raw 1080p frames (8 MB each) could pin 16 GB.
-QUEUE_SIZE_RANGE = (1, 2048)
 #: Each mode's default queue size (see benchmarks/queue_size.py for the figures).
 DEFAULT_QUEUE_SIZE_INSTANT = 96
 DEFAULT_QUEUE_SIZE_STUDIO = 240
-_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
-_TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
-_FALSE_WORDS = frozenset({"0", "false", "no", "off"})
-_TOML_TYPE_NAMES: dict[type, str] = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
 
-
-class OriginKind(enum.StrEnum):
-    """Where a setting's value came from, strongest first."""
-
-    FLAG = "flag"
-    ENV = "env"
-    CONFIG = "config"
-    DEFAULT = "default"
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where one value came from: a flag, a variable, a config key, or the default.
-
-    ``str(origin)`` is the short label (``--fps``, ``CAPREC_FPS``,
-    ``config /home/me/.config/caprec/config.toml``, ``default``);
-    :attr:`culprit` is what an error message names (for a config value, the
-    key and the file).
-    """
-
-    kind: OriginKind
-    name: str = ""
-    path: Path | None = None
-
-    def __str__(self) -> str:
-        if self.kind is OriginKind.CONFIG:
-            return f"config {self.path}"
-        if self.kind is OriginKind.DEFAULT:
-            return "default"
-        return self.name
-
-    @property
-    def culprit(self) -> str:
-        """The flag, the variable, or ``record.<key> in <file>``."""
-        if self.kind is OriginKind.CONFIG:
-            return f"{CONFIG_TABLE}.{self.name} in {self.path}"
-        return str(self)
-
-
-DEFAULT_ORIGIN = Origin(OriginKind.DEFAULT)
-
-
-@dataclass(frozen=True)
-class ModeDefault(Generic[T]):
-    """A setting's default in one recording mode, and how it reads in help."""
-
-    mode: Mode
-    value: T
-    text: str
-
-
-def mode_variable(name: str, mode: Mode) -> str:
-    """``CAPREC_QUEUE_SIZE`` in studio mode -> ``CAPREC_QUEUE_SIZE_STUDIO``."""
-    return f"{name}_{mode.value.upper()}"
-
-
-@dataclass(frozen=True)
-class Setting(Generic[T]):
-    """One ``caprec record`` option.
-
-    ``parse`` turns a raw value (the text of a flag or variable, or a typed
-    TOML value) into the setting's value, raising :class:`SettingError`
-    with the origin it is given. ``env`` lists the variables checked in
-    order; an empty tuple (and ``configurable=False``) makes the option
-    flag-only. ``toml_types`` are the TOML types the config file may use.
-    ``example`` is a valid value used in messages; ``summary`` and
-    ``default_text`` describe the option for help and ``caprec config show``.
-
-    A setting with ``mode_defaults`` depends on the recording mode: see
-    :meth:`for_mode`; ``mode`` is set on the copy it returns. ``accepts``
-    describes the valid values when an empty variable is reported (e.g.
-    ``1 to 2048 packets``); ``show`` formats a value for a dry run;
-    ``in_init`` says whether ``caprec config init`` writes the default.
-    """
-
-    key: str
-    flag: str
-    parse: Callable[[RawValue, str], T]
-    default: T
-    summary: str
-    default_text: str
-    example: RawValue
-    env: tuple[str, ...] = ()
-    configurable: bool = True
-    toml_types: tuple[type, ...] = (str,)
-    mode_defaults: tuple[ModeDefault[T], ...] = ()
-    mode: Mode | None = None
-    accepts: str = ""
-    show: Callable[[T], str] | None = None
-    in_init: bool = True
-
-    @property
-    def per_mode(self) -> bool:
-        """True when the mode chooses this setting's variable and default."""
-        return bool(self.mode_defaults)
-
-    @property
-    def all_env(self) -> tuple[str, ...]:
-        """Every variable that can set this setting in some mode, per-mode ones first (for help)."""
-        if not self.per_mode or self.mode is not None:
-            return self.env
-        return (*(mode_variable(self.env[0], d.mode) for d in self.mode_defaults), *self.env)
-
-    def for_mode(self, mode: Mode) -> Setting[T]:
-        """The setting as it applies in ``mode``.
-
-        Its variables become the mode's own (``CAPREC_X_STUDIO``) then the
-        shared ones, and its default the mode's. A setting without
-        ``mode_defaults``, or one already bound to a mode, is returned as is.
-        """
-        if not self.per_mode or self.mode is not None:
-            return self
-        default = next(d for d in self.mode_defaults if d.mode is mode)
-        return replace(self, env=(mode_variable(self.env[0], mode), *self.env), default=default.value,
-                       default_text=default.text, mode=mode)
-
-    def format(self, value: T) -> str:
-        """``value`` as a dry run prints it: ``1MiB``, ``30``, ``until stopped`` for None."""
-        if value is None:
-            return self.default_text
-        if self.show is not None:
-            return self.show(value)
-        if isinstance(value, bool):
-            return str(value).lower()
-        if isinstance(value, float):
-            return f"{value:g}"
-        return str(value)
-
-    @property
-    def example_text(self) -> str:
-        """The example as typed on a command line or in a variable."""
-        return str(self.example).lower() if isinstance(self.example, bool) else str(self.example)
-
-    @property
-    def example_toml(self) -> str:
-        """The example as a config file line, e.g. ``fps = 30``."""
-        return tomli_w.dumps({self.key: self.example}).strip()
-
-    @property
-    def expects(self) -> str:
-        """The accepted TOML types in words: ``a number or a string``."""
-        kinds = [kind for kind in self.toml_types if not (kind is int and float in self.toml_types)]
-        return " or ".join(_TOML_TYPE_NAMES[kind] for kind in kinds)
-
-
-@dataclass(frozen=True)
-class ResolvedValue(Generic[T]):
-    """A setting's value, where it came from, and the raw value as given (None for a default)."""
-
-    setting: Setting[T]
-    value: T
-    origin: Origin
-    raw: RawValue | None = None
-
-
-@dataclass(frozen=True)
-class ConfigValues:
-    """The ``[record]`` table of a config file (empty when the file does not exist)."""
-
-    path: Path
-    values: Mapping[str, RawValue] = field(default_factory=dict)
-    exists: bool = False
-
-
-@dataclass(frozen=True)
-class ResolvedSettings:
-    """Every setting's resolved value, in table order."""
-
-    entries: tuple[ResolvedValue[Any], ...]
-    config: ConfigValues | None = None
-
-    def __iter__(self) -> Iterator[ResolvedValue[Any]]:
-        return iter(self.entries)
-
-    def entry(self, setting: Setting[T]) -> ResolvedValue[T]:
-        """The resolved value of ``setting`` with its origin."""
-        for entry in self.entries:
-            if entry.setting.key == setting.key:
-                return entry
-        raise KeyError(setting.key)
-
-    def get(self, setting: Setting[T]) -> T:
-        """The value of ``setting``."""
-        return self.entry(setting).value
-
-    def origin(self, setting: Setting[T]) -> Origin:
-        """Where the value of ``setting`` came from."""
-        return self.entry(setting).origin
-
-    def culprit(self, setting: Setting[T]) -> str:
-        """What an error about ``setting`` names: its flag, variable or config key (:attr:`Origin.culprit`)."""
-        return self.origin(setting).culprit
-
-
-# Parsers: (raw value, origin) -> value. Raw values are text from a flag or a
-# variable, or a value of one of the setting's TOML types.
-
-def parse_text(raw: RawValue, origin: str) -> str:
-    """Any non-empty text."""
-    text = str(raw)
-    if not text.strip():
-        raise SettingError(origin, "is empty; give a value or leave the setting out")
-    return text
-
-
-def parse_bool(raw: RawValue, origin: str) -> bool:
-    """A yes/no value: ``1/0``, ``true/false``, ``yes/no``, ``on/off`` (any case)."""
-    if isinstance(raw, bool):
-        return raw
-    word = str(raw).strip().lower()
-    if word in _TRUE_WORDS:
-        return True
-    if word in _FALSE_WORDS:
-        return False
-    raise SettingError(origin, f"{raw!r} is not a yes/no value; use 1 or 0, true or false, yes or no, on or off")
-
-
-def parse_source(raw: RawValue, origin: str) -> str:
-    """``screen``, ``test`` or ``ddagrab`` (Windows' Desktop Duplication, FFmpeg 6+)."""
-    if raw not in SOURCES:
-        raise SettingError(origin, f"{raw!r} is not a source; use one of {', '.join(SOURCES)}")
-    return str(raw)
-
-
-def parse_codec(raw: RawValue, origin: str) -> str:
-    """One of :data:`capture.ffmpeg.argv.SUPPORTED_CODECS`."""
-    if raw not in SUPPORTED_CODECS:
-        raise SettingError(origin, f"{raw!r} is not supported; use one of {', '.join(sorted(SUPPORTED_CODECS))}")
-    return str(raw)
-
-
-def parse_crf(raw: RawValue, origin: str) -> int:
-    """A whole number in :data:`capture.ffmpeg.argv.CRF_RANGE`."""
-    low, high = CRF_RANGE
-    if isinstance(raw, bool | float):
-        raise SettingError(origin, f"{raw!r} is not a whole number; use {low} (best) to {high} (smallest)")
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        raise SettingError(origin, f"{raw!r} is not a whole number; use {low} (best) to {high} (smallest)") from None
-    if not low <= value <= high:
-        raise SettingError(origin, f"{value} is out of range; use {low} (best) to {high} (smallest)")
-    return value
-
-
-def _parse_seconds(raw: RawValue, origin: str, *, low: float, high: float, example: str) -> float:
-    if isinstance(raw, bool):
-        raise SettingError(origin, f"{raw!r} is not a number of seconds; use e.g. {example}")
-    try:
-        value = float(str(raw).strip())
-    except ValueError:
-        raise SettingError(origin, f"{raw!r} is not a number of seconds; use e.g. {example}") from None
-    if not (math.isfinite(value) and low <= value <= high):
-        raise SettingError(origin, f"{raw!r} is out of range; use {low:g} to {high:g} seconds")
-    return value
-
-
-def parse_cursor_flush(raw: RawValue, origin: str) -> float:
-    """Seconds between cursor log flushes, :data:`MIN_CURSOR_FLUSH_S` to :data:`MAX_CURSOR_FLUSH_S`."""
-    return _parse_seconds(raw, origin, low=MIN_CURSOR_FLUSH_S, high=MAX_CURSOR_FLUSH_S, example="1 or 0.5")
-
-
-def parse_delay(raw: RawValue, origin: str) -> float:
-    """Seconds to wait before recording, 0 to :data:`MAX_DELAY_S`."""
-    return _parse_seconds(raw, origin, low=0.0, high=MAX_DELAY_S, example="3")
-
-
-def parse_fps_setting(raw: RawValue, origin: str) -> float:
-    """A frame rate (see :func:`capture.units.parse_fps`)."""
-    if isinstance(raw, bool):
-        raise SettingError(origin, f"{raw!r} is not a number; use a frame rate such as 30")
-    return parse_fps(raw, origin=origin)
-
-
-def parse_duration_setting(raw: RawValue, origin: str) -> float:
-    """A duration; a TOML number is seconds (see :func:`capture.units.parse_duration`)."""
-    if isinstance(raw, bool):
-        raise SettingError(origin, f"{raw!r} is not a duration; use seconds (90), 1m30s or 00:01:30")
-    if isinstance(raw, int | float) and not raw > 0:
-        raise SettingError(origin, f"{raw!r} must be longer than zero; use e.g. 5 or 1m30s")
-    return parse_duration(str(raw), origin=origin)
-
-
-def parse_region_setting(raw: RawValue, origin: str) -> Region:
-    """A region ``WxH+X+Y`` (see :func:`capture.units.parse_region`)."""
-    return parse_region(str(raw), origin=origin)
-
-
-PIPE_BUFFER_RANGE_TEXT = f"{format_bytes(MIN_PIPE_BUFFER_BYTES)} to {format_bytes(MAX_PIPE_BUFFER_BYTES)}"
-QUEUE_SIZE_RANGE_TEXT = f"{QUEUE_SIZE_RANGE[0]} to {QUEUE_SIZE_RANGE[1]} packets"
-
-
-def parse_pipe_buffer(raw: RawValue, origin: str) -> int:
-    """A pipe buffer size in bytes, :data:`capture.units.MIN_PIPE_BUFFER_BYTES` to
-    :data:`capture.units.MAX_PIPE_BUFFER_BYTES` (``65536``, ``512KiB``, ``1MiB``).
-
-    Every error names the accepted range.
-    """
-    not_a_size = f"{raw!r} is not a size; use {PIPE_BUFFER_RANGE_TEXT}, in bytes or with a unit: 512KiB, 1MiB"
-    if isinstance(raw, bool):
-        raise SettingError(origin, not_a_size)
-    try:
-        # Unbounded here, so that the only error is "not a size"; the range is checked below.
-        size = parse_byte_size(raw if isinstance(raw, int) else str(raw), origin=origin, minimum=0,
-                               maximum=sys.maxsize)
-    except SettingError:
-        raise SettingError(origin, not_a_size) from None
-    if not MIN_PIPE_BUFFER_BYTES <= size <= MAX_PIPE_BUFFER_BYTES:
-        raise SettingError(origin, f"{raw!r} is out of range; use {PIPE_BUFFER_RANGE_TEXT}")
-    return size
-
-
-def parse_queue_size(raw: RawValue, origin: str) -> int:
-    """A packet count in :data:`QUEUE_SIZE_RANGE` (FFmpeg's ``-thread_queue_size``)."""
-    low, high = QUEUE_SIZE_RANGE
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        value = raw
-    elif isinstance(raw, str) and _WHOLE_NUMBER.fullmatch(raw.strip()):
-        value = int(raw.strip())
-    else:
-        raise SettingError(origin, f"{raw!r} is not a whole number; use {QUEUE_SIZE_RANGE_TEXT}")
-    if not low <= value <= high:
-        raise SettingError(origin, f"{raw!r} is out of range; use {QUEUE_SIZE_RANGE_TEXT}")
-    return value
-
-
-def parse_mode(raw: RawValue, origin: str) -> Mode:
-    """``instant`` or ``studio`` (any case)."""
-    word = str(raw).strip().lower()
-    for mode in Mode:
-        if word == mode.value:
-            return mode
-    raise SettingError(origin, f"{raw!r} is not a mode; use {' or '.join(m.value for m in Mode)}")
-
-
-def parse_audio_setting(raw: RawValue, origin: str) -> str | None:
-    """Audio inputs for this platform, a comma list (see :mod:`capture.platform.audio_inputs`), or None for ``none``.
-
-    The value kept is the text as given (stripped); the plan maps it to an
-    :class:`capture.ffmpeg.argv.AudioSource`.
-    """
-    text = parse_text(raw, origin).strip()
-    if text.lower() == AUDIO_NONE:
-        return None
-    parse_audio_inputs([text], platform=sys.platform, origin=origin)
-    return text
-
-
-def parse_directory(raw: RawValue, origin: str) -> Path:
-    """A directory path (``~`` expanded); whether it exists is checked where it is used."""
-    return Path(parse_text(raw, origin)).expanduser()
-
-
-def parse_optional_text(raw: RawValue, origin: str) -> str:
-    """Text as given (flag-only options such as ``--output``), but not empty.
-
-    ``-o "$OUT"`` with ``OUT`` unset must not quietly record to the default name.
-    """
-    text = str(raw)
-    if not text:
-        raise SettingError(origin, "is empty; give a file name ('-' for stdout) or leave the option out")
-    return text
+# The table and its resolution are this module's; the setting types (cli.settings.origins) and the parsers
+# (cli.settings.parsers) stay importable from here.
+__all__ = [
+    "AUDIO",
+    "AUDIO_NONE",
+    "CODEC",
+    "CONFIG_TABLE",
+    "CRF",
+    "CURSOR",
+    "CURSOR_FLUSH",
+    "DEFAULT_MODE",
+    "DEFAULT_ORIGIN",
+    "DEFAULT_QUEUE_SIZE_INSTANT",
+    "DEFAULT_QUEUE_SIZE_STUDIO",
+    "DEFAULT_SOURCE",
+    "DELAY",
+    "DISPLAY",
+    "DRY_RUN",
+    "DURATION",
+    "ENV_PREFIX",
+    "FFMPEG",
+    "FPS",
+    "MAX_CURSOR_FLUSH_S",
+    "MAX_DELAY_S",
+    "MIN_CURSOR_FLUSH_S",
+    "MODE",
+    "OUTPUT",
+    "OUTPUT_DIR",
+    "OVERWRITE",
+    "PIPE_BUFFER",
+    "PIPE_BUFFER_RANGE_TEXT",
+    "PRESET",
+    "QUEUE_SIZE",
+    "QUEUE_SIZE_RANGE",
+    "QUEUE_SIZE_RANGE_TEXT",
+    "QUIET",
+    "REGION",
+    "SETTINGS",
+    "SOURCE",
+    "SOURCES",
+    "ConfigValues",
+    "ModeDefault",
+    "Origin",
+    "OriginKind",
+    "RawValue",
+    "ResolvedSettings",
+    "ResolvedValue",
+    "Setting",
+    "check_config_table",
+    "configurable_settings",
+    "describe_toml",
+    "find_setting",
+    "known_keys",
+    "mode_variable",
+    "parse_audio_setting",
+    "parse_bool",
+    "parse_codec",
+    "parse_config_value",
+    "parse_crf",
+    "parse_cursor_flush",
+    "parse_delay",
+    "parse_directory",
+    "parse_duration_setting",
+    "parse_fps_setting",
+    "parse_mode",
+    "parse_optional_text",
+    "parse_pipe_buffer",
+    "parse_queue_size",
+    "parse_region_setting",
+    "parse_source",
+    "parse_text",
+    "resolve_setting",
+    "resolve_settings",
+    "text_to_toml",
+]
 
 
 def _env(key: str) -> tuple[str, ...]:
