@@ -1,7 +1,7 @@
 """Rendering a bundle end to end: plan it, stream it, verify it, then put it in place atomically.
 
-The output is written to a hidden sibling made by :mod:`capture.files.tempfiles` (random name,
-``O_EXCL``, never through a symlink, held locked), read back like a recording, and only
+The output is written to a hidden sibling with a random name created with
+``O_EXCL`` (never through a symlink), read back like a recording, and only
 then given its name: by ``link`` (which refuses an existing name) or, when
 overwriting is allowed, by ``rename`` (which replaces the directory entry,
 not what a symlink there points at). A failed or interrupted render
@@ -10,14 +10,15 @@ leaves nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from capture.ffmpeg.finish import MediaCheck, verify_media
-from capture.files.tempfiles import NEW_FILE_MODE, OwnedTemp, current_umask, owned_temp
 from capture.record.pump import DEFAULT_PIPE_BUFFER
 from capture.render.bundle import Bundle, read_bundle
 from capture.render.card import build_card, card_box
@@ -39,6 +40,7 @@ from capture.render.spec import (
 from capture.render.spring import SmoothCursor
 from capture.render.zoom import ZoomTrack, auto_segments, check_segments
 
+NEW_FILE_MODE = 0o666
 # The encoded file may hold a frame or two fewer than were sent (FFmpeg's
 # rate conversion at the very end); more than this is a failure.
 FRAME_SLACK = 2
@@ -127,15 +129,25 @@ def _check_output(spec: RenderSpec) -> None:
         raise RenderInputError("output", f"{output} is inside the bundle; write the render beside it")
 
 
-def _put_in_place(temp: OwnedTemp, output: Path, *, overwrite: bool) -> None:
-    if hasattr(os, "fchmod"):
-        # mkstemp makes the temporary file 0600; the render is an ordinary new file (0666 less the umask).
-        os.fchmod(temp.fd, NEW_FILE_MODE & ~current_umask())
+@contextlib.contextmanager
+def _temp_sibling(path: Path, tag: str) -> Iterator[Path]:
+    """A fresh hidden file beside ``path``: random name, ``O_EXCL``, no symlink followed; removed at the end."""
+    temp = path.with_name(f".{path.name}.{tag}-{uuid.uuid4().hex[:12]}{path.suffix}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    os.close(os.open(temp, flags, NEW_FILE_MODE))
+    try:
+        yield temp
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+
+
+def _put_in_place(temp: Path, output: Path, *, overwrite: bool) -> None:
     if overwrite:
-        os.replace(temp.path, output)  # replaces the entry itself, even when it is a symlink
+        os.replace(temp, output)  # replaces the entry itself, even when it is a symlink
         return
     try:
-        os.link(temp.path, output)  # fails if the name appeared meanwhile: never clobber
+        os.link(temp, output)  # fails if the name appeared meanwhile: never clobber
     except FileExistsError:
         raise RenderInputError("output", f"{output} appeared while rendering; nothing was overwritten "
                                          "(pass `overwrite` to replace it)") from None
@@ -143,9 +155,9 @@ def _put_in_place(temp: OwnedTemp, output: Path, *, overwrite: bool) -> None:
         # No hard links here (some filesystems): check, then rename.
         if os.path.lexists(output):
             raise RenderInputError("output", f"{output} appeared while rendering; nothing was overwritten") from None
-        os.replace(temp.path, output)
+        os.replace(temp, output)
         return
-    temp.path.unlink()
+    temp.unlink()
 
 
 def _composer(plan: RenderPlan) -> FrameComposer:
@@ -180,24 +192,24 @@ def render(plan: RenderPlan, *, ffmpeg_path: str, on_progress: Callable[[Pipelin
     decode = decode_argv(ffmpeg_path=ffmpeg_path, segments=segments, size=plan.source_size, fps=plan.fps,
                          trim=trim)
     in_size, out_size = frame_bytes(*plan.source_size), frame_bytes(*plan.size)
-    with owned_temp(spec.output, "render") as temp:
+    with _temp_sibling(spec.output, "render") as temp:
         encoder = functools.partial(encode_argv, ffmpeg_path=ffmpeg_path, fmt=fmt, size=plan.size, fps=plan.fps,
                                     crf=spec.crf, preset=spec.preset)
         if fmt is OutputFormat.GIF:
             # Two passes of the same deterministic render: a palette, then the GIF (memory stays flat).
-            with owned_temp(spec.output.with_suffix(".png"), "palette") as palette:
-                run_pipeline(decode=decode, encode=encoder(destination=palette.path),
+            with _temp_sibling(spec.output.with_suffix(".png"), "palette") as palette:
+                run_pipeline(decode=decode, encode=encoder(destination=palette),
                              in_size=in_size, out_size=out_size, compose=_compose_fn(plan), pipe_size=pipe_size)
                 stats = run_pipeline(decode=decode,
-                                     encode=encoder(destination=temp.path, palette=palette.path),
+                                     encode=encoder(destination=temp, palette=palette),
                                      in_size=in_size, out_size=out_size, compose=_compose_fn(plan),
                                      on_progress=on_progress, pipe_size=pipe_size)
         else:
             audio = segments if plan.audio else []
-            stats = run_pipeline(decode=decode, encode=encoder(destination=temp.path, audio=audio, trim=trim),
+            stats = run_pipeline(decode=decode, encode=encoder(destination=temp, audio=audio, trim=trim),
                                  in_size=in_size, out_size=out_size, compose=_compose_fn(plan),
                                  on_progress=on_progress, pipe_size=pipe_size)
-        media = verify_media(temp.path, ffmpeg_path=ffmpeg_path)
+        media = verify_media(temp, ffmpeg_path=ffmpeg_path)
         if not media.playable or media.frames < stats.frames - FRAME_SLACK:
             raise RenderFailedError(f"the rendered file holds {media.frames} of {stats.frames} frames; "
                                     "it was not saved")
