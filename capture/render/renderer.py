@@ -134,12 +134,19 @@ def _temp_sibling(path: Path, tag: str) -> Iterator[Path]:
     """A fresh hidden file beside ``path``: random name, ``O_EXCL``, no symlink followed; removed at the end."""
     temp = path.with_name(f".{path.name}.{tag}-{uuid.uuid4().hex[:12]}{path.suffix}")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    os.close(os.open(temp, flags, NEW_FILE_MODE))
+    ours: Path | None = temp
     try:
+        # Created inside the try: a Ctrl-C that lands just after the create still removes it.
+        try:
+            os.close(os.open(temp, flags, NEW_FILE_MODE))
+        except FileExistsError:
+            ours = None  # someone else's file: never removed
+            raise
         yield temp
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
+        if ours is not None:
+            with contextlib.suppress(FileNotFoundError):
+                ours.unlink()
 
 
 def _put_in_place(temp: Path, output: Path, *, overwrite: bool) -> None:
