@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Probe, python_argv, wait_until
+from helpers import Probe, python_argv, spawn_in_pty, wait_until
 
 from cli.settings.batch_plan import CaptureSpec, PlanError, expand_output, load_plan, parse_plan
 
@@ -484,8 +484,8 @@ def test_batch_progress_in_a_terminal(env: dict[str, str], tmp_path: Path) -> No
     pexpect = pytest.importorskip("pexpect")
     plan = write_plan(tmp_path, TWO_CAPTURES)
     argv = python_argv("batch", str(plan))
-    child = pexpect.spawn(argv[0], argv[1:], cwd=str(tmp_path), env={**env, "TERM": "xterm-256color"},
-                          dimensions=(24, 60), encoding="utf-8", timeout=PROCESS_TIMEOUT_S)
+    child = spawn_in_pty(argv, cwd=tmp_path, env={**env, "TERM": "xterm-256color"}, columns=60,
+                         timeout=PROCESS_TIMEOUT_S)
     try:
         child.expect(r"capture 1/2")
         child.expect(r"frames")  # the current capture's live panel under the overall progress

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import ffprobe, python_argv
+from helpers import ffprobe, python_argv, spawn_in_pty
 from rich.console import Console
 
 from capture.cursor.writer import CursorStats
@@ -414,8 +414,8 @@ def _pty_record(caprec_env: dict[str, str], tmp_path: Path, *, columns: int) -> 
     pexpect = pytest.importorskip("pexpect")
     argv = python_argv("record", "--source", "test", "-d", str(RECORD_S), "-o", str(tmp_path / "pty.mp4"))
     started = time.monotonic()
-    child = pexpect.spawn(argv[0], argv[1:], cwd=str(tmp_path), env=_spawn_env(caprec_env, tmp_path),
-                          dimensions=(24, columns), encoding="utf-8", timeout=PTY_TIMEOUT_S)
+    child = spawn_in_pty(argv, cwd=tmp_path, env=_spawn_env(caprec_env, tmp_path), columns=columns,
+                         timeout=PTY_TIMEOUT_S)
     try:
         # Two reads at different moments: the frame count must have grown between them.
         child.expect(FRAMES)
@@ -475,8 +475,8 @@ def test_space_and_p_pause_and_resume_in_a_terminal(caprec_env: dict[str, str], 
     pexpect = pytest.importorskip("pexpect")
     output = tmp_path / "keys.mp4"
     argv = python_argv("record", "--source", "test", "-o", str(output))
-    child = pexpect.spawn(argv[0], argv[1:], cwd=str(tmp_path), env=_spawn_env(caprec_env, tmp_path),
-                          dimensions=(24, 100), encoding="utf-8", timeout=PTY_TIMEOUT_S)
+    child = spawn_in_pty(argv, cwd=tmp_path, env=_spawn_env(caprec_env, tmp_path), columns=100,
+                         timeout=PTY_TIMEOUT_S)
     try:
         child.expect(FRAMES)
         child.send(" ")
@@ -509,8 +509,8 @@ def test_panel_in_a_terminal_starts_counts_and_finishes_honestly(caprec_env: dic
                                                                  columns: int) -> None:
     pexpect = pytest.importorskip("pexpect")
     argv = python_argv("record", "--source", "test", "-d", str(RECORD_S), "-o", str(tmp_path / "honest.mp4"))
-    child = pexpect.spawn(argv[0], argv[1:], cwd=str(tmp_path), env=_spawn_env(caprec_env, tmp_path),
-                          dimensions=(24, columns), encoding="utf-8", timeout=PTY_TIMEOUT_S)
+    child = spawn_in_pty(argv, cwd=tmp_path, env=_spawn_env(caprec_env, tmp_path), columns=columns,
+                         timeout=PTY_TIMEOUT_S)
     try:
         child.expect(pexpect.EOF)
         transcript = ANSI.sub("", child.before)
@@ -533,8 +533,8 @@ def test_ctrl_c_shows_stopping_then_saves(caprec_env: dict[str, str], tmp_path: 
     pexpect = pytest.importorskip("pexpect")
     output = tmp_path / "stop.mp4"
     argv = python_argv("record", "--source", "test", "--verbose", "-o", str(output))
-    child = pexpect.spawn(argv[0], argv[1:], cwd=str(tmp_path), env=_spawn_env(caprec_env, tmp_path),
-                          dimensions=(24, 80), encoding="utf-8", timeout=PTY_TIMEOUT_S)
+    child = spawn_in_pty(argv, cwd=tmp_path, env=_spawn_env(caprec_env, tmp_path), columns=80,
+                         timeout=PTY_TIMEOUT_S)
     try:
         child.expect("REC")
         child.expect(FRAMES)

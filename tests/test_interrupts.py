@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import children_of, ffprobe, file_size, python_argv, wait_until
+from helpers import children_of, ffprobe, file_size, python_argv, spawn_in_pty, wait_until
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -44,8 +44,7 @@ def _env(caprec_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
 
 def _spawn(caprec_env: dict[str, str], tmp_path: Path, *args: str) -> Any:
     argv = python_argv("record", "--source", "test", *args)
-    return pexpect.spawn(argv[0], argv[1:], cwd=str(tmp_path), env=_env(caprec_env, tmp_path),
-                         dimensions=(24, 100), encoding="utf-8", timeout=PTY_TIMEOUT_S)
+    return spawn_in_pty(argv, cwd=tmp_path, env=_env(caprec_env, tmp_path), timeout=PTY_TIMEOUT_S)
 
 
 def _finish(child: Any) -> tuple[int, str]:

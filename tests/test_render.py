@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import XServer, scrubbed_environ
-from helpers import REPO_ROOT, ffprobe, mp4_top_level_boxes, python_argv
+from helpers import REPO_ROOT, ffprobe, mp4_top_level_boxes, python_argv, spawn_in_pty
 
 from capture.cursor.reader import read_cursor_log
 from capture.studio.manifest import read_manifest
@@ -95,8 +95,7 @@ def studio_bundle(xvfb: XServer, tmp_path_factory: pytest.TempPathFactory) -> It
     _xdotool(env, "mousemove", "20", "20")
     argv = python_argv("record", "--mode", "studio", "--audio", "test", "--region",
                        f"{REGION_W}x{REGION_H}+0+0", "-o", str(bundle))
-    child = pexpect.spawn(argv[0], argv[1:], cwd=str(home), env=env, dimensions=(24, 100), encoding="utf-8",
-                          timeout=PTY_TIMEOUT_S)
+    child = spawn_in_pty(argv, cwd=home, env=env, timeout=PTY_TIMEOUT_S)
     try:
         child.expect(FRAMES_RE)
         for action in (("mousemove", "100", "80"), ("mousemove", "320", "180"), ("click", "1"),
@@ -371,8 +370,7 @@ def test_dry_run_prints_an_edit_list_that_renders_back(studio_bundle: StudioBund
 def test_progress_shows_in_a_terminal_and_plain_text_off_one(studio_bundle: StudioBundle, tmp_path: Path) -> None:
     pexpect = pytest.importorskip("pexpect")
     argv = python_argv("render", str(studio_bundle.path), "-o", str(tmp_path / "tty.mp4"), "--zoom", "off")
-    child = pexpect.spawn(argv[0], argv[1:], cwd=str(tmp_path), env=studio_bundle.env, dimensions=(24, 100),
-                          encoding="utf-8", timeout=RENDER_TIMEOUT_S)
+    child = spawn_in_pty(argv, cwd=tmp_path, env=studio_bundle.env, timeout=RENDER_TIMEOUT_S)
     try:
         child.expect(r"rendering.*frames")
         child.expect("saved:")
@@ -392,8 +390,7 @@ def test_ctrl_c_stops_the_render_and_leaves_nothing(studio_bundle: StudioBundle,
     # A slow render (large output, slowest preset) so that Ctrl-C lands mid-way.
     argv = python_argv("render", str(studio_bundle.path), "-o", str(tmp_path / "stop.mp4"), "--width", "1920",
                        "--preset", "veryslow")
-    child = pexpect.spawn(argv[0], argv[1:], cwd=str(tmp_path), env=studio_bundle.env, dimensions=(24, 100),
-                          encoding="utf-8", timeout=RENDER_TIMEOUT_S)
+    child = spawn_in_pty(argv, cwd=tmp_path, env=studio_bundle.env, timeout=RENDER_TIMEOUT_S)
     try:
         child.expect(r"rendering.*frames")
         child.sendintr()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import RunCaprec, SpawnCaprec, XServer
-from helpers import mp4_top_level_boxes, python_argv, wait_until
+from helpers import mp4_top_level_boxes, python_argv, spawn_in_pty, wait_until
 
 from capture.cursor.reader import read_cursor_log
 from capture.replay.runtime import RuntimeFile, runtime_dir
@@ -162,8 +162,8 @@ def test_saves_at_5_s_then_10_s_twice_1_s_apart(replay_run: tuple[subprocess.Pop
 def test_the_s_key_saves_from_a_terminal_and_save_on_exit(replay_env: dict[str, str], tmp_path: Path) -> None:
     pexpect = pytest.importorskip("pexpect")
     argv = python_argv("record", "--source", "test", "--replay", "3s", "--save-on-exit", "-o", str(tmp_path))
-    child = pexpect.spawn(argv[0], argv[1:], cwd=str(tmp_path), env={**replay_env, "TERM": "xterm-256color"},
-                          dimensions=(24, 100), encoding="utf-8", timeout=START_TIMEOUT_S)
+    child = spawn_in_pty(argv, cwd=tmp_path, env={**replay_env, "TERM": "xterm-256color"},
+                         timeout=START_TIMEOUT_S)
     seen = io.StringIO()
     child.logfile_read = seen
     try:
