@@ -4,11 +4,13 @@ Every command body runs through :func:`run_guarded`. It lives apart from :mod:`c
 modules can use it without importing the app that registers them (no import cycle).
 
 The engine's messages name spec fields (``pass `overwrite```); :func:`describe` is the one place that turns
-them into flags (``pass --overwrite``). Anything that shows an engine error to a user goes through it.
+them into flags (``pass --overwrite``; a boolean field turned off, ```cursor` off``, into ``--no-cursor``).
+Anything that shows an engine error to a user goes through it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import typer
@@ -22,16 +24,24 @@ FIELD_FLAGS = {"output": "-o"}
 """Fields whose flag is not ``--`` plus the field's name with dashes (``output_dir`` -> ``--output-dir``)."""
 
 
+FIELD_OFF_PATTERN = re.compile(FIELD_PATTERN.pattern + " off")
+"""A boolean field turned off (```cursor` off``): the CLI names its ``--no-`` flag."""
+
+
 def flag_for(field: str) -> str:
     """The flag that sets an engine field."""
     return FIELD_FLAGS.get(field, "--" + field.replace("_", "-"))
 
 
+def off_flag_for(field: str) -> str:
+    """The flag that turns a boolean engine field off (``cursor`` -> ``--no-cursor``)."""
+    return "--no-" + flag_for(field).removeprefix("--")
+
+
 def describe(error: BaseException | str) -> str:
     """An engine error (or a message from one) in the CLI's words: its fields named by their flags."""
-    if isinstance(error, CaptureError):
-        return error.describe(flag_for)
-    return FIELD_PATTERN.sub(lambda match: flag_for(match.group(1)), str(error))
+    text = FIELD_OFF_PATTERN.sub(lambda match: off_flag_for(match.group(1)), str(error))
+    return FIELD_PATTERN.sub(lambda match: flag_for(match.group(1)), text)
 
 
 def error_console(env: Environment) -> Console:

@@ -33,6 +33,7 @@ from capture.platform.devices import (
     x11_devices,
 )
 from capture.platform.displays import DisplayInfo
+from cli.commands.devices import device_name
 
 AVFOUNDATION_FFMPEG6 = """\
 [AVFoundation indev @ 0x7fb2d3f04a40] AVFoundation video devices:
@@ -255,19 +256,23 @@ def test_x11_devices_lists_screens_and_split_monitors() -> None:
         XScreen(1, 1280, 720, monitors=(XMonitor("screen", 0, 0, 1280, 720),)),
     ]
     devices = x11_devices(":1.0", screens)
-    assert [(d.id, d.name, d.size, d.region) for d in devices] == [
-        (":1.0", "X screen 0", (3840, 1080), None),
-        (":1.0", "monitor DP-1 (primary), --screen 0", (1920, 1080), "1920x1080+0+0"),
-        (":1.0", "monitor HDMI-1, --screen 1", (1920, 1080), "1920x1080+1920+0"),
-        (":1.1", "X screen 1, --screen 2", (1280, 720), None),  # its only monitor is the whole screen
+    assert [(d.id, d.name, d.size, d.region, d.screen) for d in devices] == [
+        (":1.0", "X screen 0", (3840, 1080), None, None),
+        (":1.0", "monitor DP-1 (primary)", (1920, 1080), "1920x1080+0+0", 0),
+        (":1.0", "monitor HDMI-1", (1920, 1080), "1920x1080+1920+0", 1),
+        (":1.1", "X screen 1", (1280, 720), None, 2),  # its only monitor is the whole screen
     ]
+    # The CLI names the flag that picks each one; the engine only its number.
+    assert [device_name(d) for d in devices[1:]] == [
+        "monitor DP-1 (primary), --screen 0", "monitor HDMI-1, --screen 1", "X screen 1, --screen 2"]
     assert all(d.kind is DeviceKind.SCREEN and d.backend == "x11grab" for d in devices)
 
 
 def test_device_json() -> None:
     device = Device(DeviceKind.SCREEN, "x11grab", ":0.0", "monitor DP-1", size=(1920, 1080), region="1920x1080+0+0")
     assert device.to_json() == {"kind": "screen", "backend": "x11grab", "id": ":0.0", "name": "monitor DP-1",
-                                "width": 1920, "height": 1080, "region": "1920x1080+0+0", "alternative": None}
+                                "width": 1920, "height": 1080, "region": "1920x1080+0+0", "alternative": None,
+                                "screen": None}
     assert device.size_text == "1920x1080"
     assert Device(DeviceKind.AUDIO, "lavfi", "test", "t").size_text == ""
 
@@ -473,7 +478,8 @@ def test_devices_json_on_xvfb(run_caprec: RunCaprec, caprec_env: dict[str, str],
     devices = json.loads(result.stdout)
     screens = [d for d in devices if d["kind"] == "screen"]
     assert screens == [{"kind": "screen", "backend": "x11grab", "id": f"{xvfb.display}.0", "name": "X screen 0",
-                        "width": xvfb.width, "height": xvfb.height, "region": None, "alternative": None}]
+                        "width": xvfb.width, "height": xvfb.height, "region": None, "alternative": None,
+                        "screen": None}]
     assert {"kind": "audio", "backend": "lavfi", "id": "test"}.items() <= devices[-1].items()
     assert "Traceback" not in result.stderr
 

@@ -29,6 +29,7 @@ from capture.platform.doctor import (
     worst,
 )
 from cli.app import app
+from cli.boundary import describe
 
 ALL_ENCODERS = frozenset({"libx264", "h264_nvenc", "h264_qsv", "h264_vaapi", "mpeg4"})
 DEVICES_LINUX = b" D  lavfi           Libavfilter virtual input device\n D  x11grab         X11 screen capture\n"
@@ -192,7 +193,8 @@ def test_pynput_that_cannot_load_is_only_a_warning() -> None:
     check = check_pynput(backend=fail)
     assert check.status is CheckStatus.WARN
     assert "failed to acquire X connection" in check.detail and "Try one" not in check.detail
-    assert "--no-cursor" in check.detail
+    assert check.detail.endswith("recordings work without the cursor log (`cursor` off)")
+    assert describe(check.detail).endswith("(--no-cursor)")
 
 
 @pytest.mark.parametrize(("free", "status", "needle"), [

@@ -13,6 +13,7 @@ import pytest
 
 from capture.errors import FFmpegNotFoundError
 from capture.ffmpeg.binary import ENV_FFMPEG, FFmpegBinary, Probe, find_ffmpeg, list_encoders, probe_version
+from cli.boundary import describe
 
 ENCODERS = frozenset({"libx264", "h264_nvenc"})
 
@@ -56,7 +57,7 @@ def everything_works() -> World:
 def test_flag_beats_everything() -> None:
     world = everything_works()
     found = world.find(explicit="my-ffmpeg", environ={ENV_FFMPEG: "/env/ffmpeg"})
-    assert found == FFmpegBinary("/home/u/bin/my-ffmpeg", "7.1", "--ffmpeg")
+    assert found == FFmpegBinary("/home/u/bin/my-ffmpeg", "7.1", "`ffmpeg`")
     assert found.encoders == ENCODERS
     assert world.checked == ["/home/u/bin/my-ffmpeg"]  # nothing else was even tried
     assert world.bundled_calls == 0
@@ -101,8 +102,8 @@ def test_broken_flag_is_an_error_that_names_it_without_fallback() -> None:
     with pytest.raises(FFmpegNotFoundError) as info:
         world.find(explicit="/opt/broken/ffmpeg", environ={ENV_FFMPEG: "/env/ffmpeg"})
     message = str(info.value)
-    assert message.startswith("--ffmpeg names '/opt/broken/ffmpeg', which is not a working ffmpeg")
-    assert "drop the flag" in message
+    assert message == "`ffmpeg` names '/opt/broken/ffmpeg', which is not a working ffmpeg; fix the path or remove it"
+    assert describe(info.value).startswith("--ffmpeg names '/opt/broken/ffmpeg'")
     assert world.checked == ["/opt/broken/ffmpeg"]
     assert world.bundled_calls == 0
 
@@ -172,7 +173,7 @@ def test_real_variable_and_flag(tmp_path: Path) -> None:
     via_env = find_ffmpeg(environ={ENV_FFMPEG: str(link)})
     assert (via_env.path, via_env.origin) == (str(link), ENV_FFMPEG)
     via_flag = find_ffmpeg(explicit=str(link), environ={ENV_FFMPEG: "/nonexistent"})
-    assert (via_flag.path, via_flag.origin) == (str(link), "--ffmpeg")
+    assert (via_flag.path, via_flag.origin) == (str(link), "`ffmpeg`")
 
 
 def test_real_probe_rejects_what_is_not_ffmpeg(tmp_path: Path) -> None:
@@ -187,7 +188,7 @@ def test_real_probe_rejects_what_is_not_ffmpeg(tmp_path: Path) -> None:
     for path in (tmp_path / "missing", not_executable, impostor, failing, tmp_path):
         assert probe_version(str(path)) is None, path
     assert list_encoders(str(tmp_path / "missing")) == frozenset()
-    with pytest.raises(FFmpegNotFoundError, match=re.escape(f"--ffmpeg names '{impostor}'")):
+    with pytest.raises(FFmpegNotFoundError, match=re.escape(f"`ffmpeg` names '{impostor}'")):
         find_ffmpeg(explicit=str(impostor), environ={})
 
 

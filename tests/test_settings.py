@@ -302,7 +302,7 @@ def test_a_config_ffmpeg_that_does_not_run_is_named(clean_env: Path, tmp_path: P
     result = invoke("record", "--source", "test", "-d", "1", "-o", str(tmp_path / "out.mp4"))
     assert result.exit_code == 3
     assert result.stderr.startswith(f"error: record.ffmpeg in {clean_env} names '/nonexistent/ffmpeg', "
-                                    "which is not a working ffmpeg; fix the path or remove the setting")
+                                    "which is not a working ffmpeg; fix the path or remove it")
 
 
 def test_settings_error_is_a_setting_error_with_the_origin() -> None:

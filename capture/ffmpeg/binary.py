@@ -1,7 +1,7 @@
-"""Finding a usable FFmpeg: ``--ffmpeg``, ``CAPREC_FFMPEG``, PATH, imageio-ffmpeg.
+"""Finding a usable FFmpeg: the ``ffmpeg`` field, ``CAPREC_FFMPEG``, PATH, imageio-ffmpeg.
 
 A candidate is usable when ``ffmpeg -version`` answers within a timeout. An
-explicitly named binary (flag or variable) that does not work is an error,
+explicitly named binary (field or variable) that does not work is an error,
 not a reason to fall back silently to another one.
 """
 
@@ -16,11 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from capture.errors import FFmpegNotFoundError
+from capture.errors import field as spec_field
 from capture.ffmpeg.probe_cache import ProbeCache, binary_key
 from capture.ffmpeg.process import run_tool
 
 VERSION_TIMEOUT = 10.0
 ENV_FFMPEG = "CAPREC_FFMPEG"
+EXPLICIT_ORIGIN = spec_field("ffmpeg")
+"""Where an explicit ffmpeg comes from unless the caller names it: the ``ffmpeg`` field."""
 _VERSION_RE = re.compile(r"^ffmpeg version (\S+)")
 _MAJOR_RE = re.compile(r"^n?(\d+)\.")
 _ENCODER_RE = re.compile(r"^\s*V[A-Z.]{5}\s+(\S+)")
@@ -120,7 +123,7 @@ def list_encoders(path: str) -> frozenset[str]:
 def find_ffmpeg(
     *,
     explicit: str | None = None,
-    explicit_origin: str = "--ffmpeg",
+    explicit_origin: str = EXPLICIT_ORIGIN,
     environ: Mapping[str, str] = os.environ,
     which: Callable[[str], str | None] = shutil.which,
     bundled: Callable[[], str | None] = _bundled_ffmpeg,
@@ -128,8 +131,9 @@ def find_ffmpeg(
 ) -> FFmpegBinary:
     """Find a working ffmpeg in caprec's order and return it with its version.
 
-    ``explicit_origin`` names where ``explicit`` came from (``--ffmpeg``, or
-    a config key) for the error. Collaborators are arguments so tests can
+    ``explicit_origin`` names where ``explicit`` came from for the error and
+    :attr:`FFmpegBinary.origin` (the marked ``ffmpeg`` field unless the
+    caller says better: a flag, a config key). Collaborators are arguments so tests can
     hand in fakes. Raises :class:`FFmpegNotFoundError` naming everything
     that was tried.
     """
@@ -140,8 +144,8 @@ def find_ffmpeg(
         resolved = which(candidate) or candidate
         found = probe(resolved)
         if found is None:
-            fix = ("drop the flag" if origin == "--ffmpeg" else f"unset {ENV_FFMPEG}" if origin == ENV_FFMPEG
-                   else "remove the setting")
+            # The engine cannot tell a flag from a config key: "remove it" fits both.
+            fix = f"unset {ENV_FFMPEG}" if origin == ENV_FFMPEG else "remove it"
             raise FFmpegNotFoundError(f"{origin} names {candidate!r}, which is not a working ffmpeg; "
                                       f"fix the path or {fix}")
         return FFmpegBinary(resolved, found.version, origin, found.encoders)

@@ -98,7 +98,9 @@ class Device:
     ``backend`` the FFmpeg input that opens it. ``region`` (``WxH+X+Y``) is
     set for an X11 RandR monitor: record it with ``--display ID --region
     REGION``. ``alternative`` is DirectShow's unique "Alternative name", for
-    two devices that share a name.
+    two devices that share a name. ``screen`` is the number that picks an X11
+    screen or monitor through the ``screen`` field (capture.platform.targets),
+    set when there are several to pick from.
     """
 
     kind: DeviceKind
@@ -108,6 +110,7 @@ class Device:
     size: tuple[int, int] | None = None
     region: str | None = None
     alternative: str | None = None
+    screen: int | None = None
 
     @property
     def size_text(self) -> str:
@@ -125,6 +128,7 @@ class Device:
             "height": self.size[1] if self.size is not None else None,
             "region": self.region,
             "alternative": self.alternative,
+            "screen": self.screen,
         }
 
 
@@ -342,15 +346,14 @@ def x11_devices(display: str, screens: Sequence[XScreen]) -> list[Device]:
     """
     base = display_base(display)
     devices: list[Device] = []
-    number = 0  # ``--screen N``: each monitor of each screen, or the screen itself (capture.platform.targets)
+    number = 0  # the ``screen`` field's N: each monitor of each screen, or the screen itself (capture.platform.targets)
     several = sum(max(1, len(screen.monitors)) for screen in screens) > 1
     for screen in screens:
         screen_id = f"{base}.{screen.number}"
         whole = [(m.x, m.y, m.width, m.height) == (0, 0, screen.width, screen.height) for m in screen.monitors]
-        pick = f", --screen {number + whole.index(True) if any(whole) else number}" if several and len(whole) <= 1 \
-            else ""
+        pick = (number + whole.index(True) if any(whole) else number) if several and len(whole) <= 1 else None
         devices.append(Device(kind=DeviceKind.SCREEN, backend=str(Backend.X11GRAB), id=screen_id,
-                              name=f"X screen {screen.number}{pick}", size=(screen.width, screen.height)))
+                              name=f"X screen {screen.number}", size=(screen.width, screen.height), screen=pick))
         number += max(1, len(screen.monitors))
         for index, monitor in enumerate(screen.monitors):
             if whole[index]:
@@ -358,9 +361,9 @@ def x11_devices(display: str, screens: Sequence[XScreen]) -> list[Device]:
             primary = " (primary)" if monitor.primary else ""
             devices.append(Device(
                 kind=DeviceKind.SCREEN, backend=str(Backend.X11GRAB), id=screen_id,
-                name=f"monitor {monitor.name}{primary}, --screen {number - len(screen.monitors) + index}",
-                size=(monitor.width, monitor.height),
+                name=f"monitor {monitor.name}{primary}", size=(monitor.width, monitor.height),
                 region=f"{monitor.width}x{monitor.height}{monitor.x:+d}{monitor.y:+d}",
+                screen=number - len(screen.monitors) + index,
             ))
     return devices
 

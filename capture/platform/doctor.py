@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from capture.errors import DisplayError, FFmpegNotFoundError
 from capture.ffmpeg.argv import DEFAULT_CODEC, HARDWARE_CODECS, Backend
-from capture.ffmpeg.binary import FFmpegBinary, find_ffmpeg
+from capture.ffmpeg.binary import EXPLICIT_ORIGIN, FFmpegBinary, find_ffmpeg
 from capture.ffmpeg.process import TOOL_TIMEOUT, ToolResult, run_tool
 from capture.files.diskspace import DiskSpaceError, FreeBytes, check_start, existing_ancestor, free_bytes
 from capture.platform.devices import parse_ffmpeg_devices
@@ -90,7 +90,7 @@ def pynput_backend_name() -> str:
 # -- the checks --------------------------------------------------------------
 
 def check_ffmpeg(*, find: FFmpegFinder = find_ffmpeg, explicit: str | None = None,
-                 explicit_origin: str = "--ffmpeg",
+                 explicit_origin: str = EXPLICIT_ORIGIN,
                  environ: Mapping[str, str] = os.environ) -> tuple[Check, FFmpegBinary | None]:
     """Which ffmpeg ``caprec record`` would use, and its version; fail when there is none."""
     try:
@@ -179,7 +179,7 @@ def check_pynput(*, backend: Callable[[], str] = pynput_backend_name) -> Check:
         lines = str(exc).strip().splitlines()
         why = lines[0] if lines else type(exc).__name__
         return Check("cursor log (pynput)", CheckStatus.WARN,
-                     f"pynput cannot load: {why}; recordings work without the cursor log (--no-cursor)")
+                     f"pynput cannot load: {why}; recordings work without the cursor log (`cursor` off)")
     return Check("cursor log (pynput)", CheckStatus.PASS, f"backend {module}")
 
 
@@ -258,7 +258,7 @@ def run_checks(
     *,
     output_dir: Path,
     ffmpeg_path: str | None = None,
-    ffmpeg_origin: str = "--ffmpeg",
+    ffmpeg_origin: str = EXPLICIT_ORIGIN,
     display: str | None = None,
     platform: str = sys.platform,
     environ: Mapping[str, str] = os.environ,

@@ -91,7 +91,7 @@ def read_bundle(path: Path, *, ffmpeg_path: str, prober: Prober | None = None) -
     """
     if not path.is_dir():
         raise RenderInputError("bundle", f"{path} is not a caprec studio bundle (not a directory); record one "
-                                         "with `caprec record --mode studio`")
+                                         "with `mode` studio")
     try:
         manifest = read_manifest(path / MANIFEST_NAME)
     except ManifestError as exc:

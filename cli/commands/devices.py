@@ -19,7 +19,7 @@ from rich.text import Text
 
 from capture.ffmpeg.binary import find_ffmpeg
 from capture.platform.devices import Device, list_devices, needs_ffmpeg
-from cli.boundary import error_console, run_guarded
+from cli.boundary import error_console, flag_for, run_guarded
 from cli.env import Environment
 from cli.exit import ExitStatus
 from cli.settings import schema as opt
@@ -75,12 +75,22 @@ def output_console(env: Environment) -> Console:
                    force_terminal=None if getattr(env.stdout, "isatty", lambda: False)() else False)
 
 
+def device_name(device: Device) -> str:
+    """The device's name as the CLI shows it, with the flag that picks it (``monitor HDMI-1, --screen 1``)."""
+    return device.name if device.screen is None else f"{device.name}, {flag_for('screen')} {device.screen}"
+
+
+def device_json(device: Device) -> dict[str, object]:
+    """One element of ``caprec devices --json``: the engine's fields, the name as the table shows it."""
+    return {**device.to_json(), "name": device_name(device)}
+
+
 def devices_table(devices: list[Device]) -> Table:
     """The rich table ``caprec devices`` prints; a region column only when a monitor has one."""
     with_region = any(device.region is not None for device in devices)
     table = Table(*COLUMNS, *(("region",) if with_region else ()))
     for device in devices:
-        cells = [device.kind, device.backend, device.id, device.name, device.size_text]
+        cells = [device.kind, device.backend, device.id, device_name(device), device.size_text]
         if with_region:
             cells.append(device.region or "")
         table.add_row(*(Text(str(cell)) for cell in cells))
@@ -112,7 +122,7 @@ def devices_command(
         for note in notes:
             console.print(f"note: {note}", markup=False, soft_wrap=True)
         if as_json:
-            env.stdout.write(json.dumps([device.to_json() for device in devices], indent=JSON_INDENT,
+            env.stdout.write(json.dumps([device_json(device) for device in devices], indent=JSON_INDENT,
                                         ensure_ascii=False) + "\n")
         else:
             output_console(env).print(devices_table(devices))
