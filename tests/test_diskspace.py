@@ -133,14 +133,14 @@ def test_watch_asks_the_disk_at_most_once_per_interval(tmp_path: Path) -> None:
     clock, disk = FakeClock(), FakeDisk(10 * GIB)
     watch = DiskWatch(tmp_path / "clip.mp4", clock=clock, free=disk)
     assert watch.should_stop(0) is False
-    assert len(disk.calls) == 1 and watch.last_free == 10 * GIB
+    assert len(disk.calls) == 1
     for tick in range(1, 10):  # the recorder's 0.1 s ticks within one interval
         clock.advance(CHECK_INTERVAL_S / 10 * 0.99)
         assert watch.should_stop(tick * MIB) is False
     assert len(disk.calls) == 1
     clock.advance(CHECK_INTERVAL_S)
     assert watch.should_stop(20 * MIB) is False
-    assert len(disk.calls) == 2 == watch.checks
+    assert len(disk.calls) == 2
 
 
 def test_watch_stops_when_free_space_falls_below_the_threshold_and_stays_stopped(tmp_path: Path) -> None:
@@ -150,7 +150,6 @@ def test_watch_stops_when_free_space_falls_below_the_threshold_and_stays_stopped
     disk.free = STOP_BELOW_BYTES - 1
     clock.advance(CHECK_INTERVAL_S)
     assert watch.should_stop(MIB) is True
-    assert watch.stopped
     disk.free = 10 * GIB  # someone freed space: the decision stands, no more looks
     clock.advance(CHECK_INTERVAL_S)
     assert watch.should_stop(2 * MIB) is True
@@ -177,17 +176,20 @@ def test_a_failed_look_never_stops_the_recording(tmp_path: Path) -> None:
     disk.error = OSError(errno.ENOENT, "No such file or directory")
     watch = DiskWatch(tmp_path / "clip.mp4", clock=clock, free=disk)
     assert watch.should_stop(0) is False
-    assert watch.last_error is disk.error and watch.last_free is None
+    assert "only too little free" in watch.message()  # no figure to show
     clock.advance(CHECK_INTERVAL_S / 2)
     assert watch.should_stop(10 * GIB) is False  # no figure, no estimate: waits for the interval
     assert len(disk.calls) == 1
     disk.error = None
     clock.advance(CHECK_INTERVAL_S)
     assert watch.should_stop(10 * GIB) is False
-    assert watch.last_error is None and watch.last_free == 10 * GIB
+    assert "only 10.0 GiB free" in watch.message()
 
 
 def test_watch_on_a_real_disk(tmp_path: Path) -> None:
     watch = DiskWatch(tmp_path / "clip.mp4", stop_below=1)
     assert watch.should_stop(0) is False
-    assert watch.last_free is not None and watch.last_free > 0
+    more_than_any_disk = 1 << 62
+    full = DiskWatch(tmp_path / "clip.mp4", stop_below=more_than_any_disk)
+    assert full.should_stop(0) is True
+    assert f"free in {tmp_path} (caprec stops below" in full.message() and "too little" not in full.message()

@@ -26,7 +26,7 @@ from capture.cursor.reader import read_cursor_log
 from capture.cursor.writer import CursorWriter
 from capture.ffmpeg.argv import AudioBackend, AudioSource, Backend, Encoding, VideoSource
 from capture.ffmpeg.binary import find_ffmpeg
-from capture.ffmpeg.finish import join_segments
+from capture.ffmpeg.finish import join_checked
 from capture.record.segment import Recorder, RecordingStats, StopControl
 from capture.record.session import CursorSpec, Mode, Session, SessionSpec, part_path
 
@@ -259,7 +259,7 @@ def test_sigusr1_pauses_and_resumes_a_cli_recording(spawn_caprec: SpawnCaprec, t
     assert not part_path(output, 2).exists()
 
 
-def test_join_segments_handles_quotes_and_spaces_in_paths(recorder: Recorder, tmp_path: Path) -> None:
+def test_join_handles_quotes_and_spaces_in_paths(recorder: Recorder, tmp_path: Path) -> None:
     folder = tmp_path / "it's a 'folder' with spaces"
     folder.mkdir()
     parts = [folder / "a'1.mp4", folder / "b 2.mp4"]
@@ -267,8 +267,9 @@ def test_join_segments_handles_quotes_and_spaces_in_paths(recorder: Recorder, tm
         result = Session(recorder).run(SessionSpec(mode=Mode.INSTANT, source=pattern(),
                                                    encoding=Encoding(duration=1.0), output=part))
         assert result.error is None
-    assert join_segments(parts, parts[0], ffmpeg_path=recorder.ffmpeg.path) is None
-    assert ffprobe(parts[0]).frames == pytest.approx(2 * FPS, abs=2)
+    check, failure = join_checked(parts, parts[0], ffmpeg_path=recorder.ffmpeg.path)
+    assert failure is None and check is not None
+    assert ffprobe(parts[0]).frames == pytest.approx(2 * FPS, abs=2) == check.frames
     assert sorted(p.name for p in folder.iterdir()) == ["a'1.mp4", "b 2.mp4"]  # no temp file left
 
 

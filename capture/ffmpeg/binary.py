@@ -13,7 +13,6 @@ import shutil
 import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from capture.errors import FFmpegNotFoundError
 from capture.errors import field as spec_field
@@ -43,13 +42,6 @@ class FFmpegBinary:
         """The major version (5 for ``5.1.9-0+deb12u1``), None for git builds."""
         match = _MAJOR_RE.match(self.version)
         return int(match.group(1)) if match else None
-
-    def ffprobe(self) -> str | None:
-        """An ffprobe beside this ffmpeg or on PATH (imageio-ffmpeg ships none)."""
-        sibling = Path(self.path).with_name("ffprobe" + Path(self.path).suffix)
-        if sibling.is_file() and os.access(sibling, os.X_OK):
-            return str(sibling)
-        return shutil.which("ffprobe")
 
 
 def _bundled_ffmpeg() -> str | None:
@@ -112,12 +104,6 @@ def probe_version(path: str) -> str | None:
     """The version string of the ffmpeg at ``path``, or None if it does not work."""
     probe = probe_ffmpeg(path)
     return None if probe is None else probe.version
-
-
-def list_encoders(path: str) -> frozenset[str]:
-    """The video encoders the ffmpeg at ``path`` was built with (empty if it does not work)."""
-    probe = probe_ffmpeg(path)
-    return frozenset() if probe is None else probe.encoders
 
 
 def find_ffmpeg(

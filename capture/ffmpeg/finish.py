@@ -128,22 +128,14 @@ def _media_of(result: ToolResult) -> MediaCheck:
                       codec=codec.group(1) if codec else None)
 
 
-def remux_faststart(path: Path, *, ffmpeg_path: str) -> str | None:
+def remux_checked(path: Path, *, ffmpeg_path: str) -> tuple[MediaCheck | None, str | None]:
     """Rewrite fragmented ``path`` as a regular file with its index first, in its extension's container.
 
     Stream copy into a temporary sibling caprec created (see
     :mod:`capture.files.tempfiles`), then an atomic rename over ``path``: at every
-    moment ``path`` is a playable file. Returns None on success, else why it
-    failed (``path`` is left as it was).
-    """
-    return remux_checked(path, ffmpeg_path=ffmpeg_path)[1]
-
-
-def remux_checked(path: Path, *, ffmpeg_path: str) -> tuple[MediaCheck | None, str | None]:
-    """:func:`remux_faststart` that is also the file's read-back: one pass over it, not two.
-
-    Returns what the copy read (frames, duration, codec) and None, or None
-    and why it failed (``path`` is left as it was).
+    moment ``path`` is a playable file. The copy is also the file's read-back:
+    one pass over it, not two. Returns what the copy read (frames, duration,
+    codec) and None, or None and why it failed (``path`` is left as it was).
     """
     try:
         size = path.stat().st_size
@@ -193,19 +185,15 @@ def stream_copy_argv(sources: list[Path], listing: OwnedTemp | None, destination
                              destination=ffmpeg_file_url(destination), container=container)
 
 
-def join_segments(parts: list[Path], destination: Path, *, ffmpeg_path: str) -> str | None:
+def join_checked(parts: list[Path], destination: Path, *,
+                 ffmpeg_path: str) -> tuple[MediaCheck | None, str | None]:
     """Join ``parts`` in order by stream copy into ``destination`` (index first).
 
     Writes a temporary sibling and renames it over ``destination`` (which
-    may be ``parts[0]``): at every moment the files on disk play. Returns
-    None on success, else why it failed (nothing is changed then).
+    may be ``parts[0]``): at every moment the files on disk play. The copy is
+    also the joined file's read-back (see :func:`remux_checked`). Returns
+    what it read and None, or None and why it failed (nothing is changed then).
     """
-    return join_checked(parts, destination, ffmpeg_path=ffmpeg_path)[1]
-
-
-def join_checked(parts: list[Path], destination: Path, *,
-                 ffmpeg_path: str) -> tuple[MediaCheck | None, str | None]:
-    """:func:`join_segments` that is also the joined file's read-back (see :func:`remux_checked`)."""
     try:
         size = sum(part.stat().st_size for part in parts)
         with (owned_temp(destination, "concat") as listing, owned_temp(destination, "join") as temp,

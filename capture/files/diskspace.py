@@ -144,18 +144,6 @@ class DiskWatch:
         self._free_at_check: int | None = None
         self._written_at_check = 0
         self._stopped = False
-        self.checks = 0
-        self.last_error: OSError | None = None
-
-    @property
-    def last_free(self) -> int | None:
-        """Free bytes at the last successful look, None before the first."""
-        return self._free_at_check
-
-    @property
-    def stopped(self) -> bool:
-        """Whether :meth:`should_stop` has returned True."""
-        return self._stopped
 
     def should_stop(self, bytes_written: int) -> bool:
         """True once free space is below the threshold; ``bytes_written`` is the recording's size so far."""
@@ -165,15 +153,12 @@ class DiskWatch:
         if self._next_check is not None and now < self._next_check and not self._margin_used(bytes_written):
             return False
         self._next_check = now + self.interval
-        self.checks += 1
         try:
             available = self._free(self.path)
-        except OSError as exc:
-            self.last_error = exc
+        except OSError:
             # Without a fresh figure the estimate would keep forcing looks every tick.
             self._free_at_check = None
             return False
-        self.last_error = None
         self._free_at_check = available
         self._written_at_check = bytes_written
         self._stopped = available < self.stop_below

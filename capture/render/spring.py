@@ -153,7 +153,6 @@ class SmoothCursor:
 
     def __init__(self, track: CursorTrack, smoothing: Smoothing) -> None:
         self._track = track
-        self._smoothing = smoothing
         self._params = PRESETS.get(smoothing)
         self._t: float | None = None
         self._pos = (0.0, 0.0)

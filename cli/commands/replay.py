@@ -42,7 +42,6 @@ from cli.ui.keys import pause_keys
 SAVE_KEYS = b"sS"
 MIN_REPLAY_MEMORY = 1024 * 1024
 MAX_REPLAY_MEMORY = 64 * 1024**3
-DEFAULT_MAX_MEMORY_TEXT = "512MiB"
 
 
 def parse_replay(text: str) -> float:

@@ -17,6 +17,7 @@ from capture.errors import SettingError
 from capture.ffmpeg.argv import AudioMix, AudioTracks, Backend, VideoSource
 from capture.platform.camera import parse_camera, parse_camera_width, parse_corner
 from capture.platform.devices import read_x_screens
+from capture.platform.displays import avfoundation_screen_device
 from capture.platform.targets import (
     PICK,
     Monitor,
@@ -127,7 +128,7 @@ def _screen_elsewhere(source: VideoSource, choice: str) -> VideoSource:
     """macOS: ``Capture screen N``; Windows: only the whole desktop."""
     if source.backend is Backend.AVFOUNDATION:
         if choice.isdigit():
-            return replace(source, device=f"Capture screen {int(choice)}")
+            return replace(source, device=avfoundation_screen_device(int(choice)))
         if choice.lower() == "all":
             raise SettingError("--screen", "avfoundation records one screen at a time; give its number "
                                            "(caprec devices)")
