@@ -123,8 +123,20 @@ PLAN_ERRORS: list[tuple[str, str, list[str]]] = [
         [[capture]]
         output = "a.mp4"
         duration = 1
+        fps = true
+     """, ["capture 1 (a.mp4)", "fps", "expected a number or a string", "the boolean true"]),
+    ("bad-fps", """
+        [[capture]]
+        output = "a.mp4"
+        duration = 1
         fps = "fast"
-     """, ["capture 1 (a.mp4)", "fps", "expected a number", "'fast'"]),
+     """, ["capture 1 (a.mp4)", "fps", "'fast' is not a number; use a frame rate such as 30"]),
+    ("delay-above-the-flag-limit", """
+        [[capture]]
+        output = "a.mp4"
+        duration = 1
+        delay = "2h"
+     """, ["capture 1 (a.mp4)", "delay", "'2h' is out of range; use 0 to 3600 seconds"]),
     ("wrong-type-output", """
         [[capture]]
         output = 3
@@ -213,13 +225,13 @@ PLAN_ERRORS: list[tuple[str, str, list[str]]] = [
         output = "a.mp4"
         duration = 1
         mode = "turbo"
-     """, ["capture 1 (a.mp4)", "mode", "not a mode", "'instant' or 'studio'"]),
+     """, ["capture 1 (a.mp4)", "mode", "'turbo' is not a mode; use instant or studio"]),
     ("audio", """
         [[capture]]
         output = "a.mp4"
         duration = 1
         audio = true
-     """, ["capture 1 (a.mp4)", "audio", "a device name"]),
+     """, ["capture 1 (a.mp4)", "audio", 'expected a string (e.g. audio = "test"), or false, got the boolean true']),
     ("no-captures", """
         [defaults]
         fps = 30

@@ -214,7 +214,7 @@ ENV_ERRORS = [
     ("CAPREC_CURSOR_FLUSH", "0", "CAPREC_CURSOR_FLUSH: '0' is out of range; use 0.05 to 60 seconds"),
     ("CAPREC_DELAY", "-1", "CAPREC_DELAY: '-1' is out of range; use 0 to 3600 seconds"),
     ("CAPREC_DELAY", "3601", "CAPREC_DELAY: '3601' is out of range"),
-    ("CAPREC_DELAY", "soon", "CAPREC_DELAY: 'soon' is not a number of seconds"),
+    ("CAPREC_DELAY", "soon", "CAPREC_DELAY: 'soon' is not a duration"),
     ("CAPREC_OUTPUT_DIR", "", "CAPREC_OUTPUT_DIR: is empty"),
     ("CAPREC_CONFIG", "", "CAPREC_CONFIG: is empty"),
     ("CAPREC_MODE", "movie", "CAPREC_MODE: 'movie' is not a mode; use instant or studio"),

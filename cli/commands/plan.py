@@ -16,7 +16,6 @@ from capture import __version__
 from capture.cursor.format import CursorContext
 from capture.cursor.format import Region as CursorRegion
 from capture.cursor.shapes import SHAPES_DIR
-from capture.cursor.writer import DEFAULT_FLUSH_INTERVAL
 from capture.errors import SettingError
 from capture.ffmpeg.argv import DEFAULT_TEST_SIZE, HARDWARE_CODECS, Audio, AudioTracks, Backend, Encoding, VideoSource
 from capture.ffmpeg.binary import FFmpegBinary
@@ -91,21 +90,17 @@ class RecordPlan:
 
 
 def plan_cursor(*, video: VideoSource, path: Path | None, screen: tuple[int, int] | None,
-                flush: str | float | None, overwrite: bool, log: Path | None = None,
+                flush: float, overwrite: bool, log: Path | None = None,
                 pointer: PointerArea | None = None) -> CursorPlan | None:
     """The cursor log for a recording to ``path``, or None when it has none.
 
-    ``flush`` is the flush interval: text (checked as ``--cursor-flush``) or
-    seconds. ``log`` is the log's path (default: beside ``path``, see
+    ``flush`` is the flush interval in seconds (the resolved ``cursor_flush``
+    setting). ``log`` is the log's path (default: beside ``path``, see
     :func:`cursor_log_path`; a studio bundle's ``cursor.ndjson``). ``pointer``
     places the video in pointer coordinates on macOS and Windows (see
     :func:`capture.platform.displays.pointer_area`); on X11 ``screen`` and the
     region do.
     """
-    if flush is None:
-        interval = DEFAULT_FLUSH_INTERVAL
-    else:
-        interval = parse_flush_interval(flush) if isinstance(flush, str) else flush
     if path is None:
         return None
     log = cursor_log_path(path) if log is None else log
@@ -117,7 +112,7 @@ def plan_cursor(*, video: VideoSource, path: Path | None, screen: tuple[int, int
             caprec_version=__version__, source=str(video.backend),
             region=CursorRegion(x=pointer.x, y=pointer.y, width=pointer.width, height=pointer.height),
             screen_width=pointer.screen[0], screen_height=pointer.screen[1], unit=pointer.unit, scale=pointer.scale,
-            fps=video.fps), flush_interval=interval)
+            fps=video.fps), flush_interval=flush)
     if region is not None:
         area = CursorRegion(x=region.x, y=region.y, width=region.width, height=region.height)
     elif screen is not None:
@@ -133,7 +128,7 @@ def plan_cursor(*, video: VideoSource, path: Path | None, screen: tuple[int, int
             unit="points" if video.backend is Backend.AVFOUNDATION else "pixels",
             fps=video.fps,
         ),
-        flush_interval=interval,
+        flush_interval=flush,
         # pynput watches $DISPLAY: the one being recorded (--display) must win.
         display=video.device if video.backend is Backend.X11GRAB else None,
         overwrite=overwrite,
@@ -156,11 +151,6 @@ def retarget(plan: RecordPlan, path: Path) -> RecordPlan:
         cursor = replace(cursor, path=log)
     # The settings name the first capture's output: a retargeted plan has none to show.
     return replace(plan, target=replace(plan.target, path=path), cursor=cursor, settings=None)
-
-
-def parse_flush_interval(text: str) -> float:
-    """``--cursor-flush`` seconds (see :func:`cli.settings.schema.parse_cursor_flush`)."""
-    return opt.parse_cursor_flush(text, "--cursor-flush")
 
 
 def _flag(value: RawValue | None) -> RawValue | None:

@@ -19,15 +19,17 @@ A plan is a list of ``[[capture]]`` tables plus optional ``[defaults]``::
 :func:`load_plan` checks everything it can without FFmpeg (keys, types,
 durations, the output template, outputs written twice, outputs that exist)
 and reports every problem at once, each naming its capture and key, before
-anything is recorded. Values the recorder itself validates (the source,
-the region, the codec) are checked by the caller when it resolves each
-capture into a recording.
+anything is recorded. A key that is also a ``caprec record`` setting (all but
+``repeat`` and ``render``) is checked by that setting's TOML types and parser
+(:data:`PLAN_SETTINGS`), so a plan accepts what the flag and the config file
+accept, within the same limits; ``audio = false`` is the plan's way to say
+``none``. What needs the machine (ffmpeg, the display) is checked by the
+caller when it resolves each capture into a recording.
 """
 
 from __future__ import annotations
 
 import difflib
-import math
 import os
 import re
 import tomllib
@@ -39,17 +41,16 @@ from typing import Any
 from capture.errors import SettingError
 from capture.files.tempfiles import NAME_MAX
 from capture.files.textfile import parse_toml, read_regular_file
-from capture.units import MAX_DURATION_SECONDS, parse_duration, parse_fps
+from capture.record.session import Mode
+from cli.settings import schema as opt
+from cli.settings.origins import Setting
 from cli.settings.schema import describe_toml
 
-MODES = ("instant", "studio")
-DEFAULT_MODE = "instant"
+DEFAULT_MODE = opt.DEFAULT_MODE.value
 # More runs than this from one table is a typo, not a plan.
 MAX_REPEAT = 1000
 STDOUT_OUTPUT = "-"
 TOP_LEVEL_KEYS = ("capture", "defaults")
-CAPTURE_KEYS = ("output", "source", "region", "fps", "duration", "mode", "audio", "delay", "repeat",
-                "codec", "preset", "crf", "cursor", "render")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _N_FIELD = re.compile(r"^n(?::(?P<spec>[^{}]*))?$")
 # Python's format spec for an int; only its width matters here.
@@ -58,7 +59,13 @@ _INT_SPEC = re.compile(r"^(?:.?[<>=^])?[-+ ]?z?#?0?(?P<width>\d*)[,_]?(?:\.\d+)?
 MAX_N_WIDTH = 32
 # 10,000 captures of a few lines each fit easily.
 MAX_PLAN_BYTES = 16 * 1024 * 1024
-_ZERO_DURATION = re.compile(r"(?=.*0)[0.:hms]+")
+#: The plan keys that are ``caprec record`` settings: each is checked by that setting's TOML types and parser.
+PLAN_SETTINGS: dict[str, Setting[Any]] = {setting.key: setting for setting in (
+    opt.OUTPUT, opt.SOURCE, opt.REGION, opt.FPS, opt.DURATION, opt.MODE, opt.AUDIO, opt.DELAY, opt.CODEC,
+    opt.PRESET, opt.CRF, opt.CURSOR)}
+#: The keys only a plan has.
+PLAN_ONLY_KEYS = ("repeat", "render")
+CAPTURE_KEYS = (*PLAN_SETTINGS, *PLAN_ONLY_KEYS)
 
 
 @dataclass(frozen=True)
@@ -242,31 +249,40 @@ def _check_table(table: Mapping[str, Any], *, index: int | None, output: str | N
             problem(key, _unknown(key, CAPTURE_KEYS, "key"))
         elif (expected := _type_error(key, value)) is not None:
             problem(key, expected)
-        elif key == "mode" and value not in MODES:
-            problem(key, f"{value!r} is not a mode; use {' or '.join(map(repr, MODES))}")
     return problems
 
 
 def _type_error(key: str, value: Any) -> str | None:
     """Why ``value`` has the wrong TOML type for ``key``, or None."""
-    if key in ("output", "source", "region", "mode", "codec", "preset"):
-        ok, wanted = isinstance(value, str), "a string"
-    elif key in ("duration", "delay"):
-        ok = isinstance(value, str) or _is_number(value)
-        wanted = "seconds (a number) or a string such as \"1m30s\""
-    elif key == "fps":
-        ok, wanted = _is_number(value), "a number such as 30"
-    elif key in ("repeat", "crf"):
+    setting = PLAN_SETTINGS.get(key)
+    if setting is not None:
+        ok = type(value) in setting.toml_types or (key == "audio" and value is False)
+        wanted = f"{setting.expects} (e.g. {setting.example_toml})" + (", or false" if key == "audio" else "")
+    elif key == "repeat":
         ok, wanted = isinstance(value, int) and not isinstance(value, bool), "a whole number"
-    elif key == "cursor":
-        ok, wanted = isinstance(value, bool), "true or false"
-    elif key == "audio":
-        ok, wanted = isinstance(value, str) or value is False, "a device name such as \"test\", or false"
     elif key == "render":
         ok, wanted = isinstance(value, bool | str), "true, false or the rendered file's name"
     else:  # pragma: no cover - every key in CAPTURE_KEYS is handled above
         return None
     return None if ok else f"expected {wanted}, got {describe_toml(value)}"
+
+
+def _parse_settings(values: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Each setting key of ``values`` through its setting's parser: the parsed values, and (key, why) problems.
+
+    ``output`` is left to the plan (a template, never stdout); ``audio = false`` is ``none``.
+    """
+    parsed: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    for key, raw in values.items():
+        setting = PLAN_SETTINGS.get(key)
+        if setting is None or key == opt.OUTPUT.key:
+            continue
+        try:
+            parsed[key] = None if key == opt.AUDIO.key and raw is False else setting.parse(raw, key)
+        except SettingError as exc:
+            problems.append((key, exc.detail))
+    return parsed, problems
 
 
 def _expand(merged: Mapping[str, Any], *, index: int, shown: str | None,
@@ -292,26 +308,13 @@ def _expand(merged: Mapping[str, Any], *, index: int, shown: str | None,
     elif output.strip() in ("", STDOUT_OUTPUT):
         problem("output", f"{output!r} is not a file name; a batch writes files (no '-' for stdout)")
         output = None
-    duration: float | None = None
-    if (raw_duration := values.get("duration")) is not None:
-        try:
-            duration = parse_duration(str(raw_duration), origin="duration")
-        except SettingError as exc:
-            problem("duration", exc.detail)
-    elif "duration" not in unreadable:
+    parsed, setting_problems = _parse_settings(values)
+    for key, why in setting_problems:
+        problem(key, why)
+    duration: float | None = parsed.get("duration")
+    if "duration" not in values and "duration" not in unreadable:
         problem("duration", "missing; every capture needs a duration, e.g. duration = 5 or \"1m30s\"")
-    delay = 0.0
-    if (raw_delay := values.get("delay")) is not None:
-        try:
-            delay = _parse_delay(raw_delay)
-        except SettingError as exc:
-            problem("delay", exc.detail)
-    fps: float | None = None
-    if (raw_fps := values.get("fps")) is not None:
-        try:
-            fps = parse_fps(raw_fps, origin="fps")
-        except SettingError as exc:
-            problem("fps", exc.detail)
+    mode: str = parsed["mode"].value if parsed.get("mode") is not None else DEFAULT_MODE
     repeat: int = values.get("repeat", 1)
     if not 1 <= repeat <= MAX_REPEAT:
         problem("repeat", f"{repeat} is out of range; use 1 to {MAX_REPEAT}")
@@ -328,7 +331,7 @@ def _expand(merged: Mapping[str, Any], *, index: int, shown: str | None,
             except ValueError as exc:
                 problem("output", str(exc))
     render = values.get("render")
-    if render and values.get("mode", DEFAULT_MODE) != "studio":
+    if render and mode != Mode.STUDIO.value:
         problem("render", "renders a studio bundle; add mode = \"studio\" or drop render")
     if isinstance(render, str):
         try:
@@ -338,10 +341,10 @@ def _expand(merged: Mapping[str, Any], *, index: int, shown: str | None,
     if problems or duration is None or unreadable:
         return problems, []
     runs = [CaptureSpec(index=index, n=n, repeat=repeat, name=name, output=(base_dir / name).absolute(),
-                        duration=duration, fps=fps, source=values.get("source"), region=values.get("region"),
-                        delay=delay, mode=values.get("mode", DEFAULT_MODE), codec=values.get("codec"),
-                        preset=values.get("preset"), crf=values.get("crf"), cursor=values.get("cursor"),
-                        audio=values.get("audio") or None,
+                        duration=duration, fps=parsed.get("fps"), source=values.get("source"),
+                        region=values.get("region"), delay=parsed.get("delay", 0.0), mode=mode,
+                        codec=values.get("codec"), preset=values.get("preset"), crf=parsed.get("crf"),
+                        cursor=parsed.get("cursor"), audio=values.get("audio") or None,
                         render=_render_output(render, name, n, base_dir))
             for n, name in enumerate(names, start=1)]
     return problems, runs
@@ -352,16 +355,6 @@ def _render_output(render: bool | str | None, name: str, n: int, base_dir: Path)
     if isinstance(render, str):
         return (base_dir / expand_output(render, n)).absolute()
     return (base_dir / name).with_suffix(".mp4").absolute() if render else None
-
-
-def _parse_delay(value: str | float) -> float:
-    """Seconds to wait before a capture: zero, or a duration as ``parse_duration`` reads it."""
-    if isinstance(value, str):
-        # parse_duration wants more than zero; "0", "0s" and "00:00" mean no delay.
-        return 0.0 if _ZERO_DURATION.fullmatch(value.strip()) else parse_duration(value, origin="delay")
-    if not math.isfinite(value) or not 0 <= value <= MAX_DURATION_SECONDS:
-        raise SettingError("delay", f"{value!r} is out of range; use 0 to {MAX_DURATION_SECONDS:g} seconds")
-    return float(value)
 
 
 def _check_outputs(specs: list[CaptureSpec]) -> list[PlanProblem]:
@@ -403,15 +396,11 @@ def resolve_directory(path: Path, cache: dict[Path, Path]) -> Path:
     return real / path.name
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _unknown(key: str, known: tuple[str, ...], what: str) -> str:
     close = difflib.get_close_matches(key, known, n=1)
     hint = f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(known)}"
     return f"unknown {what}; {hint}"
 
 
-__all__ = ["BatchPlan", "CaptureSpec", "PlanError", "PlanProblem", "expand_output",
-           "load_plan", "parse_plan", "resolve_directory"]
+__all__ = ["PLAN_ONLY_KEYS", "PLAN_SETTINGS", "BatchPlan", "CaptureSpec", "PlanError", "PlanProblem",
+           "expand_output", "load_plan", "parse_plan", "resolve_directory"]

@@ -38,6 +38,8 @@ QUEUE_SIZE_RANGE = (1, 2048)
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 _FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+# A duration of zero in any spelling ("0s", "00:00", "0h0m"): no delay.
+_ZERO_DURATION = re.compile(r"(?=.*0)[0.:hms]+")
 
 
 # Parsers: (raw value, origin) -> value. Raw values are text from a flag or a
@@ -109,8 +111,21 @@ def parse_cursor_flush(raw: RawValue, origin: str) -> float:
 
 
 def parse_delay(raw: RawValue, origin: str) -> float:
-    """Seconds to wait before recording, 0 to :data:`MAX_DELAY_S`."""
-    return _parse_seconds(raw, origin, low=0.0, high=MAX_DELAY_S, example="3")
+    """Seconds to wait before recording, 0 to :data:`MAX_DELAY_S`: a number, or a duration (``1m30s``, ``00:01:30``).
+
+    The flag, the variable, the config key and a batch plan's ``delay`` all parse here (one range for all).
+    """
+    if isinstance(raw, bool):
+        raise SettingError(origin, f"{raw!r} is not a delay; use seconds (3) or a duration such as 1m30s")
+    text = str(raw).strip()
+    try:
+        value = float(text)
+    except ValueError:
+        # parse_duration wants more than zero; "0s" and "00:00" mean no delay.
+        value = 0.0 if _ZERO_DURATION.fullmatch(text) else parse_duration(text, origin=origin)
+    if not (math.isfinite(value) and 0.0 <= value <= MAX_DELAY_S):
+        raise SettingError(origin, f"{raw!r} is out of range; use 0 to {MAX_DELAY_S:g} seconds")
+    return value
 
 
 def parse_fps_setting(raw: RawValue, origin: str) -> float:
