@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import RunCaprec
-from helpers import terminate_and_reap, wait_until
+from support.polling import wait_until
+from support.process import terminate_and_reap
+from support.run import RunCaprec
 
 from capture.errors import SettingError
 from capture.ffmpeg.argv import (

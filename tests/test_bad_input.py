@@ -11,14 +11,16 @@ leading ``-``, ``;``) are recorded to and read back with ffprobe.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import CAPREC_PREFIX, SCRUBBED_VARS, RunCaprec, XServer
-from helpers import ffprobe, read_only_directory
+from support.env import cli_runner_unset
+from support.files import read_only_directory
+from support.media import ffprobe
+from support.run import RunCaprec
+from support.xserver import XServer
 from typer.testing import CliRunner
 
 from cli.app import app
@@ -236,8 +238,7 @@ def test_bad_input(case: Bad, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, r
             (work / name).mkdir()
         else:
             (work / name).write_text(text)
-    env: dict[str, str | None] = {name: None for name in os.environ
-                                  if name in SCRUBBED_VARS or name.startswith(CAPREC_PREFIX)}
+    env = cli_runner_unset()
     env.update(XDG_CONFIG_HOME=str(config_home), NO_COLOR="1")
     if case.needs == "x11":
         server: XServer = request.getfixturevalue("xvfb")
@@ -296,7 +297,7 @@ def test_awkward_paths_just_work(args: list[str], name: str, tmp_path: Path, mon
     """A 1 s test pattern recorded to the path (in-process: no interpreter start-up), then read back by ffprobe."""
     (tmp_path / "dir with space").mkdir()
     monkeypatch.chdir(tmp_path)
-    env = {name: None for name in os.environ if name in SCRUBBED_VARS or name.startswith(CAPREC_PREFIX)}
+    env = cli_runner_unset()
     result = CliRunner().invoke(app, ["record", "--source", "test", "-d", "1", "--fps", str(AWKWARD_FPS), "-q",
                                       *args], env={**env, "XDG_CONFIG_HOME": str(tmp_path / CONFIG_DIR)})
     assert isinstance(result.exception, SystemExit | None), result.exception

@@ -14,7 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Probe, python_argv, spawn_in_pty, wait_until
+from support.fake_ffmpeg import wrapped_ffmpeg
+from support.media import Probe
+from support.polling import wait_until
+from support.process import python_argv
+from support.pty import spawn_in_pty
 
 from cli.settings.batch_plan import CaptureSpec, PlanError, expand_output, load_plan, parse_plan
 
@@ -33,7 +37,7 @@ needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs 
 @pytest.fixture
 def env(caprec_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     """caprec's environment without CAPREC_* variables or a personal config file."""
-    clean = {key: value for key, value in caprec_env.items() if not key.startswith("CAPREC_")}
+    clean = dict(caprec_env)  # scrubbed_environ: no CAPREC_* variable
     clean["XDG_CONFIG_HOME"] = str(tmp_path / "config")
     return clean
 
@@ -411,19 +415,9 @@ def test_a_studio_capture_with_audio_in_a_plan(run_caprec: RunCaprec, env: dict[
 
 
 def _failing_ffmpeg(tmp_path: Path) -> Path:
-    real = shutil.which("ffmpeg")
-    assert real is not None
-    script = tmp_path / "bin" / "ffmpeg"
-    script.parent.mkdir()
-    script.write_text(textwrap.dedent(f"""\
-        #!/bin/sh
-        case "$*" in
-            *rate={FAILING_FPS}*) echo "[error] simulated capture failure" >&2; exit 1 ;;
-        esac
-        exec {real} "$@"
-    """))
-    script.chmod(0o755)
-    return script
+    (tmp_path / "bin").mkdir()
+    return wrapped_ffmpeg(tmp_path / "bin" / "ffmpeg", f'case "$*" in\n'
+                          f'    *rate={FAILING_FPS}*) echo "[error] simulated capture failure" >&2; exit 1 ;;\nesac')
 
 
 FAILING_FIRST = f"""

@@ -13,7 +13,6 @@ nothing records, and each test checks that nothing was created.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import shutil
 from collections.abc import Iterator
@@ -22,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import XServer
-from helpers import read_only_directory
+from support.env import isolate
+from support.files import read_only_directory
+from support.xserver import XServer
 from typer.testing import CliRunner
 
 from capture.errors import SettingError
@@ -36,7 +36,7 @@ from cli.app import app
 from cli.commands.plan import resolve_plan
 from cli.env import Environment
 from cli.settings import schema as opt
-from cli.settings.config import CONFIG_ENV, init_config
+from cli.settings.config import init_config
 
 INSTANT_QUEUE = opt.DEFAULT_QUEUE_SIZE_INSTANT
 STUDIO_QUEUE = opt.DEFAULT_QUEUE_SIZE_STUDIO
@@ -49,13 +49,7 @@ SCRUBBED = ("DISPLAY", "WAYLAND_DISPLAY", "XDG_SESSION_TYPE")
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     """No CAPREC_* variable from outside; the config file is tmp_path/config.toml (absent until written)."""
-    for name in list(os.environ):
-        if name.startswith(opt.ENV_PREFIX) or name in SCRUBBED:
-            monkeypatch.delenv(name)
-    config = tmp_path / "config.toml"
-    monkeypatch.setenv(CONFIG_ENV, str(config))
-    monkeypatch.chdir(tmp_path)
-    yield config
+    yield isolate(monkeypatch, config=tmp_path / "config.toml", cwd=tmp_path, also=SCRUBBED)
 
 
 @dataclass(frozen=True)

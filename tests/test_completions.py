@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import REPO_ROOT
+from support.paths import REPO_ROOT
 
 COMPLETIONS = REPO_ROOT / "completions"
 GENERATOR = COMPLETIONS / "generate.py"

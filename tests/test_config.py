@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.env import isolate
 from typer.testing import CliRunner
 
 from capture.errors import OutputError, SettingError
@@ -26,13 +27,7 @@ from cli.settings.config import CONFIG_ENV
 @pytest.fixture(autouse=True)
 def config_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     """No CAPREC_* variable from outside; CAPREC_CONFIG = tmp_path/conf/config.toml (absent)."""
-    for name in list(os.environ):
-        if name.startswith(opt.ENV_PREFIX):
-            monkeypatch.delenv(name)
-    path = tmp_path / "conf" / "config.toml"
-    monkeypatch.setenv(CONFIG_ENV, str(path))
-    monkeypatch.chdir(tmp_path)
-    yield path
+    yield isolate(monkeypatch, config=tmp_path / "conf" / "config.toml", cwd=tmp_path)
 
 
 def invoke(*args: str) -> Any:

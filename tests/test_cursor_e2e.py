@@ -23,8 +23,10 @@ from typing import Any
 
 import imageio_ffmpeg
 import pytest
-from conftest import RunCaprec, SpawnCaprec, XServer
-from helpers import file_size, wait_until
+from support.files import file_size
+from support.polling import wait_until
+from support.run import RunCaprec, SpawnCaprec
+from support.xserver import XServer
 
 from capture.cursor.reader import read_cursor_log
 from capture.ffmpeg.binary import find_ffmpeg

@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SpawnCaprec, XServer
+from support.run import SpawnCaprec
+from support.xserver import XServer
 from test_cursor_e2e import finish, record_in_background, x_env  # noqa: F401  (x_env is a fixture)
 
 from capture.cursor.reader import read_cursor_log

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.clock import FakeClock
 
 from capture.cursor.format import CURSOR_FORMAT, CursorContext, CursorFormatError, Region
 from capture.cursor.reader import iter_cursor_events, read_cursor_log, summarize_cursor_log
@@ -15,14 +16,6 @@ from capture.cursor.writer import CursorWriter
 
 ORIGIN = 50.0
 WALL = 1_700_000_000.0
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = ORIGIN
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def header(**overrides: Any) -> dict[str, Any]:
@@ -59,7 +52,7 @@ def click(t: float, button: str, pressed: bool, x: float = 0, y: float = 0) -> d
 
 
 def test_round_trip_through_the_writer(tmp_path: Path) -> None:
-    clock = FakeClock()
+    clock = FakeClock(ORIGIN)
     ctx = CursorContext("0.1.0", "x11grab", Region(10, 20, 200, 100), 1920, 1080)
     writer = CursorWriter(tmp_path / "c.ndjson", ctx, clock=clock)
     writer.set_origin(monotonic=ORIGIN, wall=WALL)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.clock import FakeClock
 
 import capture.cursor.listener as cursor_mod
 from capture.cursor.format import CURSOR_FORMAT, CURSOR_FORMAT_VERSION, CursorContext, CursorUnavailableError, Region
@@ -31,16 +32,6 @@ ORIGIN = 1000.0  # the fake clock's value at the video's first frame
 WALL = 1_700_000_000.25  # 2023-11-14T22:13:20.250Z
 POLL = 0.005  # seconds between checks while polling a real thread
 DEADLINE = 5.0  # generous bound for real threads on a loaded CI machine
-
-
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self, now: float = ORIGIN) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class MemorySink:
@@ -99,7 +90,7 @@ def make_writer(
     region: Region | None = None,
     **kw: Any,
 ) -> tuple[CursorWriter, FakeClock, MemorySink | None]:
-    clock = clock or FakeClock()
+    clock = clock or FakeClock(ORIGIN)
     opener: Callable[[Path], MemorySink] | None = (lambda _path: sink) if sink is not None else None
     writer = CursorWriter(tmp_path / "cursor.ndjson", context(region), clock=clock, opener=opener, **kw)
     return writer, clock, sink
@@ -369,7 +360,7 @@ def test_refuses_to_clobber_existing_file(tmp_path: Path) -> None:
 
 def test_file_appearing_after_construction_is_not_clobbered(tmp_path: Path) -> None:
     errors: list[OSError] = []
-    writer = CursorWriter(tmp_path / "cursor.ndjson", context(), clock=FakeClock(), on_error=errors.append)
+    writer = CursorWriter(tmp_path / "cursor.ndjson", context(), clock=FakeClock(ORIGIN), on_error=errors.append)
     writer.path.write_bytes(b"precious")
     writer.set_origin(monotonic=ORIGIN, wall=WALL)
     writer.on_move(1, 1)

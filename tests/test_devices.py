@@ -9,7 +9,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from conftest import RunCaprec, XServer, start_xvfb
+from support.run import RunCaprec
+from support.xserver import XServer, start_xvfb
 
 from capture.errors import DeviceError, DisplayError
 from capture.ffmpeg.process import ToolResult

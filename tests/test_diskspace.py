@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support.clock import FakeClock
 
 from capture.errors import CaptureError, DiskFullError
 from capture.files.diskspace import (
@@ -24,19 +25,6 @@ from capture.files.diskspace import (
     has_room,
 )
 from cli.exit import ExitStatus, exit_status_for
-
-
-class FakeClock:
-    """A monotonic clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class FakeDisk:

@@ -13,8 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import ffprobe, python_argv, spawn_in_pty
 from rich.console import Console
+from support.clock import FakeClock
+from support.media import ffprobe
+from support.process import python_argv
+from support.pty import spawn_in_pty
 
 from capture.cursor.writer import CursorStats
 from capture.ffmpeg.progress import FFmpegProgress
@@ -31,14 +34,6 @@ FRAMES = re.compile(r"frames (?:\x1b\[[0-9;]*m)*\s*(\d+)")
 PTY_TIMEOUT_S = 60.0
 RunCaprec = Callable[..., "subprocess.CompletedProcess[str]"]
 RECORD_S = 3
-
-
-class FakeClock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def cursor_stats(events: int = 0) -> CursorStats:
@@ -404,7 +399,7 @@ def test_plain_display_warns_once_per_repeat_and_on_drops() -> None:
 
 
 def _spawn_env(caprec_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
-    env = {key: value for key, value in caprec_env.items() if not key.startswith("CAPREC_")}
+    env = dict(caprec_env)  # scrubbed_environ: no CAPREC_* variable
     env["XDG_CONFIG_HOME"] = str(tmp_path / "config")  # no personal config file
     env["TERM"] = "xterm-256color"
     return env

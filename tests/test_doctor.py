@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import errno
 import json
-import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CAPREC_PREFIX, SCRUBBED_VARS, RunCaprec, XServer
+from support.env import cli_runner_unset
+from support.run import RunCaprec
+from support.xserver import XServer
 from typer.testing import CliRunner
 
 import cli.commands.doctor
@@ -240,9 +241,7 @@ def test_unwritable_directory_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def doctor_env(extra: Mapping[str, str], tmp_path: Path) -> dict[str, str | None]:
     """CliRunner's environment: the test process's variables that would change caprec removed."""
-    unset: dict[str, str | None] = {name: None for name in os.environ
-                                    if name in SCRUBBED_VARS or name.startswith(CAPREC_PREFIX)}
-    return {**unset, "XDG_CONFIG_HOME": str(tmp_path / "xdg"), "NO_COLOR": "1", "COLUMNS": "200", **extra}
+    return {**cli_runner_unset(), "XDG_CONFIG_HOME": str(tmp_path / "xdg"), "NO_COLOR": "1", "COLUMNS": "200", **extra}
 
 
 def test_command_without_ffmpeg_exits_1_with_the_fail_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

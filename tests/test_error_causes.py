@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import RunCaprec
+from support.run import RunCaprec
 
 from capture.errors import DeviceError
 from capture.ffmpeg.argv import AudioBackend, AudioSource, Backend, Encoding, VideoSource

@@ -24,17 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import RunCaprec, SpawnCaprec, XServer, start_xvfb
-from helpers import (
-    REPO_ROOT,
-    Probe,
-    children_of,
-    complete_fragments,
-    file_size,
-    proc_state,
-    process_gone,
-    wait_until,
-)
+from support.fake_ffmpeg import wrapped_ffmpeg
+from support.files import file_size
+from support.media import Probe
+from support.mp4 import complete_fragments
+from support.paths import REPO_ROOT
+from support.polling import wait_until
+from support.process import children_of, proc_state, process_gone
+from support.run import RunCaprec, SpawnCaprec
+from support.xserver import XServer, start_xvfb
 
 from capture.cursor.reader import CursorLog, read_cursor_log
 from capture.ffmpeg.argv import FRAGMENTED_MP4_FLAGS
@@ -443,14 +441,10 @@ def fake_ffmpeg(directory: Path, behaviour: str) -> Path:
         "header-only": f"cat '{header_only_mp4(directory / 'header.mp4')}'",
         "nothing": ":",
     }[behaviour]
-    script = directory / "ffmpeg-fake"
-    script.write_text("#!/bin/sh\n"
-                      'case "$*" in *empty_moov*) ;; *) exec ffmpeg "$@" ;; esac\n'
-                      f"{body}\n"
-                      f"sleep {FAKE_RECORD_S}\n"  # as long as the recording it pretends to be
-                      "exit 0\n")
-    script.chmod(0o755)
-    return script
+    return wrapped_ffmpeg(directory / "ffmpeg-fake", 'case "$*" in *empty_moov*)\n'
+                          f"{body}\n"
+                          f"sleep {FAKE_RECORD_S}\n"  # as long as the recording it pretends to be
+                          "exit 0 ;;\nesac\n")
 
 
 @pytest.mark.parametrize("behaviour", ["garbage", "header-only", "nothing"])

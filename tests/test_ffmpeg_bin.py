@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from support.fake_ffmpeg import wrapped_ffmpeg
 
 from capture.errors import FFmpegNotFoundError
 from capture.ffmpeg.binary import ENV_FFMPEG, FFmpegBinary, Probe, find_ffmpeg, probe_ffmpeg, probe_version
@@ -190,9 +191,7 @@ def test_real_probe_rejects_what_is_not_ffmpeg(tmp_path: Path) -> None:
 
 
 def test_real_probe_accepts_a_wrapper(tmp_path: Path) -> None:
-    wrapper = tmp_path / "ffmpeg-wrapper"
-    wrapper.write_text(f'#!/bin/sh\nexec {_real_ffmpeg()} "$@"\n')
-    wrapper.chmod(0o755)
+    wrapper = wrapped_ffmpeg(tmp_path / "ffmpeg-wrapper")
     found = find_ffmpeg(explicit=str(wrapper), environ={})
     assert found.version == probe_version(_real_ffmpeg())
     assert "libx264" in found.encoders

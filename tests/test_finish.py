@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
 from pathlib import Path
 
 import pytest
-from helpers import ffprobe
+from support.fake_ffmpeg import wrapped_ffmpeg
+from support.media import ffprobe
 
 from capture.ffmpeg.finish import remux_checked
 
@@ -19,10 +19,7 @@ pytestmark = pytest.mark.skipif(FFMPEG is None, reason="needs ffmpeg")
 def _logging_ffmpeg(tmp_path: Path) -> tuple[Path, Path]:
     """An ffmpeg that appends each argv to a log, then runs the real one."""
     log = tmp_path / "runs.log"
-    wrapper = tmp_path / "ffmpeg"
-    wrapper.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{log}"\nexec "{FFMPEG}" "$@"\n')
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
-    return wrapper, log
+    return wrapped_ffmpeg(tmp_path / "ffmpeg", f'printf "%s\\n" "$*" >> "{log}"'), log
 
 
 def _reads_of(log: Path, name: str) -> list[str]:

@@ -25,8 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import RunCaprec, SpawnCaprec, XServer
-from helpers import children_of, ffprobe, kill_if_running, process_gone, wait_until
+from support.fake_ffmpeg import wrapped_ffmpeg
+from support.media import ffprobe
+from support.polling import wait_until
+from support.process import children_of, kill_if_running, process_gone
+from support.run import RunCaprec, SpawnCaprec
+from support.xserver import XServer
 from test_faults import tmpfs
 from test_recover import fragmented_video, tear
 
@@ -221,11 +225,8 @@ def pause_and_count(proc: subprocess.Popen[bytes], files: list[Path]) -> int:
 
 def failing_concat_ffmpeg(tmp_path: Path) -> Path:
     """An ffmpeg that fails every concat (a scripted fault): the real one for everything else."""
-    script = tmp_path / "ffmpeg-no-concat"
-    script.write_text(f"#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = concat ] && echo 'concat: I/O error' >&2 "
-                      f"&& exit 1; done\nexec {shutil.which('ffmpeg')} \"$@\"\n")
-    script.chmod(0o755)
-    return script
+    return wrapped_ffmpeg(tmp_path / "ffmpeg-no-concat",
+                          "for a in \"$@\"; do [ \"$a\" = concat ] && echo 'concat: I/O error' >&2 && exit 1; done")
 
 
 def test_a_failed_join_is_a_failure_and_names_the_parts(spawn_caprec: SpawnCaprec, tmp_path: Path) -> None:

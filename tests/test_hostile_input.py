@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
-from conftest import RunCaprec
-from helpers import ffprobe, python_argv
+from support.fake_ffmpeg import wrapped_ffmpeg
+from support.media import ffprobe
+from support.process import python_argv
+from support.run import RunCaprec
 
 from cli.commands.batch import resolve_captures
 from cli.env import Environment
@@ -153,10 +154,7 @@ def test_a_fifo_is_refused_not_waited_on(run_caprec: RunCaprec, caprec_env: dict
 def counting_ffmpeg(tmp_path: Path) -> tuple[Path, Path]:
     """The real ffmpeg behind a script that counts its runs (a log line each)."""
     log = tmp_path / "runs.log"
-    script = tmp_path / "ffmpeg-counting"
-    script.write_text(f"#!/bin/sh\necho run >> '{log}'\nexec {shutil.which('ffmpeg')} \"$@\"\n")
-    script.chmod(0o755)
-    return script, log
+    return wrapped_ffmpeg(tmp_path / "ffmpeg-counting", f"echo run >> '{log}'"), log
 
 
 @pytest.mark.parametrize("captures", [1, 200])

@@ -19,7 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import children_of, ffprobe, file_size, python_argv, spawn_in_pty, wait_until
+from support.files import file_size
+from support.media import ffprobe
+from support.polling import wait_until
+from support.process import children_of, python_argv
+from support.pty import spawn_in_pty
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -35,7 +39,7 @@ HIDE_CURSOR = "\x1b[?25l"
 
 
 def _env(caprec_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
-    env = {key: value for key, value in caprec_env.items() if not key.startswith("CAPREC_")}
+    env = dict(caprec_env)  # scrubbed_environ: no CAPREC_* variable
     env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
     env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
     env["TERM"] = "xterm-256color"

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Probe, ffprobe_bytes, python_argv, wait_until
+from support.media import Probe, ffprobe_bytes
+from support.polling import wait_until
+from support.process import python_argv
 
 from capture.errors import OutputError
 from capture.ffmpeg.progress import FFmpegProgress
@@ -70,7 +72,7 @@ def check_summary(summary: dict[str, Any]) -> None:
 @pytest.fixture
 def env(caprec_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     """caprec's environment without CAPREC_* variables or a personal config file."""
-    clean = {key: value for key, value in caprec_env.items() if not key.startswith("CAPREC_")}
+    clean = dict(caprec_env)  # scrubbed_environ: no CAPREC_* variable
     clean["XDG_CONFIG_HOME"] = str(tmp_path / "config")
     return clean
 

@@ -10,7 +10,7 @@ import io
 import threading
 from collections import deque
 
-from helpers import wait_until
+from support.polling import wait_until
 
 from capture.record.segment import StopControl
 from cli.ui.keys import pause_keys

@@ -10,8 +10,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import XServer
-from helpers import ffprobe
+from support.media import ffprobe
+from support.xserver import XServer
 
 from capture.cursor.reader import read_cursor_log
 

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import complete_fragments, ffprobe, wait_until
+from support.media import ffprobe
+from support.mp4 import complete_fragments
+from support.polling import wait_until
 from typer.testing import CliRunner
 
 from capture.ffmpeg.argv import build_concat_argv, build_remux_argv

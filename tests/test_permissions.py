@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import reaped
+from support.process import reaped
 from test_doctor import by_name, fake_checks
 from test_process import close_pipes, recorder_with
 

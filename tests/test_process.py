@@ -1,7 +1,7 @@
 """ManagedProcess's stop escalation (q -> terminate -> kill), with a scripted fake ffmpeg.
 
 Nothing real can refuse ``q`` or SIGTERM on demand, so these tests run
-``tests/fake_ffmpeg.py``; the Recorder tests at the end use it the same way
+``tests/support/fake_ffmpeg.py``; the Recorder tests at the end use it the same way
 for start-up failures and write errors.
 """
 
@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from helpers import FAKE_FFMPEG, pid_alive, reaped
+from support.fake_ffmpeg import FAKE_FFMPEG
+from support.process import pid_alive, reaped
 
 from capture.errors import DisplayError, NoFirstFrameError, WriteError
 from capture.ffmpeg.argv import Backend, Encoding, VideoSource

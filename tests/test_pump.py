@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import wait_until
+from support.polling import wait_until
 
 from capture.record.pump import F_GETPIPE_SZ, PIPE_MAX_SIZE_FILE, PipePump, Sink, is_disk_full, tune_pipe
 

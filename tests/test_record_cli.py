@@ -9,7 +9,6 @@ cases also run as subprocesses.
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 from collections.abc import Callable
@@ -17,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import CAPREC_PREFIX, SCRUBBED_VARS, RunCaprec, XServer
+from support.env import cli_runner_unset
+from support.run import RunCaprec
+from support.xserver import XServer
 from typer.testing import CliRunner
 
 from capture import __version__
@@ -45,9 +46,7 @@ def run_in_process(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory,
                    monkeypatch: pytest.MonkeyPatch) -> RunInProcess:
     """Invoke the Typer app with CliRunner in ``tmp_path``, with the same scrubbed environment as subprocesses."""
     monkeypatch.chdir(tmp_path)
-    unset: dict[str, str | None] = {name: None for name in os.environ
-                                    if name in SCRUBBED_VARS or name.startswith(CAPREC_PREFIX)}
-    env = {**unset, "XDG_CONFIG_HOME": str(tmp_path_factory.mktemp("xdg-config")), "NO_COLOR": "1"}
+    env = {**cli_runner_unset(), "XDG_CONFIG_HOME": str(tmp_path_factory.mktemp("xdg-config")), "NO_COLOR": "1"}
 
     def run(args: list[str]) -> Ran:
         result = CliRunner().invoke(app, args, env=env)

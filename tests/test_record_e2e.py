@@ -16,18 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import RunCaprec, SpawnCaprec, XServer
-from helpers import (
-    Probe,
-    children_of,
-    complete_fragments,
-    ffprobe_bytes,
-    file_size,
-    mp4_top_level_boxes,
-    process_gone,
-    signal_pending,
-    wait_until,
-)
+from support.fake_ffmpeg import wrapped_ffmpeg
+from support.files import file_size
+from support.media import Probe, ffprobe_bytes
+from support.mp4 import complete_fragments, mp4_top_level_boxes
+from support.polling import wait_until
+from support.process import children_of, process_gone, signal_pending
+from support.run import RunCaprec, SpawnCaprec
+from support.xserver import XServer
 
 from capture.ffmpeg.process import STOP_KEY_TIMEOUT
 from cli.exit import ExitStatus
@@ -207,9 +203,7 @@ def test_second_sigint_stops_fast(spawn_caprec: SpawnCaprec, probe: Probe_, tmp_
     stdin pipe open on fd 3 but gives ffmpeg /dev/null, so ffmpeg never sees
     q: without the second SIGINT, caprec would wait STOP_KEY_TIMEOUT for it.
     """
-    deaf = tmp_path / "ffmpeg-deaf"
-    deaf.write_text('#!/bin/sh\nexec 3<&0 </dev/null\nexec ffmpeg "$@"\n')
-    deaf.chmod(0o755)
+    deaf = wrapped_ffmpeg(tmp_path / "ffmpeg-deaf", "exec 3<&0 </dev/null")
     out = tmp_path / "f.mp4"
     caprec = spawn_caprec(["record", "--source", "test", "-o", "f.mp4", "--ffmpeg", str(deaf)], cwd=tmp_path)
     wait_until_growing(out, caprec)

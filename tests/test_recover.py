@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 import tomli_w
-from conftest import RunCaprec, SpawnCaprec
-from helpers import Probe, complete_fragments, ffprobe, mp4_top_level_boxes, wait_until
+from support.media import Probe, ffprobe
+from support.mp4 import complete_fragments, mp4_top_level_boxes
+from support.polling import wait_until
+from support.run import RunCaprec, SpawnCaprec
 
 from capture.cursor.reader import read_cursor_log
 from capture.ffmpeg.argv import FRAGMENTED_MP4_FLAGS

@@ -20,8 +20,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import XServer, scrubbed_environ
-from helpers import REPO_ROOT, ffprobe, mp4_top_level_boxes, python_argv, spawn_in_pty
+from support.env import scrubbed_environ
+from support.media import ffprobe
+from support.mp4 import mp4_top_level_boxes
+from support.paths import REPO_ROOT
+from support.process import python_argv
+from support.pty import spawn_in_pty
+from support.xserver import XServer
 
 from capture.cursor.reader import read_cursor_log
 from capture.studio.manifest import read_manifest

@@ -8,8 +8,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import RunCaprec
-from helpers import ffprobe
+from support.media import ffprobe
+from support.run import RunCaprec
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
 

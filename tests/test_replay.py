@@ -13,7 +13,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from helpers import ffprobe, ffprobe_bytes, mp4_top_level_boxes
+from support.media import ffprobe, ffprobe_bytes
+from support.mp4 import mp4_top_level_boxes
 
 from capture.replay.cursor import CursorRing
 from capture.replay.ring import MIN_FRAGMENTS, ReplayBuffer

@@ -18,8 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import RunCaprec, SpawnCaprec, XServer
-from helpers import mp4_top_level_boxes, python_argv, spawn_in_pty, wait_until
+from support.mp4 import mp4_top_level_boxes
+from support.polling import wait_until
+from support.process import python_argv
+from support.pty import spawn_in_pty
+from support.run import RunCaprec, SpawnCaprec
+from support.xserver import XServer
 
 from capture.cursor.reader import read_cursor_log
 from capture.replay.runtime import RuntimeFile, runtime_dir

@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SpawnCaprec
-from helpers import ffprobe, mp4_top_level_boxes, wait_until
+from support.media import ffprobe
+from support.mp4 import mp4_top_level_boxes
+from support.polling import wait_until
+from support.run import SpawnCaprec
 
 from capture.cursor.format import CursorContext, Region
 from capture.cursor.listener import CursorSidecar

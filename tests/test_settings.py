@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from helpers import python_argv
 from rich.console import Console
+from support.env import isolate
+from support.process import python_argv
 from typer.testing import CliRunner
 
 from capture.errors import SettingError
@@ -39,13 +40,7 @@ DEADLINE_S = 60.0
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     """No CAPREC_* variable from outside; the config file is tmp_path/config.toml (absent until written)."""
-    for name in list(os.environ):
-        if name.startswith(opt.ENV_PREFIX):
-            monkeypatch.delenv(name)
-    config = tmp_path / "config.toml"
-    monkeypatch.setenv(CONFIG_ENV, str(config))
-    monkeypatch.chdir(tmp_path)
-    yield config
+    yield isolate(monkeypatch, config=tmp_path / "config.toml", cwd=tmp_path)
 
 
 def write_config(path: Path, text: str) -> Path:

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import REPO_ROOT
+from support.paths import REPO_ROOT
 
 HEAVY = ("typer", "rich", "pydantic", "ffmpeg", "pynput")
 

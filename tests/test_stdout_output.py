@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import python_argv
+from support.process import python_argv
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
 

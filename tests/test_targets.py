@@ -18,8 +18,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import RunCaprec, SpawnCaprec, start_xvfb
-from helpers import ffprobe, kill_if_running, mp4_top_level_boxes, terminate_and_reap, wait_until
+from support.env import scrubbed_environ
+from support.media import ffprobe
+from support.mp4 import mp4_top_level_boxes
+from support.polling import wait_until
+from support.process import kill_if_running, terminate_and_reap
+from support.run import RunCaprec, SpawnCaprec
+from support.xserver import read_display_number, start_xvfb
 
 from capture.errors import SettingError
 from capture.ffmpeg.argv import Backend, Encoding, VideoSource, build_record_argv
@@ -128,8 +133,6 @@ class Desktop:
 
 @pytest.fixture(scope="module")
 def desktop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desktop]:
-    from conftest import scrubbed_environ
-
     log = tmp_path_factory.mktemp("xvfb-targets") / "xvfb.log"
     with start_xvfb(*SCREENS, log=log) as (_, display):
         env = {**scrubbed_environ(), "DISPLAY": display}
@@ -382,8 +385,6 @@ def two_monitors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
     import os
     import shutil
 
-    from conftest import _read_display_number, scrubbed_environ
-
     if shutil.which("Xorg") is None or not DUMMY_DRIVER.exists() or shutil.which("xrandr") is None:
         if os.environ.get("CI"):
             pytest.fail("Xorg, its dummy driver or xrandr is missing (CI must run the monitor tests)")
@@ -399,7 +400,7 @@ def two_monitors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
                               stderr=subprocess.DEVNULL, start_new_session=True)
     os.close(write_fd)
     try:
-        display = f":{_read_display_number(read_fd, server, XORG_START_TIMEOUT_S)}"
+        display = f":{read_display_number(read_fd, server, XORG_START_TIMEOUT_S)}"
         os.close(read_fd)
         env = {**scrubbed_environ(), "DISPLAY": display}
         for args in (["--fb", "1600x600"], ["--setmonitor", "*LEFT", "800/212x600/159+0+0", "DUMMY0"],

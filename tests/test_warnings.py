@@ -7,7 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import RunCaprec, XServer
+from support.run import RunCaprec
+from support.xserver import XServer
 
 from capture.errors import CaptureError
 from capture.ffmpeg.argv import Backend, Encoding, VideoSource

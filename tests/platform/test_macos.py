@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import ffprobe, wait_until
 from platform_support import run_caprec, spawned_caprec
+from support.media import ffprobe
+from support.polling import wait_until
 
 pytestmark = [pytest.mark.platform,
               pytest.mark.skipif(sys.platform != "darwin", reason="needs a macOS desktop")]

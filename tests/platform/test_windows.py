@@ -15,8 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ffprobe, wait_until
 from platform_support import read_json, run_caprec, spawned_caprec
+from support.media import ffprobe
+from support.polling import wait_until
 
 pytestmark = [pytest.mark.platform,
               pytest.mark.skipif(sys.platform != "win32", reason="needs a Windows desktop")]

@@ -1,5 +1,10 @@
-"""A scripted stand-in for ffmpeg, for the stop/terminate/kill escalation tests.
+"""Fake ffmpegs: a scripted stand-in (this file, run as a script) and wrappers around the real ffmpeg.
 
+:func:`wrapped_ffmpeg` writes a shell script that runs a few lines of its own (a scripted fault, a log of
+its runs) and then the real ffmpeg: caprec tests that need one odd behaviour use it, the rest of the run is
+real.
+
+The scripted stand-in is for the stop/terminate/kill escalation tests.
 Run as ``python fake_ffmpeg.py --mode MODE [--log FILE]``. Like ffmpeg it
 reads keys from stdin; every event it sees (``q``, ``term``) is appended to
 ``--log`` as one line, so tests can assert what reached it. Once its signal
@@ -22,11 +27,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from types import FrameType
+
+FAKE_FFMPEG = Path(__file__).resolve()
+"""The scripted stand-in: run it as ``[sys.executable, str(FAKE_FFMPEG), "--mode", MODE]``."""
+EXECUTABLE = 0o755
 
 EXIT_ON_SIGNAL = 255
 EXIT_ERROR = 1
@@ -35,6 +46,25 @@ ERROR_LINES = (
     b"[error] :99.0: Input/output error\n",
 )
 MODES = ("obey-q", "ignore-q", "ignore-all", "error", "stream")
+
+
+def real_ffmpeg() -> str:
+    """The installed ffmpeg's path (the tests need one)."""
+    found = shutil.which("ffmpeg")
+    assert found is not None, "ffmpeg is not installed (apt-get install ffmpeg)"
+    return found
+
+
+def wrapped_ffmpeg(path: Path, prelude: str = "") -> Path:
+    """Write an executable ``path`` that runs the shell lines ``prelude``, then the real ffmpeg with its arguments.
+
+    ``prelude`` may end the script itself (``exit 1``) for the runs it fakes; ``"$@"`` holds ffmpeg's
+    arguments and ``$*`` them as one string.
+    """
+    path.write_text(f'#!/bin/sh\n{prelude.rstrip()}\nexec {real_ffmpeg()} "$@"\n' if prelude
+                    else f'#!/bin/sh\nexec {real_ffmpeg()} "$@"\n')
+    path.chmod(EXECUTABLE)
+    return path
 
 
 def main() -> None:
