@@ -2,43 +2,39 @@
 
 The :class:`Recorder` starts FFmpeg through :class:`ManagedProcess`, pumps its
 fragmented MP4 to the destination, watches for the end (duration, a stop
-request, FFmpeg exiting, a write error, no first frame), stops everything in
-order, then finishes the file: remux to a regular MP4 at a clean stop, and
-read it back before calling it a success.
+request, FFmpeg exiting, a write error, no first frame, a stall) and stops
+everything in order. Then :func:`capture.record.ending.finish_segment`
+finishes the file (remux to a regular MP4 at a clean stop, read it back
+before calling it a success) and words how it ended.
+
+The segment's types live by concern (:mod:`capture.record.control` for stop
+and pause requests, :mod:`capture.record.results` for the target, stats and
+result) and are importable from here too: this module is the segment's API.
 """
 
 from __future__ import annotations
 
-import enum
-import errno
-import signal
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from capture.errors import (
-    CaptureError,
-    DeviceError,
-    DiskFullError,
-    DisplayError,
-    NoFirstFrameError,
-    RecordingFailedError,
-    WriteError,
-)
-from capture.ffmpeg.argv import Audio, AudioBackend, AudioMix, Encoding, VideoSource, build_record_argv
+from capture.errors import DeviceError
+from capture.ffmpeg.argv import Audio, Encoding, VideoSource, build_record_argv
 from capture.ffmpeg.binary import FFmpegBinary
-from capture.ffmpeg.encoders import most_specific_line
-from capture.ffmpeg.finish import MediaCheck, ffmpeg_file_url, moved_output, remux_checked, verify_media
+from capture.ffmpeg.finish import ffmpeg_file_url
 from capture.ffmpeg.process import ManagedProcess
-from capture.ffmpeg.progress import WALLCLOCK_TOLERANCE_S, FFmpegProgress, LogLine, StderrReader
-from capture.files.diskspace import DiskSpaceError, DiskWatch, has_room
+from capture.ffmpeg.progress import WALLCLOCK_TOLERANCE_S, LogLine, StderrReader
+from capture.files.diskspace import DiskWatch
 from capture.platform.permissions import no_first_frame_hint
-from capture.platform.x11info import window_end_note
-from capture.record.pump import DEFAULT_PIPE_BUFFER, PipePump, PumpSink, Sink, is_disk_full, tune_pipe
-from capture.units import format_bytes
+from capture.record.control import StopControl as StopControl
+from capture.record.ending import finish_segment, reader_closed
+from capture.record.pump import DEFAULT_PIPE_BUFFER, PipePump, PumpSink, Sink, tune_pipe
+from capture.record.results import RecordingResult as RecordingResult
+from capture.record.results import RecordingStats as RecordingStats
+from capture.record.results import Status as Status
+from capture.record.results import Target as Target
 
 # How often the watch loop wakes: the bound on how late caprec notices a
 # stop request, FFmpeg's exit or a write error.
@@ -51,31 +47,11 @@ FIRST_FRAME_TIMEOUT_S = 15.0
 # device that stalls so that -t is never reached.
 DURATION_GRACE_S = 10.0
 THREAD_JOIN_TIMEOUT_S = 10.0
-ERROR_LINES = 3
-# FFmpeg exiting 0 this long before the --duration is an early end, not the end.
-EARLY_END_TOLERANCE_S = 1.0
 # No new frame for this long while recording is a stall (a frozen or starved FFmpeg);
 # FFmpeg reports its frame count every STATS_PERIOD_S (0.5 s).
 STALL_AFTER_S = 2.0
 # ...or this many frame intervals, for a slow --fps (a time-lapse at 0.5 fps is not stalled).
 STALL_AFTER_FRAMES = 3
-# What x11grab logs when the X server goes away under it.
-DISPLAY_LOST_MARKERS = ("xcb", "external library", "connection closed", "broken pipe")
-
-
-class Status(enum.StrEnum):
-    """How a recording ended."""
-
-    COMPLETE = "complete"
-    INTERRUPTED = "interrupted"  # stopped fast: the file plays, not remuxed
-    FAILED = "failed"
-
-    @classmethod
-    def of(cls, *, error: CaptureError | None, fast: bool) -> Status:
-        """Failed if anything failed, else interrupted by a fast stop, else complete."""
-        if error is not None:
-            return cls.FAILED
-        return cls.INTERRUPTED if fast else cls.COMPLETE
 
 
 class Sidecar(Protocol):
@@ -87,115 +63,6 @@ class Sidecar(Protocol):
 
     def set_origin(self, *, monotonic: float, wall: float) -> None: ...
     def stats(self) -> Any: ...
-
-
-class StopControl:
-    """Stop and pause requests, shared between signal handlers and the recorder.
-
-    The first :meth:`request` asks for a clean stop; a second one (the
-    second Ctrl-C) asks for a fast one. :meth:`toggle_pause` (SIGUSR1, the
-    space key) asks to pause or resume; the session takes each toggle once.
-    Signal handlers call these, so they only set flags and an event.
-    """
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self._lock = threading.Lock()
-        self.requests = 0
-        self._toggles = 0
-        self._woken = False
-
-    def request(self) -> None:
-        self.requests += 1
-        self._event.set()
-
-    def toggle_pause(self) -> None:
-        with self._lock:
-            self._toggles += 1
-        self._event.set()
-
-    def wake(self) -> None:
-        """Wake the watch loop without counting as a stop request (an engine-side failure)."""
-        self._woken = True
-        self._event.set()
-
-    @property
-    def requested(self) -> bool:
-        return self.requests > 0
-
-    @property
-    def fast(self) -> bool:
-        return self.requests > 1
-
-    @property
-    def pause_pending(self) -> bool:
-        return self._toggles > 0
-
-    def take_toggle(self) -> bool:
-        """Consume one pause/resume toggle; True if there was one."""
-        with self._lock:
-            if self._toggles == 0:
-                return False
-            self._toggles -= 1
-            if self._toggles == 0 and self.requests == 0 and not self._woken:
-                self._event.clear()
-            return True
-
-    def wait(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` for a request; True if one is pending."""
-        return self._event.wait(timeout)
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where the video goes: a file (``path``), an open descriptor (``fd``, for ``-o -``),
-    or a sink of its own (``sink``: the replay buffer's ring)."""
-
-    path: Path | None = None
-    fd: int | None = None
-    overwrite: bool = False
-    sink: PumpSink | None = None
-
-
-@dataclass(frozen=True)
-class RecordingStats:
-    """A live snapshot of a recording, for displays and stats files."""
-
-    elapsed_s: float
-    target_fps: float
-    duration_s: float | None
-    progress: FFmpegProgress
-    bytes: int
-    pipe_size: int | None
-    pipe_high_water: int
-    chunk_size: int
-    warnings: int
-    last_warning: str | None
-    started: bool  # the first frame has arrived: the recording is live (reported at once, see Recorder)
-    cursor: Any = None
-    paused: bool = False
-    segment: int = 1
-    stalled_s: float = 0.0  # how long the current stall has lasted (0: frames are coming)
-    stall_total_s: float = 0.0  # every stall so far, the current one included
-    stalls: int = 0  # how many stalls so far, the current one included
-
-
-@dataclass(frozen=True)
-class RecordingResult:
-    """What a recording left and how it ended."""
-
-    status: Status
-    stop_reason: str
-    path: Path | None
-    argv: list[str]
-    stats: RecordingStats
-    media: MediaCheck | None
-    remuxed: bool
-    notes: list[str] = field(default_factory=list)
-    error: CaptureError | None = None
-    cursor: Any = None
-    ffmpeg_returncode: int | None = None
-    segments: tuple[Any, ...] = ()
 
 
 @dataclass
@@ -351,12 +218,13 @@ class Recorder:
                                 hurry=lambda: stop.fast)
             pump.join(THREAD_JOIN_TIMEOUT_S)
             reader.join(THREAD_JOIN_TIMEOUT_S)
-        return self._finish(reason=reason, returncode=outcome.returncode, argv=argv, target=target,
-                            sink=sink, watch=watch, reader=reader, stats=snapshot(),
-                            cursor=None if sidecar is None else sidecar.stats(), fast=stop.fast,
-                            finalize=finalize and (finalize_on_pause or reason != "pause"), disk=disk,
-                            audio=audio, audio_output=audio_output,
-                            no_frame_hint=no_first_frame_hint(source, audio), source=source)
+        return finish_segment(ffmpeg_path=self.ffmpeg.path, first_frame_timeout=self._first_frame_timeout,
+                              reason=reason, returncode=outcome.returncode, argv=argv, target=target, sink=sink,
+                              pump_error=watch.pump_error, reader=reader, stats=snapshot(),
+                              cursor=None if sidecar is None else sidecar.stats(), fast=stop.fast,
+                              finalize=finalize and (finalize_on_pause or reason != "pause"), disk=disk,
+                              audio=audio, audio_output=audio_output,
+                              no_frame_hint=no_first_frame_hint(source, audio), source=source)
 
     def _watch(self, proc: ManagedProcess, stop: StopControl, watch: _Watch, reader: StderrReader,
                snapshot: Callable[[], RecordingStats],
@@ -370,7 +238,7 @@ class Recorder:
                 if stop.requested:
                     return "user"
                 if watch.pump_error is not None:
-                    return "reader-closed" if _reader_closed(watch.pump_error, pump) else "error"
+                    return "reader-closed" if reader_closed(watch.pump_error, pump) else "error"
                 if stop.pause_pending:
                     if watch.first_output is not None:
                         return "pause"
@@ -415,139 +283,3 @@ class Recorder:
             return {"monotonic": start - offset, "wall": start}
         return {"monotonic": first_output, "wall": first_output + offset}
 
-    def _finish(self, *, reason: str, returncode: int, argv: list[str], target: Target, sink: PumpSink,
-                watch: _Watch, reader: StderrReader, stats: RecordingStats, cursor: Any,
-                fast: bool, finalize: bool, disk: DiskWatch | None, audio: Audio | None,
-                audio_output: Path | None, no_frame_hint: str = "",
-                source: VideoSource | None = None) -> RecordingResult:
-        lines = reader.last_lines(ERROR_LINES)
-        reason_line = most_specific_line(lines)
-        quoted = f": {reason_line}" if reason_line else ""
-        path = target.path if sink.created else None
-        error: CaptureError | None = None
-        notes: list[str] = []
-        if reason == "reader-closed":
-            # `| head -c N`, `| ffprobe -`: the reader took what it wanted, as with any Unix tool.
-            notes.append(f"the reader of stdout closed it after {format_bytes(stats.bytes)}; stopped there")
-        elif watch.pump_error is not None:
-            saved = format_bytes(stats.bytes)
-            if is_disk_full(watch.pump_error):
-                error = DiskFullError(f"the disk is full; stopped after saving {saved} to {target.path or 'stdout'}")
-            else:
-                error = WriteError(f"writing {target.path or 'stdout'} failed ({watch.pump_error.strerror}); "
-                                   f"{saved} saved")
-        elif reason == "no-first-frame":
-            raise NoFirstFrameError(
-                f"ffmpeg produced no frame within {self._first_frame_timeout:g} s{quoted}; {no_frame_hint}",
-                ffmpeg_lines=lines)
-        elif not sink.created and stats.bytes == 0:
-            raise _startup_error(reader.last_lines(ERROR_LINES + 2), returncode, audio)
-        elif reason == "ffmpeg-exit" and returncode != 0:
-            error = RecordingFailedError(f"{_ffmpeg_died(returncode)}{quoted}", ffmpeg_lines=lines)
-        elif reason == "ffmpeg-exit" and _ended_early(stats) and (window_end := _window_end(source)) is not None:
-            # x11grab ends a window's recording when the window closes or shrinks: its natural end.
-            notes.append(window_end)
-        elif reason == "ffmpeg-exit" and _ended_early(stats):
-            # Exit 0 before the end: x11grab ends its input "cleanly" when the X server goes away.
-            error = RecordingFailedError(_early_end(lines, stats), ffmpeg_lines=lines)
-        elif reason == "duration-backstop":
-            error = RecordingFailedError(f"the capture device stalled; stopped{quoted}", ffmpeg_lines=lines)
-        elif reason == "disk-low" and disk is not None:
-            error = DiskSpaceError(f"{disk.message()}; {format_bytes(stats.bytes)} saved")
-        if path is not None and isinstance(sink, Sink) and (moved := moved_output(
-                path, identity=sink.identity, last_location=sink.last_location)) is not None:
-            # Never remux, verify or report a file that is not the one written.
-            return RecordingResult(status=Status.FAILED, stop_reason=reason, path=None, argv=argv, stats=stats,
-                                   media=None, remuxed=False, notes=[moved], error=WriteError(moved),
-                                   cursor=cursor, ffmpeg_returncode=returncode)
-
-        media: MediaCheck | None = None
-        remuxed = False
-        if path is not None:
-            room = error is None or (reason == "disk-low" and has_room(path, stats.bytes))
-            if finalize and room and not fast:
-                for file in (path, audio_output):
-                    if file is None or not file.exists():
-                        continue
-                    checked, why = remux_checked(file, ffmpeg_path=self.ffmpeg.path)
-                    if why is None:
-                        remuxed = True
-                        media = checked if file == path else media
-                    else:
-                        notes.append(f"kept the fragmented {file.name}, which plays: remux failed: {why}")
-            elif fast:
-                notes.append("stopped fast: kept the fragmented file, which plays "
-                             "(`caprec recover` or a single Ctrl-C next time gives a regular MP4)")
-            if media is None:
-                media = verify_media(path, ffmpeg_path=self.ffmpeg.path)
-            if not media.playable and error is None:
-                error = RecordingFailedError(f"{path} has no playable video frames{quoted}", ffmpeg_lines=lines)
-        status = Status.of(error=error, fast=fast)
-        ended = "duration" if returncode == 0 and not _ended_early(stats) else "ffmpeg-exit"
-        stop_reason = {"ffmpeg-exit": ended}.get(reason, reason)
-        if fast and reason == "user":
-            stop_reason = "user-fast"
-        return RecordingResult(status=status, stop_reason=stop_reason, path=path, argv=argv, stats=stats,
-                               media=media, remuxed=remuxed, notes=notes, error=error, cursor=cursor,
-                               ffmpeg_returncode=returncode)
-
-
-def _reader_closed(error: OSError, pump: PipePump) -> bool:
-    """The pump writes to a pipe (``-o -``) whose reader has gone: the end, not a failure."""
-    return error.errno == errno.EPIPE and pump.writes_pipe
-
-
-def _ffmpeg_died(returncode: int) -> str:
-    """``ffmpeg was killed by SIGKILL`` or ``ffmpeg stopped with exit code 1``."""
-    if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        return f"ffmpeg was killed by {name} during the recording"
-    return f"ffmpeg stopped with exit code {returncode}"
-
-
-def _ended_early(stats: RecordingStats) -> bool:
-    """FFmpeg exited 0 on its own well before the --duration asked for (or without one)."""
-    recorded = max(stats.progress.out_time_s, stats.elapsed_s)
-    return stats.duration_s is None or recorded < stats.duration_s - EARLY_END_TOLERANCE_S
-
-
-def _window_end(source: VideoSource | None) -> str | None:
-    """Why a window recording ended by itself (closed, shrunk), None if not a window or the display is gone."""
-    if source is None or source.window_id is None:
-        return None
-    return window_end_note(source.device, source.window_id)
-
-
-def _early_end(lines: tuple[str, ...], stats: RecordingStats) -> str:
-    """Why FFmpeg ended by itself, in the user's terms; what was recorded is kept."""
-    quoted = f": {lines[-1]}" if lines else ""
-    recorded = f"{stats.progress.out_time_s:.1f} s"
-    text = " ".join(lines).lower()
-    if any(marker in text for marker in DISPLAY_LOST_MARKERS):
-        return (f"the X display went away during the recording; stopped after {recorded}, which is kept "
-                f"({'; '.join(lines[-2:])})")
-    return f"ffmpeg stopped on its own after {recorded}, before the end{quoted}"
-
-
-def _startup_error(lines: tuple[str, ...], returncode: int, audio: Audio | None = None) -> CaptureError:
-    """FFmpeg stopped before its first frame: say why, in the user's terms.
-
-    The reason is FFmpeg's most specific line (``Cannot load libcuda.so.1``),
-    not the generic one that follows it; a failure of the audio input (its
-    device named at the start of the line) is blamed on the audio.
-    """
-    last = most_specific_line(lines) or f"ffmpeg exited with code {returncode} before the first frame"
-    text = " ".join(lines).lower()
-    if "cannot open display" in text or "can't open display" in text:
-        return DisplayError(f"cannot open the X display ({last}); start X or set DISPLAY / `display`")
-    inputs = audio.inputs if isinstance(audio, AudioMix) else (audio,) if audio is not None else ()
-    for one in inputs:
-        if one.backend is not AudioBackend.TEST and last.startswith(f"{one.device}:"):
-            hint = (" (is a PulseAudio or PipeWire server running?)" if one.backend is AudioBackend.PULSE else "")
-            return DeviceError(f"the audio input {one.backend}:{one.device} failed: {last}{hint}; "
-                               "pick another audio device (see caprec devices) or record without audio",
-                               ffmpeg_lines=lines)
-    return DeviceError(f"the capture device failed: {last}", ffmpeg_lines=lines)
