@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shlex
 import statistics
 import sys
@@ -39,6 +40,8 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 # Run from a checkout without installing: the repository root holds `capture`.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -60,13 +63,14 @@ SCREEN_W, SCREEN_H = 1920, 1080
 NAIVE_REPS = {10_000: 5, 100_000: 3, 1_000_000: 1}
 
 
-def proc_status_mib(field: str) -> float:
-    """A memory line of /proc/self/status (VmRSS: now, VmHWM: peak), in MiB."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024  # kB
-    raise RuntimeError(f"{field} not in /proc/self/status")
+def rss_mib() -> float:
+    """This process's resident memory now, in MiB (psutil)."""
+    return float(psutil.Process().memory_info().rss) / (1024 * 1024)
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory so far, in MiB (getrusage's ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def push(writer: CursorWriter, start: int, count: int) -> None:
@@ -128,7 +132,7 @@ def run_caprec(directory: Path, total: int, batch: int, reps: int) -> dict[str, 
         busy_cpu += time.thread_time() - began_cpu
         busy_events += checkpoint - pushed
         pushed = checkpoint
-        sample: dict[str, float] = {"rss_mib": proc_status_mib("VmRSS")}
+        sample: dict[str, float] = {"rss_mib": rss_mib()}
         if checkpoint >= TRACEMALLOC_FROM:
             tracemalloc.start()
             base = tracemalloc.get_traced_memory()[0]
@@ -139,7 +143,7 @@ def run_caprec(directory: Path, total: int, batch: int, reps: int) -> dict[str, 
             sample["traced_current_kib"] = (current - base) / 1024
             sample["traced_peak_kib"] = (peak - base) / 1024
         memory[checkpoint] = sample
-    rss_peak = proc_status_mib("VmHWM")
+    rss_peak = peak_rss_mib()
 
     writers: dict[int, CursorWriter] = {}
     for checkpoint in checkpoints[:-1]:
@@ -308,7 +312,8 @@ def main() -> None:
         kept = f"{mem['traced_current_kib']:>8.1f} KiB" if "traced_current_kib" in mem else "-"
         peak = f"{mem['traced_peak_kib']:>8.1f} KiB" if "traced_peak_kib" in mem else "-"
         print(f"{history:>12,} | {mem['rss_mib']:>6.1f} MiB | {kept:>12} | {peak:>12}")
-    print(f"peak RSS (VmHWM) after phase A: {caprec['rss_peak_mib']:.1f} MiB (before the naive baseline ran)")
+    print(f"peak RSS (getrusage maxrss) after phase A: {caprec['rss_peak_mib']:.1f} MiB "
+          "(before the naive baseline ran)")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import children_of, end_process, ffmpeg_version, machine_facts, read_status_kb, xvfb
+import psutil
+from _common import end_process, ffmpeg_version, machine_facts, xvfb
 
 REPO = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 30.0
@@ -46,14 +47,18 @@ POLL_S = 0.002
 
 
 def rss_mb(pid: int) -> float:
-    return read_status_kb(pid, ("VmRSS",)).get("VmRSS", 0) / 1024
+    try:
+        return psutil.Process(pid).memory_info().rss / (1024 * 1024)
+    except psutil.NoSuchProcess:
+        return 0.0
 
 
 def ffmpeg_child(pid: int) -> int | None:
-    for child in children_of(pid):
-        with contextlib.suppress(OSError):
-            if "ffmpeg" in Path(f"/proc/{child}/comm").read_text():
-                return child
+    with contextlib.suppress(psutil.NoSuchProcess):
+        for child in psutil.Process(pid).children():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if "ffmpeg" in child.name():
+                    return child.pid
     return None
 
 

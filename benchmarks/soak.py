@@ -37,7 +37,8 @@ from pathlib import Path
 # Run from a checkout without installing: the repository root holds `capture`.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import children_of, ffmpeg_version, load_average, machine_facts, read_status_kb
+import psutil
+from _common import ffmpeg_version, load_average, machine_facts
 
 from capture import __version__
 from capture.cursor.format import CursorContext, Region
@@ -65,12 +66,14 @@ MIB = 1024 * 1024
 
 
 def self_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
+    return psutil.Process().num_fds()
 
 
 def rss_mib(pid: int) -> float | None:
-    kb = read_status_kb(pid, ("VmRSS",)).get("VmRSS")
-    return None if kb is None else kb / 1024
+    try:
+        return psutil.Process(pid).memory_info().rss / (1024 * 1024)
+    except psutil.NoSuchProcess:
+        return None
 
 
 @dataclass
@@ -197,7 +200,7 @@ class Sampler:
         self.last = stats
         self.feeder.advance(stats.progress.out_time_s)
         if self.ffmpeg_pid is None:
-            kids = children_of(os.getpid())
+            kids = [child.pid for child in psutil.Process().children()]
             self.ffmpeg_pid = min(kids) if kids else None
         ffmpeg_rss = rss_mib(self.ffmpeg_pid) if self.ffmpeg_pid is not None else None
         if ffmpeg_rss is not None:

@@ -22,7 +22,7 @@ import pytest
 from support.files import file_size
 from support.media import ffprobe
 from support.polling import wait_until
-from support.process import children_of, python_argv
+from support.process import children_of, command_line, python_argv
 from support.pty import spawn_in_pty
 
 pexpect = pytest.importorskip("pexpect")
@@ -124,13 +124,7 @@ def test_ctrl_c_during_the_countdown_creates_nothing(caprec_env: dict[str, str],
 
 
 def _helper_running(pid: int, marker: str) -> bool:
-    for child in children_of(pid):
-        try:
-            if marker in Path(f"/proc/{child}/cmdline").read_bytes().decode(errors="replace"):
-                return True
-        except FileNotFoundError:
-            continue
-    return False
+    return any(marker in command_line(child) for child in children_of(pid))
 
 
 def test_ctrl_c_during_the_final_rewrite_keeps_the_regular_file(caprec_env: dict[str, str], tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Processes a test starts or watches: /proc state, children, pending signals, reaping, ``python -m cli``."""
+"""Processes a test starts or watches: state and children (psutil), pending signals, reaping, ``python -m cli``."""
 
 from __future__ import annotations
 
@@ -8,35 +8,40 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
+
 
 def proc_state(pid: int) -> str | None:
-    """The state letter of ``pid`` from /proc (``R``, ``S``, ``Z``...), None if it does not exist."""
+    """psutil's status of ``pid`` (``running``, ``sleeping``, ``zombie``...), None if it does not exist."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
+        return str(psutil.Process(pid).status())
+    except psutil.NoSuchProcess:
         return None
-    # The command name is in parentheses and may hold spaces: split after it.
-    return stat.rsplit(")", 1)[1].split()[0]
 
 
 def process_gone(pid: int) -> bool:
     """True when ``pid`` no longer runs: it does not exist, or it is a zombie awaiting its reaper."""
-    return proc_state(pid) in (None, "Z", "X")
+    return proc_state(pid) in (None, psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
 
 
 def children_of(pid: int) -> list[int]:
-    """Direct children of ``pid`` (Linux: /proc/<pid>/task/*/children)."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found += [int(part) for part in (task / "children").read_text().split()]
-        except FileNotFoundError:
-            continue
-    return found
+    """Direct children of ``pid`` (none once it is gone)."""
+    try:
+        return [child.pid for child in psutil.Process(pid).children()]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def command_line(pid: int) -> str:
+    """``pid``'s arguments joined by spaces, empty once it is gone."""
+    try:
+        return " ".join(psutil.Process(pid).cmdline())
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return ""
 
 
 def signal_pending(pid: int, signum: int) -> bool:
-    """True while ``signum`` sent to ``pid`` has not been delivered yet (SigPnd/ShdPnd)."""
+    """True while ``signum`` sent to ``pid`` has not been delivered yet (SigPnd/ShdPnd: psutil has no pending set)."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except FileNotFoundError:
@@ -71,14 +76,8 @@ def python_argv(*args: str) -> list[str]:
 
 
 def pid_alive(pid: int) -> bool:
-    """True if a process with ``pid`` exists (POSIX), a zombie included."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    """True if a process with ``pid`` exists, a zombie included."""
+    return psutil.pid_exists(pid)
 
 
 def terminate_and_reap(proc: subprocess.Popen[bytes], *, timeout: float = 10.0) -> None:

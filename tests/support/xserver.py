@@ -20,6 +20,7 @@ import pytest
 
 from support.env import scrubbed_environ
 from support.polling import wait_until
+from support.process import terminate_and_reap
 
 XVFB_SCREEN = "1280x720x24"
 XVFB_WIDTH, XVFB_HEIGHT = 1280, 720
@@ -102,10 +103,4 @@ def start_xvfb(*screens: str, log: Path) -> Iterator[tuple[subprocess.Popen[byte
             os.close(read_fd)
         yield server, display
     finally:
-        if server.poll() is None:
-            server.terminate()
-            try:
-                server.wait(timeout=XVFB_STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        server.wait()
+        terminate_and_reap(server, timeout=XVFB_STOP_TIMEOUT_S)  # a test may have stopped it already
