@@ -486,7 +486,6 @@ def test_camera_test_is_drawn_in_its_corner(desktop: Desktop, env_for: dict[str,
 
 @pytest.mark.parametrize(("args", "message"), [
     (("--camera", "/tmp/cam"), "error: --camera: '/tmp/cam' is not a V4L2 device; give /dev/videoN"),
-    (("--camera", "test", "--mode", "studio"), "error: --camera: studio bundles do not record a camera track"),
     (("--camera", "test", "--camera-position", "middle"), "error: --camera-position: 'middle' is not a corner"),
     (("--camera-size", "99"), "error: --camera-size: places the camera; add --camera"),
     (("--camera", "test", "--camera-size", "99"), "error: --camera-size: '99' is not an even width"),

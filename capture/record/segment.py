@@ -28,7 +28,7 @@ from capture.errors import (
     RecordingFailedError,
     WriteError,
 )
-from capture.ffmpeg.argv import Audio, AudioBackend, AudioMix, Encoding, VideoSource, build_record_argv
+from capture.ffmpeg.argv import Audio, AudioBackend, AudioMix, Encoding, TrackFiles, VideoSource, build_record_argv
 from capture.ffmpeg.binary import FFmpegBinary
 from capture.ffmpeg.encoders import most_specific_line
 from capture.ffmpeg.finish import MediaCheck, ffmpeg_file_url, moved_output, remux_checked, verify_media
@@ -257,11 +257,10 @@ class Recorder:
         self._pipe_buffer = pipe_buffer
 
     def argv(self, source: VideoSource, encoding: Encoding, *, audio: Audio | None = None,
-             audio_output: Path | None = None, output_queue_size: int | None = None) -> list[str]:
+             tracks: TrackFiles | None = None, output_queue_size: int | None = None) -> list[str]:
         """The FFmpeg command a recording of ``source`` runs (video to caprec's pipe)."""
         return build_record_argv(
-            source, encoding, ffmpeg_path=self.ffmpeg.path, audio=audio,
-            audio_output=None if audio_output is None else ffmpeg_file_url(audio_output),
+            source, encoding, ffmpeg_path=self.ffmpeg.path, audio=audio, tracks=tracks, url=ffmpeg_file_url,
             ffmpeg_major=self.ffmpeg.major, output_queue_size=output_queue_size,
         )
 
@@ -271,15 +270,15 @@ class Recorder:
                on_warning: Callable[[str], None] | None = None,
                sidecar: Sidecar | None = None,
                audio: Audio | None = None,
-               audio_output: Path | None = None,
+               tracks: TrackFiles | None = None,
                output_queue_size: int | None = None,
                finalize: bool = True,
                finalize_on_pause: bool = True,
                on_pause: Callable[[], None] | None = None) -> RecordingResult:
         """Record one segment: until the duration, a stop or pause request, or a failure.
 
-        ``audio`` is muxed into the video, or written to ``audio_output`` when
-        given. ``finalize`` rewrites the file with its index first at a
+        ``audio`` is muxed into the video, or written to the ``tracks`` files
+        (each audio input, the camera) when given. ``finalize`` rewrites the file with its index first at a
         clean stop (a session joining segments does that itself); with
         ``finalize_on_pause`` False, not when a pause ended the segment. The
         rewrite is also the file's read-back: one pass over it.
@@ -290,7 +289,7 @@ class Recorder:
         says what went wrong, with every file kept.
         """
         stop = stop or StopControl()
-        argv = self.argv(source, encoding, audio=audio, audio_output=audio_output,
+        argv = self.argv(source, encoding, audio=audio, tracks=tracks,
                          output_queue_size=output_queue_size)
         proc = self._process_factory(argv)
         watch = _Watch(stall_after=max(STALL_AFTER_S, STALL_AFTER_FRAMES / source.fps if source.fps > 0 else 0.0))
@@ -355,7 +354,7 @@ class Recorder:
                             sink=sink, watch=watch, reader=reader, stats=snapshot(),
                             cursor=None if sidecar is None else sidecar.stats(), fast=stop.fast,
                             finalize=finalize and (finalize_on_pause or reason != "pause"), disk=disk,
-                            audio=audio, audio_output=audio_output,
+                            audio=audio, tracks=tracks,
                             no_frame_hint=no_first_frame_hint(source, audio), source=source)
 
     def _watch(self, proc: ManagedProcess, stop: StopControl, watch: _Watch, reader: StderrReader,
@@ -418,7 +417,7 @@ class Recorder:
     def _finish(self, *, reason: str, returncode: int, argv: list[str], target: Target, sink: PumpSink,
                 watch: _Watch, reader: StderrReader, stats: RecordingStats, cursor: Any,
                 fast: bool, finalize: bool, disk: DiskWatch | None, audio: Audio | None,
-                audio_output: Path | None, no_frame_hint: str = "",
+                tracks: TrackFiles | None, no_frame_hint: str = "",
                 source: VideoSource | None = None) -> RecordingResult:
         lines = reader.last_lines(ERROR_LINES)
         reason_line = most_specific_line(lines)
@@ -466,8 +465,8 @@ class Recorder:
         if path is not None:
             room = error is None or (reason == "disk-low" and has_room(path, stats.bytes))
             if finalize and room and not fast:
-                for file in (path, audio_output):
-                    if file is None or not file.exists():
+                for file in (path, *(() if tracks is None else tracks.paths)):
+                    if not file.exists():
                         continue
                     checked, why = remux_checked(file, ffmpeg_path=self.ffmpeg.path)
                     if why is None:

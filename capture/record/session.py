@@ -10,7 +10,9 @@ into the output. In **studio** mode the output is a bundle directory::
       recording.toml            manifest: status, segments, stats
       cursor.ndjson             one log on the recording's timeline
       segments/1/display.mp4    pointer hidden (the cursor log has it)
-      segments/1/audio.m4a      with --audio
+      segments/1/audio.m4a      with one audio input; with several, one file each:
+      segments/1/audio-mic.m4a  (named by the input, see capture.studio.tracks)
+      segments/1/camera.mp4     with a camera
       segments/2/...
 
 The manifest says ``recording`` from the first moment, so whatever kills
@@ -42,7 +44,8 @@ from capture.ffmpeg.progress import FFmpegProgress
 from capture.files.diskspace import check_start
 from capture.files.lock import hold_lock
 from capture.record.segment import Recorder, RecordingResult, RecordingStats, Status, StopControl, Target
-from capture.studio.manifest import MANIFEST_FORMAT, MANIFEST_VERSION, utc_now, write_manifest
+from capture.studio.manifest import MANIFEST_FORMAT, MANIFEST_MINOR, MANIFEST_VERSION, utc_now, write_manifest
+from capture.studio.tracks import SegmentLayout, input_names, segment_layout
 
 
 class Mode(enum.StrEnum):
@@ -57,8 +60,6 @@ STUDIO_SUFFIX = ".caprec"
 MANIFEST_NAME = "recording.toml"
 CURSOR_NAME = "cursor.ndjson"
 SEGMENTS_DIR = "segments"
-DISPLAY_NAME = "display.mp4"
-AUDIO_NAME = "audio.m4a"
 PART_FORMAT = "{stem}.part-{index}{suffix}"
 # While paused the display still gets a snapshot this often.
 PAUSED_TICK_S = 0.25
@@ -113,20 +114,23 @@ class SegmentInfo:
 
     index: int
     video: Path | None
-    audio: Path | None
+    audio: tuple[tuple[str, Path], ...]  # studio: (input name, file) of each audio file written
     start_s: float
     duration_s: float
     frames: int
     status: str
+    camera: Path | None = None  # studio: the camera track
 
 
-def segment_files(mode: Mode, output: Path, index: int, *, audio: bool) -> tuple[Path, Path | None]:
-    """Where segment ``index`` (from 1) of a recording to ``output`` goes: its video, and
-    (studio mode with audio) its audio file. Instant mode muxes the audio into the video."""
+def segment_files(mode: Mode, output: Path, index: int, *, audio: Audio | None,
+                  camera: bool = False) -> tuple[Path, SegmentLayout | None]:
+    """Where segment ``index`` (from 1) of a recording to ``output`` goes: its video, and in studio mode
+    the layout of its tracks (an audio file per input, the camera). Instant mode muxes everything into
+    the video."""
     if mode is Mode.INSTANT:
         return (output if index == 1 else part_path(output, index)), None
-    directory = output / SEGMENTS_DIR / str(index)
-    return directory / DISPLAY_NAME, (directory / AUDIO_NAME if audio else None)
+    layout = segment_layout(output / SEGMENTS_DIR / str(index), audio=audio, camera=camera)
+    return layout.display, layout
 
 
 def segment_length(result: RecordingResult, frames: int, fps: float) -> float:
@@ -248,10 +252,12 @@ class Session:
             remaining = None if wanted is None else wanted - run.recorded_s
             if remaining is not None and remaining <= 0:
                 return
-            video, audio_file = self._files(spec, index)
+            video, layout = self._files(spec, index)
+            tracks = None if layout is None else layout.tracks
             if index > 1 and cursor is not None:
                 cursor.resume(offset_ms=run.recorded_s * 1000.0)
-            run.current = SegmentInfo(index, video, audio_file, run.recorded_s, 0.0, 0, "recording")
+            run.current = SegmentInfo(index, video, () if layout is None else layout.audio_named(), run.recorded_s,
+                                      0.0, 0, "recording", None if tracks is None else tracks.camera)
             if spec.mode is Mode.STUDIO:
                 self._write_manifest(run, status="recording")
             try:
@@ -260,7 +266,7 @@ class Session:
                     Target(path=video, fd=spec.fd if video is None else None,
                            overwrite=spec.overwrite and index == 1),
                     stop=stop, on_stats=_offset_stats(on_stats, run, index, wanted), on_warning=warn,
-                    sidecar=cursor, audio=spec.audio, audio_output=audio_file,
+                    sidecar=cursor, audio=spec.audio, tracks=tracks,
                     output_queue_size=spec.queue_size,
                     # Instant mode rewrites a lone first segment at once (the rewrite is its
                     # read-back); segments that will be joined are rewritten by the join.
@@ -279,8 +285,10 @@ class Session:
             run.results.append(result)
             if result.path is not None:
                 _hold(run.locks, result.path)
-            run.segments.append(SegmentInfo(index, result.path, audio_file if audio_file and audio_file.exists()
-                                            else None, run.recorded_s, duration, frames, str(result.status)))
+            written = () if layout is None else tuple((name, f) for name, f in layout.audio_named() if f.exists())
+            camera = None if tracks is None or tracks.camera is None or not tracks.camera.exists() else tracks.camera
+            run.segments.append(SegmentInfo(index, result.path, written, run.recorded_s, duration, frames,
+                                            str(result.status), camera))
             run.current = None
             run.recorded_s += duration
             if result.stop_reason != "pause" or result.error is not None:
@@ -308,14 +316,15 @@ class Session:
                 if stop.take_toggle():
                     return True
 
-    def _files(self, spec: SessionSpec, index: int) -> tuple[Path | None, Path | None]:
-        """Segment ``index``'s video file and (studio with audio) its audio file."""
+    def _files(self, spec: SessionSpec, index: int) -> tuple[Path | None, SegmentLayout | None]:
+        """Segment ``index``'s video file and (studio) the files of its other tracks."""
         if spec.output is None:
             return None, None
-        video, audio = segment_files(spec.mode, spec.output, index, audio=spec.audio is not None)
+        video, layout = segment_files(spec.mode, spec.output, index, audio=spec.audio,
+                                      camera=spec.source.camera is not None)
         if spec.mode is Mode.STUDIO:
             video.parent.mkdir(parents=True, exist_ok=False)
-        return video, audio
+        return video, layout
 
     def _finish(self, run: _Run, notes: list[str], *, fast: bool) -> RecordingResult:
         spec = run.spec
@@ -387,6 +396,7 @@ class Session:
         document: dict[str, Any] = {
             "format": MANIFEST_FORMAT,
             "version": MANIFEST_VERSION,
+            "minor_version": MANIFEST_MINOR,
             "caprec_version": __version__,
             "status": status,
             "created": run.started,
@@ -398,19 +408,11 @@ class Session:
             "codec": spec.encoding.codec,
             "region": None if spec.source.region is None else str(spec.source.region),
             "audio": None if spec.audio is None else describe_audio(spec.audio),
+            "audio_inputs": None if spec.audio is None else list(input_names(spec.audio)),
+            "camera": _camera_entry(spec.source),
             "cursor": CURSOR_NAME if spec.cursor is not None else None,
-            "segments": [
-                {
-                    "index": seg.index,
-                    "display": _relative(seg.video, spec.output),
-                    "audio": _relative(seg.audio, spec.output),
-                    "start": round(seg.start_s, 6),
-                    "duration": round(seg.duration_s, 6),
-                    "frames": seg.frames,
-                    "status": seg.status,
-                }
-                for seg in segments
-            ],
+            "segments": [_segment_entry(seg, spec.output, one_audio=spec.audio is not None and
+                                        len(input_names(spec.audio)) == 1) for seg in segments],
         }
         if result is not None:
             cursor = result.cursor
@@ -521,6 +523,28 @@ def _create_bundle(path: Path) -> None:
 
 def _relative(path: Path | None, root: Path) -> str | None:
     return None if path is None else path.relative_to(root).as_posix()
+
+
+def _segment_entry(seg: SegmentInfo, root: Path, *, one_audio: bool) -> dict[str, Any]:
+    """A ``[[segments]]`` table: one audio input as ``audio`` (as format 1.0 wrote it), several as
+    ``[[segments.audio_tracks]]`` (``input``, ``file``; format 1.1)."""
+    entry: dict[str, Any] = {"index": seg.index, "display": _relative(seg.video, root)}
+    if one_audio:
+        entry["audio"] = _relative(seg.audio[0][1], root) if seg.audio else None
+    elif seg.audio:
+        entry["audio_tracks"] = [{"input": name, "file": _relative(path, root)} for name, path in seg.audio]
+    entry.update(camera=_relative(seg.camera, root), start=round(seg.start_s, 6),
+                 duration=round(seg.duration_s, 6), frames=seg.frames, status=seg.status)
+    return entry
+
+
+def _camera_entry(source: VideoSource) -> dict[str, Any] | None:
+    """The ``[camera]`` table: what recorded it, and where render draws it (the instant mode's corner and width)."""
+    camera = source.camera
+    if camera is None:
+        return None
+    return {"source": str(camera.backend) if not camera.device else f"{camera.backend}:{camera.device}",
+            "corner": str(camera.corner), "width": camera.width}
 
 
 def _size(path: Path) -> int:

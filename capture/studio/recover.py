@@ -22,7 +22,6 @@ import contextlib
 import enum
 import os
 import re
-import struct
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -46,18 +45,16 @@ from capture.ffmpeg.finish import (
 )
 from capture.ffmpeg.process import run_tool
 from capture.files.lock import locked_by_other
+from capture.files.mp4boxes import Mp4Layout, read_layout
 from capture.files.tempfiles import OwnedTemp, owned_temp, remove_leftovers
 from capture.record.pump import is_disk_full
 from capture.record.session import CURSOR_NAME, MANIFEST_NAME, STUDIO_SUFFIX
-from capture.studio.manifest import read_manifest, utc_now, write_manifest
+from capture.studio.manifest import ManifestError, read_manifest, segment_audio, utc_now, write_manifest
 
 RECOVER_SCHEMA = "caprec-recover/1"
 # ``talk.mp4`` -> ``talk.part-2.mp4`` (capture.record.session.PART_FORMAT).
 PART_PATTERN = r"{stem}\.part-(\d+){suffix}"
 CURSOR_SUFFIX = ".cursor.ndjson"
-# A box header: 32-bit size and 4-byte type; size 1 means a 64-bit size follows.
-BOX_HEADER = struct.Struct(">I4s")
-LARGE_SIZE = struct.Struct(">Q")
 # A stream copy may lose the one packet a torn last fragment cut in half;
 # more than that per file means FFmpeg stopped early (the concat demuxer
 # does that, exiting 0, on a broken packet in a middle file).
@@ -147,69 +144,6 @@ class RecoveryReport:
             "cursor": None if self.cursor is None else self.cursor.to_dict(),
             "notes": list(self.notes),
         }
-
-
-@dataclass(frozen=True)
-class Mp4Layout:
-    """The top-level boxes of an MP4 file, read from their headers only.
-
-    ``torn`` is True when the last box claims more bytes than the file has
-    (a write cut short); ``complete_end`` is where the last whole box ends.
-    """
-
-    boxes: tuple[str, ...]
-    torn: bool
-    complete_end: int
-    fragment_end: int
-
-    @property
-    def fragmented(self) -> bool:
-        """Fragments (``moof``) follow the header: written by a recording, not finished."""
-        return "moof" in self.boxes
-
-    @property
-    def finished(self) -> bool:
-        """A regular MP4: an index (``moov``) and no fragments, nothing torn."""
-        return "moov" in self.boxes and not self.fragmented and not self.torn
-
-
-def read_layout(path: Path) -> Mp4Layout:
-    """Walk the top-level box headers of ``path`` (seeking, never reading media data).
-
-    ``fragment_end`` is where the last whole ``moof`` + ``mdat`` pair ends
-    (0 without one). Raises ``OSError`` if the file cannot be read.
-    """
-    boxes: list[str] = []
-    size_total = path.stat().st_size
-    offset = 0
-    torn = False
-    fragment_end = 0
-    previous = ""
-    with path.open("rb") as handle:
-        while offset + BOX_HEADER.size <= size_total:
-            handle.seek(offset)
-            size, raw_kind = BOX_HEADER.unpack(handle.read(BOX_HEADER.size))
-            if size == 1:
-                extended = handle.read(LARGE_SIZE.size)
-                if len(extended) < LARGE_SIZE.size:
-                    torn = True
-                    break
-                (size,) = LARGE_SIZE.unpack(extended)
-            elif size == 0:
-                size = size_total - offset
-            kind = raw_kind.decode("latin-1")
-            if size < BOX_HEADER.size or offset + size > size_total:
-                torn = True
-                boxes.append(kind)
-                break
-            boxes.append(kind)
-            offset += size
-            if kind == "mdat" and previous == "moof":
-                fragment_end = offset
-            previous = kind
-        else:
-            torn = offset != size_total
-    return Mp4Layout(boxes=tuple(boxes), torn=torn, complete_end=offset, fragment_end=fragment_end)
 
 
 def find_parts(output: Path) -> list[Path]:
@@ -514,7 +448,8 @@ def _recover_studio(bundle: Path, *, ffmpeg_path: str) -> RecoveryReport:
     manifest_path = bundle / MANIFEST_NAME
     manifest = read_manifest(manifest_path)
     segments = list(_iter_segments(manifest, manifest_path))
-    named = [_segment_file(bundle, s.get(key)) for s in segments for key in ("display", "audio")]
+    named = [_segment_file(bundle, s.get(key)) for s in segments for key in ("display", "camera")]
+    named += [_segment_file(bundle, file) for s in segments for _, file in _audio_of(s, manifest_path)]
     _refuse_if_in_use([bundle, *(p for p in named if p is not None)])
     notes = _remove_leftovers([manifest_path, *(p for p in named if p is not None)])
     files: list[FileReport] = []
@@ -537,13 +472,8 @@ def _recover_studio(bundle: Path, *, ffmpeg_path: str) -> RecoveryReport:
             changed = True
             continue
         updated = dict(segment)
-        audio = _segment_file(bundle, segment.get("audio"))
-        if audio is not None:
-            audio_action, audio_note = _finish_audio(audio, ffmpeg_path=ffmpeg_path)
-            if audio_action is Action.DROPPED:
-                updated.pop("audio", None)
-                notes.append(f"segment {index}: {audio_note}")
-            changed = changed or audio_action in (Action.REMUXED, Action.DROPPED)
+        changed = _recover_tracks(bundle, segment, updated, notes, manifest_path=manifest_path,
+                                  ffmpeg_path=ffmpeg_path) or changed
         if action is Action.REMUXED or segment.get("status") != SEGMENT_COMPLETE:
             changed = True
         updated.update(status=SEGMENT_COMPLETE, start=round(timeline, 6), duration=round(media.duration_s, 6),
@@ -579,6 +509,51 @@ def _recover_studio(bundle: Path, *, ffmpeg_path: str) -> RecoveryReport:
     write_manifest(manifest_path, manifest)
     return RecoveryReport(path=bundle, kind="studio", recovered=True, files=tuple(files), frames=frames,
                           duration_s=timeline, cursor=cursor, notes=tuple(notes))
+
+
+def _audio_of(segment: dict[str, Any], manifest_path: Path) -> list[tuple[str, str]]:
+    try:
+        return segment_audio(segment, where=str(manifest_path))
+    except ManifestError as exc:
+        raise OutputError(str(exc)) from None
+
+
+def _recover_tracks(bundle: Path, segment: dict[str, Any], updated: dict[str, Any], notes: list[str], *,
+                    manifest_path: Path, ffmpeg_path: str) -> bool:
+    """Finish a segment's audio files (one per input) and its camera file; drop from ``updated`` those that
+    hold nothing (the files stay on disk). True when a file or the manifest changed."""
+    index = segment.get("index", "?")
+    changed = False
+    kept: list[Any] = []
+    for position, (_, relative) in enumerate(_audio_of(segment, manifest_path)):
+        audio = _segment_file(bundle, relative)
+        assert audio is not None  # segment_audio names no empty file
+        action, note = _finish_audio(audio, ffmpeg_path=ffmpeg_path)
+        if action is Action.DROPPED:
+            notes.append(f"segment {index}: {note}")
+            if "audio_tracks" not in segment:
+                updated.pop("audio", None)
+        elif "audio_tracks" in segment:
+            kept.append(segment["audio_tracks"][position])
+        changed = changed or action in (Action.REMUXED, Action.DROPPED)
+    if "audio_tracks" in segment:
+        if kept:
+            updated["audio_tracks"] = kept
+        else:
+            updated.pop("audio_tracks")
+    camera = _segment_file(bundle, segment.get("camera"))
+    if camera is not None:
+        if camera.is_file():
+            action, _, note = _finish_file(camera, ffmpeg_path=ffmpeg_path)
+        else:
+            action, note = Action.DROPPED, "it is missing"
+        if action is Action.DROPPED:
+            updated.pop("camera", None)
+            notes.append(f"segment {index}: camera file {camera.name}: {note}; removed from the manifest")
+        elif note is not None:
+            notes.append(f"segment {index}: camera file {camera.name}: {note}")
+        changed = changed or action in (Action.REMUXED, Action.DROPPED)
+    return changed
 
 
 def _finish_audio(path: Path, *, ffmpeg_path: str) -> tuple[Action, str | None]:

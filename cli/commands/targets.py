@@ -106,15 +106,13 @@ def _audio_tracks(plan: RecordPlan, flags: TargetFlags) -> RecordPlan:
 
 
 def _camera(plan: RecordPlan, flags: TargetFlags, *, platform: str) -> RecordPlan:
-    """The camera drawn in a corner of an instant recording."""
+    """The camera: drawn in a corner of an instant recording; its own track in a studio bundle (where the
+    corner and size are where ``caprec render`` draws it)."""
     if flags.camera is None:
         if flags.camera_position is not None or flags.camera_size is not None:
             raise SettingError("--camera-position" if flags.camera_position is not None else "--camera-size",
                                "places the camera; add --camera DEVICE (or test)")
         return plan
-    if plan.bundle is not None:
-        raise SettingError("--camera", "studio bundles do not record a camera track yet; use --mode instant, "
-                                       "which draws the camera in a corner")
     camera = parse_camera(flags.camera, platform=platform, origin="--camera")
     if flags.camera_position is not None:
         camera = replace(camera, corner=parse_corner(flags.camera_position, origin="--camera-position"))
