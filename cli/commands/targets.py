@@ -133,7 +133,7 @@ def _screen_elsewhere(source: VideoSource, choice: str) -> VideoSource:
     if choice.lower() == "all":
         return replace(source, device="desktop")
     raise SettingError("--screen", "on Windows record one monitor with --region WxH+X+Y (offsets from the primary "
-                                   "monitor, negative left of or above it)")
+                                   "monitor, negative left of or above it; caprec devices lists each monitor's)")
 
 
 def _x11(plan: RecordPlan, flags: TargetFlags, *, say: Say) -> RecordPlan:
