@@ -160,7 +160,7 @@ def test_cli_app_is_imported_by_no_command() -> None:
 # --no-cursor (not a field); devices name each monitor's --screen N in the listing; bundle names a command line.
 FLAG_IN_TEXT = re.compile(r"(?<![\w-])--[a-z]")
 NOT_A_CAPREC_FLAG = ("pulseaudio --start",)
-KNOWN_FLAG_WORDING = {"capture.ffmpeg.binary": 2, "capture.platform.doctor": 3, "capture.platform.devices": 2,
+KNOWN_FLAG_WORDING = {"capture.ffmpeg.binary": 2, "capture.platform.doctor": 3, "capture.platform.devices_linux": 2,
                       "capture.render.bundle": 1}
 
 

@@ -13,26 +13,20 @@ from conftest import RunCaprec, XServer, start_xvfb
 
 from capture.errors import DeviceError, DisplayError
 from capture.ffmpeg.process import ToolResult
-from capture.platform.devices import (
-    LIST_TIMEOUT_S,
-    Device,
-    DeviceKind,
+from capture.platform.devices import list_devices, needs_ffmpeg, parse_ffmpeg_devices
+from capture.platform.devices_linux import (
     XMonitor,
     XScreen,
     display_base,
-    list_avfoundation,
-    list_devices,
-    list_dshow,
-    needs_ffmpeg,
     parse_alsa_pcm,
-    parse_avfoundation,
-    parse_dshow,
-    parse_ffmpeg_devices,
     parse_pactl_sources,
     read_x_screens,
     x11_devices,
 )
+from capture.platform.devices_macos import list_avfoundation, parse_avfoundation
+from capture.platform.devices_windows import list_dshow, parse_dshow
 from capture.platform.displays import DisplayInfo
+from capture.platform.listing import LIST_TIMEOUT_S, Device, DeviceKind
 
 AVFOUNDATION_FFMPEG6 = """\
 [AVFoundation indev @ 0x7fb2d3f04a40] AVFoundation video devices:

@@ -23,7 +23,7 @@ from helpers import ffprobe, kill_if_running, mp4_top_level_boxes, terminate_and
 
 from capture.errors import SettingError
 from capture.ffmpeg.argv import Backend, Encoding, VideoSource, build_record_argv
-from capture.platform.devices import XMonitor, XScreen
+from capture.platform.devices_linux import XMonitor, XScreen
 from capture.platform.targets import choose_monitor, choose_window, default_monitor, even_region, x11_monitors
 from capture.platform.x11info import XWindow
 from capture.units import Region

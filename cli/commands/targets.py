@@ -16,7 +16,7 @@ from capture.cursor.format import Region as CursorRegion
 from capture.errors import SettingError
 from capture.ffmpeg.argv import AudioMix, AudioTracks, Backend, VideoSource
 from capture.platform.camera import parse_camera, parse_camera_width, parse_corner
-from capture.platform.devices import read_x_screens
+from capture.platform.devices_linux import read_x_screens
 from capture.platform.targets import (
     PICK,
     Monitor,
