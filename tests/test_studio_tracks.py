@@ -187,3 +187,14 @@ def test_kill_9_then_recover_finishes_the_camera_track(spawn_caprec: SpawnCaprec
     manifest = tomllib.loads((bundle / "recording.toml").read_text())
     assert manifest["segments"][0]["camera"] == "segments/1/camera.mp4"
     assert manifest["segments"][0]["audio"] == "segments/1/audio.m4a"
+
+
+def test_a_studio_dry_run_names_every_track_file(run_caprec: RunCaprec, tmp_path: Path) -> None:
+    result = run_caprec(["record", "--source", "test", "--mode", "studio", *CAMERA, "--audio", "test", "-o", "take",
+                         "--dry-run"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    segment = tmp_path.resolve() / "take.caprec" / "segments" / "1"
+    assert f"# audio -> {segment / 'audio.m4a'}" in lines and f"# camera -> {segment / 'camera.mp4'}" in lines
+    assert f"file:{segment / 'camera.mp4'}" in lines[0] and "overlay" not in lines[0]
+    assert list(tmp_path.iterdir()) == []  # a dry run creates nothing
