@@ -278,9 +278,10 @@ class Recorder:
         """Record one segment: until the duration, a stop or pause request, or a failure.
 
         ``audio`` is muxed into the video, or written to the ``tracks`` files
-        (each audio input, the camera) when given. ``finalize`` rewrites the file with its index first at a
-        clean stop (a session joining segments does that itself); with
-        ``finalize_on_pause`` False, not when a pause ended the segment. The
+        (each audio input, the camera) when given. ``finalize`` rewrites the
+        files with their index first at a clean stop (a session joining
+        segments does that itself); with ``finalize_on_pause`` False, not when
+        a pause ended the segment. The
         rewrite is also the file's read-back: one pass over it.
         ``on_pause`` is called the moment a pause request ends the segment,
         before FFmpeg is stopped (the cursor log stops taking events). Raises a
