@@ -13,7 +13,15 @@ from pathlib import Path
 import pytest
 
 from capture.errors import SettingError
-from capture.ffmpeg.argv import OUTPUT_QUEUE_MIN_MAJOR, AudioBackend, AudioSource, Backend, Encoding, VideoSource
+from capture.ffmpeg.argv import (
+    OUTPUT_QUEUE_MIN_MAJOR,
+    AudioBackend,
+    AudioSource,
+    Backend,
+    Encoding,
+    TrackFiles,
+    VideoSource,
+)
 from capture.ffmpeg.binary import FFmpegBinary
 from capture.record.segment import Recorder
 from cli.commands.plan import DDAGRAB_MIN_MAJOR, check_ddagrab
@@ -67,7 +75,8 @@ def test_studio_audio_queues_each_of_the_two_outputs_from_ffmpeg_7(major: int) -
 
     def argv(of: int) -> list[str]:
         return recorder(of).argv(SOURCE, Encoding(duration=2.0), audio=audio,
-                                 audio_output=Path("/take/segments/1/audio.m4a"), output_queue_size=QUEUE)
+                                 tracks=TrackFiles(audio=(Path("/take/segments/1/audio.m4a"),)),
+                                 output_queue_size=QUEUE)
 
     older, newer = argv(OUTPUT_QUEUE_MIN_MAJOR - 1), argv(major)
     pipe, audio_file = newer.index("pipe:1"), newer.index("file:/take/segments/1/audio.m4a")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tomllib
 from collections.abc import Iterator
@@ -18,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.mp4 import complete_fragments
 from support.polling import wait_until
-from support.process import terminate_and_reap
-from support.run import RunCaprec
+from support.process import children_of, process_gone, terminate_and_reap
+from support.run import RunCaprec, SpawnCaprec
 
 from capture.errors import SettingError
 from capture.ffmpeg.argv import (
@@ -34,6 +36,7 @@ from capture.ffmpeg.argv import (
     build_record_argv,
 )
 from capture.ffmpeg.process import ToolResult
+from capture.files.mp4boxes import read_layout
 from capture.platform.audio_inputs import parse_audio_inputs, split_audio
 from capture.platform.pulse import DEFAULT_MONITOR, DEFAULT_SOURCE, Pactl, check_sources, parse_info, parse_short
 
@@ -42,6 +45,7 @@ SAMPLE_RATE = 48000
 DESKTOP_HZ, MIC_HZ = 440, 880
 PULSE_START_TIMEOUT_S = 20.0
 RECORD_S = "3"
+KILL_AFTER_TIMEOUT_S = 30.0
 
 
 # -- names --------------------------------------------------------------------
@@ -253,18 +257,74 @@ def test_mic_and_desktop_mix_into_one_track_holding_both_tones_at_their_levels(
     assert 0.8 < desktop_level / desk_440 < 1.25 and 0.8 < mic_level / mic_880 < 1.25
 
 
-def test_a_studio_bundle_keeps_each_input_on_its_own_track(pulse_env: dict[str, str], run_caprec: RunCaprec,
-                                                           tmp_path: Path) -> None:
-    result = run_caprec(["record", "--source", "test", "--mode", "studio", "--audio", "mic,desktop", "-d", RECORD_S,
-                         "-q", "-o", str(tmp_path / "take")], cwd=tmp_path, env=pulse_env)
+def one_tone_each(mic: Path, desktop: Path) -> None:
+    """``mic`` holds the microphone's 880 Hz alone, ``desktop`` the desktop's 440 Hz alone."""
+    assert len(audio_tracks(mic)) == 1 and len(audio_tracks(desktop)) == 1
+    mic_440, mic_880 = spectrum(mic, 0)
+    desk_440, desk_880 = spectrum(desktop, 0)
+    assert mic_880 > 20 * mic_440 and desk_440 > 20 * desk_880, (mic_440, mic_880, desk_440, desk_880)
+
+
+def test_a_studio_bundle_keeps_each_input_in_its_own_file_and_render_mixes_them(
+        pulse_env: dict[str, str], run_caprec: RunCaprec, tmp_path: Path) -> None:
+    result = run_caprec(["record", "--source", "test", "--mode", "studio", "--audio", "mic", "--audio", "desktop",
+                         "-d", RECORD_S, "-q", "-o", str(tmp_path / "take")], cwd=tmp_path, env=pulse_env)
     assert result.returncode == 0, result.stderr
-    audio = tmp_path / "take.caprec" / "segments" / "1" / "audio.m4a"
-    assert [t.get("tags", {}).get("handler_name") for t in audio_tracks(audio)] == ["mic", "desktop"]
-    mic_440, mic_880 = spectrum(audio, 0)
-    desk_440, desk_880 = spectrum(audio, 1)
-    assert mic_880 > 20 * mic_440 and desk_440 > 20 * desk_880
-    manifest = tomllib.loads((tmp_path / "take.caprec" / "recording.toml").read_text())
+    bundle = tmp_path / "take.caprec"
+    segment = bundle / "segments" / "1"
+    assert sorted(p.name for p in segment.iterdir()) == ["audio-desktop.m4a", "audio-mic.m4a", "display.mp4"]
+    one_tone_each(segment / "audio-mic.m4a", segment / "audio-desktop.m4a")
+    for name in ("audio-mic.m4a", "audio-desktop.m4a"):
+        boxes = read_layout(segment / name)
+        assert boxes.finished, boxes  # rewritten with its index first at the clean stop
+    manifest = tomllib.loads((bundle / "recording.toml").read_text())
+    assert (manifest["version"], manifest["minor_version"]) == (1, 1)
     assert manifest["audio"] == f"pulse:{DEFAULT_SOURCE} + pulse:{DEFAULT_MONITOR} (separate)"
+    assert manifest["audio_inputs"] == ["mic", "desktop"]
+    assert manifest["segments"][0]["audio_tracks"] == [
+        {"input": "mic", "file": "segments/1/audio-mic.m4a"},
+        {"input": "desktop", "file": "segments/1/audio-desktop.m4a"}]
+    assert "audio" not in manifest["segments"][0]
+
+    rendered = tmp_path / "render.mp4"
+    result = run_caprec(["render", str(bundle), "-o", str(rendered), "-q"], cwd=tmp_path, env=pulse_env)
+    assert result.returncode == 0, result.stderr
+    assert len(audio_tracks(rendered)) == 1
+    desktop_level, mic_level = spectrum(rendered, 0)
+    desk_440, _ = spectrum(segment / "audio-desktop.m4a", 0)
+    _, mic_880 = spectrum(segment / "audio-mic.m4a", 0)
+    # amix normalize=0: each input keeps its level in the render's mix.
+    assert 0.8 < desktop_level / desk_440 < 1.25 and 0.8 < mic_level / mic_880 < 1.25, \
+        (desktop_level, desk_440, mic_level, mic_880)
+
+
+@pytest.mark.slow
+def test_kill_9_then_recover_keeps_every_input_file(pulse_env: dict[str, str], spawn_caprec: SpawnCaprec,
+                                                      run_caprec: RunCaprec, tmp_path: Path) -> None:
+    bundle = tmp_path / "killed.caprec"
+    segment = bundle / "segments" / "1"
+    caprec = spawn_caprec(["record", "--source", "test", "--mode", "studio", "--audio", "mic,desktop", "-q",
+                           "-o", str(bundle)], cwd=tmp_path, env=pulse_env)
+    files = [segment / "display.mp4", segment / "audio-mic.m4a", segment / "audio-desktop.m4a"]
+    wait_until(lambda: all(complete_fragments(f) >= 3 for f in files), KILL_AFTER_TIMEOUT_S,
+               message="three whole fragments in every file")
+    # A power cut: caprec and its ffmpeg die at once, nothing finishes a file.
+    ffmpegs = children_of(caprec.pid)
+    assert ffmpegs
+    for pid in [*ffmpegs, caprec.pid]:
+        os.kill(pid, signal.SIGKILL)
+    assert caprec.wait(KILL_AFTER_TIMEOUT_S) == -signal.SIGKILL
+    wait_until(lambda: all(process_gone(pid) for pid in ffmpegs), KILL_AFTER_TIMEOUT_S, message="ffmpeg gone")
+    assert all(read_layout(f).fragmented for f in files)
+
+    result = run_caprec(["recover", str(bundle), "--json"], cwd=tmp_path, env=pulse_env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"] == "recovered"
+    assert all(read_layout(f).finished for f in files)
+    manifest = tomllib.loads((bundle / "recording.toml").read_text())
+    assert manifest["status"] == "complete"
+    assert [t["input"] for t in manifest["segments"][0]["audio_tracks"]] == ["mic", "desktop"]
+    one_tone_each(segment / "audio-mic.m4a", segment / "audio-desktop.m4a")
 
 
 @pytest.mark.parametrize(("audio", "message"), [

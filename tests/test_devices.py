@@ -14,26 +14,20 @@ from support.xserver import XServer, start_xvfb
 
 from capture.errors import DeviceError, DisplayError
 from capture.ffmpeg.process import ToolResult
-from capture.platform.devices import (
-    LIST_TIMEOUT_S,
-    Device,
-    DeviceKind,
+from capture.platform.devices import list_devices, needs_ffmpeg, parse_ffmpeg_devices
+from capture.platform.devices_linux import (
     XMonitor,
     XScreen,
     display_base,
-    list_avfoundation,
-    list_devices,
-    list_dshow,
-    needs_ffmpeg,
     parse_alsa_pcm,
-    parse_avfoundation,
-    parse_dshow,
-    parse_ffmpeg_devices,
     parse_pactl_sources,
     read_x_screens,
     x11_devices,
 )
+from capture.platform.devices_macos import list_avfoundation, parse_avfoundation
+from capture.platform.devices_windows import list_dshow, parse_dshow
 from capture.platform.displays import DisplayInfo
+from capture.platform.listing import LIST_TIMEOUT_S, Device, DeviceKind
 from cli.commands.devices import device_name
 
 AVFOUNDATION_FFMPEG6 = """\
@@ -500,3 +494,27 @@ def test_devices_without_a_display_notes_it_on_stderr(run_caprec: RunCaprec, tmp
     assert result.returncode == 0, result.stderr
     assert [d["id"] for d in json.loads(result.stdout) if d["kind"] == "screen"] == []
     assert "note: no X screens listed: DISPLAY is not set" in result.stderr
+
+
+def test_windows_monitors_keep_negative_offsets_in_the_table_and_the_json() -> None:
+    """EnumDisplayMonitors' rectangles are relative to the primary monitor: left of it or above it is negative."""
+    from rich.console import Console
+
+    from cli.commands.devices import devices_table
+
+    primary = DisplayInfo(x=0, y=0, width=2560, height=1440, pixel_width=2560, pixel_height=1440, main=True)
+    left = DisplayInfo(x=-1920, y=360, width=1920, height=1080, pixel_width=1920, pixel_height=1080)
+    above = DisplayInfo(x=320, y=-1200, width=1920, height=1200, pixel_width=1920, pixel_height=1200)
+    runner = FakeRunner({DSHOW_ARGS: stderr_result("dummy: Immediate exit requested\n")})
+    devices = list_devices(ffmpeg_path="ffmpeg.exe", platform="win32", environ={}, runner=runner,
+                           displays=lambda: [primary, left, above])
+    monitors = [d.to_json() for d in devices if d.region is not None]
+    assert [(m["name"], m["region"], m["width"], m["height"]) for m in monitors] == [
+        ("monitor 0 (primary)", "2560x1440+0+0", 2560, 1440),
+        ("monitor 1", "1920x1080-1920+360", 1920, 1080),
+        ("monitor 2", "1920x1200+320-1200", 1920, 1200),
+    ]
+    console = Console(width=160, record=True, color_system=None)
+    console.print(devices_table(devices))
+    rows = [line for line in console.export_text().splitlines() if "monitor " in line]
+    assert len(rows) == 3 and "1920x1080-1920+360" in rows[1] and "1920x1200+320-1200" in rows[2], rows

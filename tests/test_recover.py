@@ -24,7 +24,8 @@ from support.run import RunCaprec, SpawnCaprec
 
 from capture.cursor.reader import read_cursor_log
 from capture.ffmpeg.argv import FRAGMENTED_MP4_FLAGS
-from capture.studio.recover import find_parts, read_layout
+from capture.files.mp4boxes import read_layout
+from capture.studio.recover import find_parts
 from cli.exit import ExitStatus
 
 FPS = 30

@@ -19,7 +19,7 @@ import pytest
 from test_recover import FPS, fragmented_video
 
 from capture.files.tempfiles import owned_temp
-from capture.studio.recover import rewrite_verified
+from capture.studio.repair import rewrite_verified
 
 
 def windows_fsync(fd: int) -> None:

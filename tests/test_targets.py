@@ -28,7 +28,7 @@ from support.xserver import read_display_number, start_xvfb
 
 from capture.errors import SettingError
 from capture.ffmpeg.argv import Backend, Encoding, VideoSource, build_record_argv
-from capture.platform.devices import XMonitor, XScreen
+from capture.platform.devices_linux import XMonitor, XScreen
 from capture.platform.targets import choose_monitor, choose_window, default_monitor, even_region, x11_monitors
 from capture.platform.x11info import XWindow
 from capture.units import Region
@@ -487,7 +487,6 @@ def test_camera_test_is_drawn_in_its_corner(desktop: Desktop, env_for: dict[str,
 
 @pytest.mark.parametrize(("args", "message"), [
     (("--camera", "/tmp/cam"), "error: --camera: '/tmp/cam' is not a V4L2 device; give /dev/videoN"),
-    (("--camera", "test", "--mode", "studio"), "error: --camera: studio bundles do not record a camera track"),
     (("--camera", "test", "--camera-position", "middle"), "error: --camera-position: 'middle' is not a corner"),
     (("--camera-size", "99"), "error: --camera-size: places the camera; add --camera"),
     (("--camera", "test", "--camera-size", "99"), "error: --camera-size: '99' is not an even width"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 from capture.errors import SettingError, field
@@ -34,6 +34,8 @@ DEFAULT_TEST_SIZE = "1280x720"
 KEYFRAME_INTERVAL_S = 1.0
 STATS_PERIOD_S = 0.5
 FRAGMENTED_MP4_FLAGS = "+frag_keyframe+empty_moov+default_base_moof"
+#: An audio-only file's fragment length (microseconds): as a video's keyframe interval.
+AUDIO_FRAGMENT_US = round(KEYFRAME_INTERVAL_S * 1_000_000)
 #: The finished file's container by the output's extension: the recording is
 #: a fragmented MP4, and H.264 (and AAC) stream-copy into each of these.
 CONTAINERS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska"}
@@ -197,19 +199,30 @@ def _even_crop(stream: Any) -> Any:
     return stream.filter("crop", "trunc(iw/2)*2", "trunc(ih/2)*2")
 
 
-def camera_stream(camera: CameraSource, *, fps: float, queue: dict[str, Any]) -> Any:
-    """The camera's input, scaled to its width (even height)."""
+def camera_input(camera: CameraSource, *, fps: float, queue: dict[str, Any]) -> Any:
+    """The camera's input at its own size (a studio bundle's camera track)."""
     import ffmpeg  # lazy: see the module docstring
     rate = _fps(fps)
     if camera.backend is CameraBackend.TEST:
-        stream = ffmpeg.input(f"testsrc=size={CAMERA_TEST_SIZE}:rate={rate}", f="lavfi", re=None, **queue)
-    elif camera.backend is CameraBackend.V4L2:
-        stream = ffmpeg.input(camera.device, f="v4l2", framerate=rate, **queue)
-    elif camera.backend is CameraBackend.AVFOUNDATION:
-        stream = ffmpeg.input(f"{camera.device}:none", f="avfoundation", framerate=rate, **queue)
-    else:
-        stream = ffmpeg.input(f"video={camera.device}", f="dshow", **queue)
-    return stream.filter("scale", camera.width, -2)
+        return ffmpeg.input(f"testsrc=size={CAMERA_TEST_SIZE}:rate={rate}", f="lavfi", re=None, **queue)
+    if camera.backend is CameraBackend.V4L2:
+        return ffmpeg.input(camera.device, f="v4l2", framerate=rate, **queue)
+    if camera.backend is CameraBackend.AVFOUNDATION:
+        return ffmpeg.input(f"{camera.device}:none", f="avfoundation", framerate=rate, **queue)
+    return ffmpeg.input(f"video={camera.device}", f="dshow", **queue)
+
+
+def camera_stream(camera: CameraSource, *, fps: float, queue: dict[str, Any]) -> Any:
+    """The camera's input, scaled to its width (even height): the picture drawn in a corner."""
+    return camera_input(camera, fps=fps, queue=queue).filter("scale", camera.width, -2)
+
+
+def camera_corner_xy(corner: Corner, margin: int = CAMERA_MARGIN) -> tuple[str, str]:
+    """The ``overlay`` filter's x and y expressions that put the picture in ``corner``."""
+    right, bottom = corner in (Corner.TOP_RIGHT, Corner.BOTTOM_RIGHT), corner.value.startswith("bottom")
+    x = f"main_w-overlay_w-{margin}" if right else str(margin)
+    y = f"main_h-overlay_h-{margin}" if bottom else str(margin)
+    return x, y
 
 
 def _with_camera(screen: Any, source: VideoSource, queue: dict[str, Any]) -> Any:
@@ -218,16 +231,19 @@ def _with_camera(screen: Any, source: VideoSource, queue: dict[str, Any]) -> Any
     camera = source.camera
     if camera is None:
         return screen
-    right, bottom = camera.corner in (Corner.TOP_RIGHT, Corner.BOTTOM_RIGHT), camera.corner.value.startswith("bottom")
-    x = f"main_w-overlay_w-{CAMERA_MARGIN}" if right else str(CAMERA_MARGIN)
-    y = f"main_h-overlay_h-{CAMERA_MARGIN}" if bottom else str(CAMERA_MARGIN)
+    x, y = camera_corner_xy(camera.corner)
     return ffmpeg.overlay(screen, camera_stream(camera, fps=source.fps, queue=queue), x=x, y=y)
 
 
-def source_stream(source: VideoSource) -> Any:
-    """The ffmpeg-python stream for ``source``: an input node plus filters (and the camera drawn over it)."""
-    queue: dict[str, Any] = {} if source.queue_size is None else {"thread_queue_size": source.queue_size}
-    return _with_camera(_screen_stream(source), source, queue)
+def _queue(size: int | None) -> dict[str, Any]:
+    return {} if size is None else {"thread_queue_size": size}
+
+
+def source_stream(source: VideoSource, *, draw_camera: bool = True) -> Any:
+    """The ffmpeg-python stream for ``source``: an input node plus filters (and the camera drawn over it,
+    unless ``draw_camera`` is False: a studio bundle records the camera as its own track)."""
+    screen = _screen_stream(source)
+    return _with_camera(screen, source, _queue(source.queue_size)) if draw_camera else screen
 
 
 def _screen_stream(source: VideoSource) -> Any:
@@ -357,17 +373,38 @@ def encoder_options(encoding: Encoding, *, fps: float) -> dict[str, Any]:
     return opts
 
 
+@dataclass(frozen=True)
+class TrackFiles:
+    """Studio mode: the tracks FFmpeg writes beside the video, each to its own fragmented file.
+
+    ``audio`` holds one file per audio input, in the inputs' order (each
+    input its own file, never mixed); ``camera`` the camera's picture at its
+    own size. One FFmpeg process writes them all (one output each), so they
+    share the video's clock and its stop.
+    """
+
+    audio: tuple[Path, ...] = ()
+    camera: Path | None = None
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        """Every file, audio first."""
+        return (*self.audio, *(() if self.camera is None else (self.camera,)))
+
+
 def build_record_argv(source: VideoSource, encoding: Encoding, *, ffmpeg_path: str,
                       output: str = "pipe:1", audio: Audio | None = None,
-                      audio_output: str | None = None, ffmpeg_major: int | None = None,
-                      output_queue_size: int | None = None) -> list[str]:
+                      tracks: TrackFiles | None = None, ffmpeg_major: int | None = None,
+                      output_queue_size: int | None = None, url: Any = str) -> list[str]:
     """The full argv of a recording: capture, encode, fragmented MP4 to ``output``.
 
     With ``audio``, the track (or tracks, see :class:`AudioMix`) is muxed
-    into ``output`` as AAC, or written to its own fragmented file
-    ``audio_output`` (studio mode). Progress blocks
-    and log lines both go to stderr (``-progress pipe:2``): one stream to
-    read, and it works the same on Windows.
+    into ``output`` as AAC; with ``tracks`` (studio mode), each audio input
+    goes to its own fragmented file instead, and the camera (``source.camera``)
+    to its own file rather than drawn over the screen. ``url`` turns a
+    track's path into FFmpeg's name for it. Progress blocks and log lines
+    both go to stderr (``-progress pipe:2``): one stream to read, and it
+    works the same on Windows.
     """
     import ffmpeg  # lazy: see the module docstring
     common: dict[str, Any] = {"f": "mp4", "movflags": FRAGMENTED_MP4_FLAGS}
@@ -378,25 +415,52 @@ def build_record_argv(source: VideoSource, encoding: Encoding, *, ffmpeg_path: s
         common["thread_queue_size"] = output_queue_size
     audio_opts = {"c:a": AUDIO_CODEC, "b:a": AUDIO_BITRATE}
     video_opts = {**encoder_options(encoding, fps=source.fps), **common}
-    streams = [source_stream(source)]
-    outputs: list[Any] = []
-    if audio is not None and audio_output is None:
-        tracks, titles = audio_streams(audio)
-        streams += tracks
+    camera_opts = dict(video_opts)
+    camera_apart = tracks is not None and tracks.camera is not None
+    streams = [source_stream(source, draw_camera=not camera_apart)]
+    if audio is not None and tracks is None:
+        muxed, titles = audio_streams(audio)
+        streams += muxed
         video_opts.update(audio_opts, **titles)
-    if audio is not None and audio_output is not None:
-        # Without -map, FFmpeg would also pick the audio input for the video output.
+    elif audio is not None:
+        # A lone unfiltered input gets no -map from ffmpeg-python: FFmpeg would add the audio to the video file.
         video_opts["an"] = None
-    outputs.append(ffmpeg.output(*streams, output, **video_opts))
-    if audio is not None and audio_output is not None:
-        tracks, titles = audio_streams(audio)
-        outputs.append(ffmpeg.output(*tracks, audio_output, **audio_opts, **titles, **common))
+    if camera_apart and isinstance(streams[0].node, ffmpeg.nodes.InputNode):
+        # ...and might pick the camera as the video, when it is larger than the screen.
+        video_opts["map"] = "0:v"
+    outputs: list[Any] = [ffmpeg.output(*streams, output, **video_opts)]
+    if tracks is not None:
+        # frag_keyframe cuts fragments on video keyframes only: an audio file alone would hold no
+        # fragment until FFmpeg's end (nothing left after a kill -9) without a fragment duration, and
+        # its small fragments would wait in FFmpeg's write buffer without flush_packets (measured: 28
+        # bytes on disk after 4 s without both, a fragment a second with both).
+        outputs += _track_outputs(source, audio, tracks, url=url, video_opts=camera_opts,
+                                  audio_opts={**audio_opts, **common, "frag_duration": AUDIO_FRAGMENT_US,
+                                              "flush_packets": 1})
     stream = ffmpeg.merge_outputs(*outputs) if len(outputs) > 1 else outputs[0]
     stream = stream.global_args(
         "-hide_banner", "-nostats", "-loglevel", "level+info",
         "-progress", "pipe:2", "-stats_period", f"{STATS_PERIOD_S:g}",
     )
     return list(ffmpeg.compile(stream, cmd=ffmpeg_path))
+
+
+def _track_outputs(source: VideoSource, audio: Audio | None, tracks: TrackFiles, *, url: Any,
+                   video_opts: dict[str, Any], audio_opts: dict[str, Any]) -> list[Any]:
+    """One output per studio track: each audio input alone (as its own file), then the camera."""
+    import ffmpeg  # lazy: see the module docstring
+    inputs = () if audio is None else audio_inputs(audio)
+    if len(inputs) != len(tracks.audio):
+        raise ValueError(f"{len(inputs)} audio inputs but {len(tracks.audio)} audio files")
+    # Each output maps its own input (ffmpeg-python writes -map), so no output picks up another's stream.
+    outputs = [ffmpeg.output(audio_stream(one), url(path), **audio_opts)
+               for one, path in zip(inputs, tracks.audio, strict=True)]
+    if tracks.camera is not None:
+        if source.camera is None:
+            raise ValueError("a camera file without a camera")
+        camera = _even_crop(camera_input(source.camera, fps=source.fps, queue=_queue(source.queue_size)))
+        outputs.append(ffmpeg.output(camera, url(tracks.camera), **video_opts))
+    return outputs
 
 
 # A stream copy that also counts what it copied: its progress (frames, time) on

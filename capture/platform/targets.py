@@ -1,7 +1,7 @@
 """What to record, resolved: a monitor of several, one window, a picked region.
 
 Pure functions over what the system reports (X screens and RandR monitors
-from :func:`capture.platform.devices.read_x_screens`, windows from
+from :func:`capture.platform.devices_linux.read_x_screens`, windows from
 :mod:`capture.platform.x11info`), so that every choice and every refusal is tested
 without a display. Errors are :class:`SettingError` naming the ``origin``
 the caller passes (the field as the user gave it).
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from capture.errors import SettingError
-from capture.platform.devices import XScreen, display_base
+from capture.platform.devices_linux import XScreen, display_base
 from capture.platform.x11info import XWindow
 from capture.units import Region
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import signal
-from pathlib import Path
 from typing import Any
 
 from capture.errors import (
@@ -21,7 +20,7 @@ from capture.errors import (
     RecordingFailedError,
     WriteError,
 )
-from capture.ffmpeg.argv import Audio, AudioBackend, AudioMix, VideoSource
+from capture.ffmpeg.argv import Audio, AudioBackend, AudioMix, TrackFiles, VideoSource
 from capture.ffmpeg.encoders import most_specific_line
 from capture.ffmpeg.finish import MediaCheck, moved_output, remux_checked, verify_media
 from capture.ffmpeg.progress import StderrReader
@@ -41,7 +40,7 @@ DISPLAY_LOST_MARKERS = ("xcb", "external library", "connection closed", "broken 
 def finish_segment(*, ffmpeg_path: str, first_frame_timeout: float, reason: str, returncode: int,
                    argv: list[str], target: Target, sink: PumpSink, pump_error: OSError | None,
                    reader: StderrReader, stats: RecordingStats, cursor: Any, fast: bool, finalize: bool,
-                   disk: DiskWatch | None, audio: Audio | None, audio_output: Path | None,
+                   disk: DiskWatch | None, audio: Audio | None, tracks: TrackFiles | None,
                    no_frame_hint: str = "", source: VideoSource | None = None) -> RecordingResult:
     """The result of a segment whose FFmpeg, pump and reader have stopped, its file finished.
 
@@ -95,8 +94,8 @@ def finish_segment(*, ffmpeg_path: str, first_frame_timeout: float, reason: str,
     if path is not None:
         room = error is None or (reason == "disk-low" and has_room(path, stats.bytes))
         if finalize and room and not fast:
-            for file in (path, audio_output):
-                if file is None or not file.exists():
+            for file in (path, *(() if tracks is None else tracks.paths)):
+                if not file.exists():
                     continue
                 checked, why = remux_checked(file, ffmpeg_path=ffmpeg_path)
                 if why is None:

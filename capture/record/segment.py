@@ -17,11 +17,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 from capture.errors import DeviceError
-from capture.ffmpeg.argv import Audio, Encoding, VideoSource, build_record_argv
+from capture.ffmpeg.argv import Audio, Encoding, TrackFiles, VideoSource, build_record_argv
 from capture.ffmpeg.binary import FFmpegBinary
 from capture.ffmpeg.finish import ffmpeg_file_url
 from capture.ffmpeg.process import ManagedProcess
@@ -124,11 +123,10 @@ class Recorder:
         self._pipe_buffer = pipe_buffer
 
     def argv(self, source: VideoSource, encoding: Encoding, *, audio: Audio | None = None,
-             audio_output: Path | None = None, output_queue_size: int | None = None) -> list[str]:
+             tracks: TrackFiles | None = None, output_queue_size: int | None = None) -> list[str]:
         """The FFmpeg command a recording of ``source`` runs (video to caprec's pipe)."""
         return build_record_argv(
-            source, encoding, ffmpeg_path=self.ffmpeg.path, audio=audio,
-            audio_output=None if audio_output is None else ffmpeg_file_url(audio_output),
+            source, encoding, ffmpeg_path=self.ffmpeg.path, audio=audio, tracks=tracks, url=ffmpeg_file_url,
             ffmpeg_major=self.ffmpeg.major, output_queue_size=output_queue_size,
         )
 
@@ -138,17 +136,18 @@ class Recorder:
                on_warning: Callable[[str], None] | None = None,
                sidecar: Sidecar | None = None,
                audio: Audio | None = None,
-               audio_output: Path | None = None,
+               tracks: TrackFiles | None = None,
                output_queue_size: int | None = None,
                finalize: bool = True,
                finalize_on_pause: bool = True,
                on_pause: Callable[[], None] | None = None) -> RecordingResult:
         """Record one segment: until the duration, a stop or pause request, or a failure.
 
-        ``audio`` is muxed into the video, or written to ``audio_output`` when
-        given. ``finalize`` rewrites the file with its index first at a
-        clean stop (a session joining segments does that itself); with
-        ``finalize_on_pause`` False, not when a pause ended the segment. The
+        ``audio`` is muxed into the video, or written to the ``tracks`` files
+        (each audio input, the camera) when given. ``finalize`` rewrites the
+        files with their index first at a clean stop (a session joining
+        segments does that itself); with ``finalize_on_pause`` False, not when
+        a pause ended the segment. The
         rewrite is also the file's read-back: one pass over it.
         ``on_pause`` is called the moment a pause request ends the segment,
         before FFmpeg is stopped (the cursor log stops taking events). Raises a
@@ -157,7 +156,7 @@ class Recorder:
         says what went wrong, with every file kept.
         """
         stop = stop or StopControl()
-        argv = self.argv(source, encoding, audio=audio, audio_output=audio_output,
+        argv = self.argv(source, encoding, audio=audio, tracks=tracks,
                          output_queue_size=output_queue_size)
         proc = self._process_factory(argv)
         watch = _Watch(stall_after=max(STALL_AFTER_S, STALL_AFTER_FRAMES / source.fps if source.fps > 0 else 0.0))
@@ -223,7 +222,7 @@ class Recorder:
                               pump_error=watch.pump_error, reader=reader, stats=snapshot(),
                               cursor=None if sidecar is None else sidecar.stats(), fast=stop.fast,
                               finalize=finalize and (finalize_on_pause or reason != "pause"), disk=disk,
-                              audio=audio, audio_output=audio_output,
+                              audio=audio, tracks=tracks,
                               no_frame_hint=no_first_frame_hint(source, audio), source=source)
 
     def _watch(self, proc: ManagedProcess, stop: StopControl, watch: _Watch, reader: StderrReader,

@@ -10,7 +10,9 @@ into the output. In **studio** mode the output is a bundle directory::
       recording.toml            manifest: status, segments, stats
       cursor.ndjson             one log on the recording's timeline
       segments/1/display.mp4    pointer hidden (the cursor log has it)
-      segments/1/audio.m4a      with --audio
+      segments/1/audio.m4a      with one audio input; with several, one file each:
+      segments/1/audio-mic.m4a  (named by the input, see capture.studio.tracks)
+      segments/1/camera.mp4     with a camera
       segments/2/...
 
 The manifest says ``recording`` from the first moment, so whatever kills
@@ -28,21 +30,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from capture import __version__
 from capture.cursor.format import CursorContext, CursorUnavailableError
 from capture.cursor.listener import CursorSidecar
 from capture.cursor.shapes import ShapeSidecar
 from capture.cursor.writer import CursorStats, CursorWriter
 from capture.errors import CaptureError, OutputError, WriteError
-from capture.ffmpeg.argv import Audio, Encoding, VideoSource, describe_audio
+from capture.ffmpeg.argv import Audio, Encoding, VideoSource
 from capture.ffmpeg.finish import MediaCheck, join_checked, remux_checked, verify_media
-from capture.ffmpeg.progress import FFmpegProgress
 from capture.files.diskspace import check_start
 from capture.files.lock import hold_lock
 from capture.record.segment import Recorder, RecordingResult, RecordingStats, Status, StopControl, Target
-from capture.studio.manifest import MANIFEST_FORMAT, MANIFEST_VERSION, utc_now, write_manifest
+from capture.record.session_stats import Warnings, kbps, offset_stats, summed_progress
+from capture.studio.bundle_manifest import SegmentInfo, bundle_document
+from capture.studio.manifest import utc_now, write_manifest
+from capture.studio.tracks import SegmentLayout, segment_layout
 
 
 class Mode(enum.StrEnum):
@@ -57,8 +60,6 @@ STUDIO_SUFFIX = ".caprec"
 MANIFEST_NAME = "recording.toml"
 CURSOR_NAME = "cursor.ndjson"
 SEGMENTS_DIR = "segments"
-DISPLAY_NAME = "display.mp4"
-AUDIO_NAME = "audio.m4a"
 PART_FORMAT = "{stem}.part-{index}{suffix}"
 # While paused the display still gets a snapshot this often.
 PAUSED_TICK_S = 0.25
@@ -107,26 +108,15 @@ class SessionSpec:
     cursor: CursorSpec | None = None
 
 
-@dataclass(frozen=True)
-class SegmentInfo:
-    """One segment: its files, where it starts on the recording's timeline, how long it is."""
-
-    index: int
-    video: Path | None
-    audio: Path | None
-    start_s: float
-    duration_s: float
-    frames: int
-    status: str
-
-
-def segment_files(mode: Mode, output: Path, index: int, *, audio: bool) -> tuple[Path, Path | None]:
-    """Where segment ``index`` (from 1) of a recording to ``output`` goes: its video, and
-    (studio mode with audio) its audio file. Instant mode muxes the audio into the video."""
+def segment_files(mode: Mode, output: Path, index: int, *, audio: Audio | None,
+                  camera: bool = False) -> tuple[Path, SegmentLayout | None]:
+    """Where segment ``index`` (from 1) of a recording to ``output`` goes: its video, and in studio mode
+    the layout of its tracks (an audio file per input, the camera). Instant mode muxes everything into
+    the video."""
     if mode is Mode.INSTANT:
         return (output if index == 1 else part_path(output, index)), None
-    directory = output / SEGMENTS_DIR / str(index)
-    return directory / DISPLAY_NAME, (directory / AUDIO_NAME if audio else None)
+    layout = segment_layout(output / SEGMENTS_DIR / str(index), audio=audio, camera=camera)
+    return layout.display, layout
 
 
 def segment_length(result: RecordingResult, frames: int, fps: float) -> float:
@@ -199,7 +189,7 @@ class Session:
         the result covers every segment, and its ``error`` says what failed.
         """
         stop = stop or StopControl()
-        counted = _Warnings(on_warning)
+        counted = Warnings(on_warning)
         warn = counted.warn
         on_stats = counted.stats_hook(on_stats)
         studio = spec.mode is Mode.STUDIO
@@ -248,10 +238,12 @@ class Session:
             remaining = None if wanted is None else wanted - run.recorded_s
             if remaining is not None and remaining <= 0:
                 return
-            video, audio_file = self._files(spec, index)
+            video, layout = self._files(spec, index)
+            tracks = None if layout is None else layout.tracks
             if index > 1 and cursor is not None:
                 cursor.resume(offset_ms=run.recorded_s * 1000.0)
-            run.current = SegmentInfo(index, video, audio_file, run.recorded_s, 0.0, 0, "recording")
+            run.current = SegmentInfo(index, video, () if layout is None else layout.audio_named(), run.recorded_s,
+                                      0.0, 0, "recording", None if tracks is None else tracks.camera)
             if spec.mode is Mode.STUDIO:
                 self._write_manifest(run, status="recording")
             try:
@@ -259,8 +251,9 @@ class Session:
                     spec.source, replace(spec.encoding, duration=remaining),
                     Target(path=video, fd=spec.fd if video is None else None,
                            overwrite=spec.overwrite and index == 1),
-                    stop=stop, on_stats=_offset_stats(on_stats, run, index, wanted), on_warning=warn,
-                    sidecar=cursor, audio=spec.audio, audio_output=audio_file,
+                    stop=stop, on_stats=offset_stats(on_stats, run.results, run.recorded_s, index, wanted),
+                    on_warning=warn,
+                    sidecar=cursor, audio=spec.audio, tracks=tracks,
                     output_queue_size=spec.queue_size,
                     # Instant mode rewrites a lone first segment at once (the rewrite is its
                     # read-back); segments that will be joined are rewritten by the join.
@@ -279,8 +272,10 @@ class Session:
             run.results.append(result)
             if result.path is not None:
                 _hold(run.locks, result.path)
-            run.segments.append(SegmentInfo(index, result.path, audio_file if audio_file and audio_file.exists()
-                                            else None, run.recorded_s, duration, frames, str(result.status)))
+            written = () if layout is None else tuple((name, f) for name, f in layout.audio_named() if f.exists())
+            camera = None if tracks is None or tracks.camera is None or not tracks.camera.exists() else tracks.camera
+            run.segments.append(SegmentInfo(index, result.path, written, run.recorded_s, duration, frames,
+                                            str(result.status), camera))
             run.current = None
             run.recorded_s += duration
             if result.stop_reason != "pause" or result.error is not None:
@@ -297,7 +292,7 @@ class Session:
         last = run.results[-1].stats
         # Totals over every segment so far, not the last segment's (its size, its bitrate).
         total_bytes = sum(r.stats.bytes for r in run.results)
-        progress = replace(_summed_progress(run), bitrate_kbps=_kbps(total_bytes, run.recorded_s))
+        progress = replace(summed_progress(run.results, run.recorded_s), bitrate_kbps=kbps(total_bytes, run.recorded_s))
         while True:
             if on_stats is not None:
                 on_stats(replace(last, paused=True, segment=index, elapsed_s=run.recorded_s, duration_s=wanted,
@@ -308,14 +303,15 @@ class Session:
                 if stop.take_toggle():
                     return True
 
-    def _files(self, spec: SessionSpec, index: int) -> tuple[Path | None, Path | None]:
-        """Segment ``index``'s video file and (studio with audio) its audio file."""
+    def _files(self, spec: SessionSpec, index: int) -> tuple[Path | None, SegmentLayout | None]:
+        """Segment ``index``'s video file and (studio) the files of its other tracks."""
         if spec.output is None:
             return None, None
-        video, audio = segment_files(spec.mode, spec.output, index, audio=spec.audio is not None)
+        video, layout = segment_files(spec.mode, spec.output, index, audio=spec.audio,
+                                      camera=spec.source.camera is not None)
         if spec.mode is Mode.STUDIO:
             video.parent.mkdir(parents=True, exist_ok=False)
-        return video, audio
+        return video, layout
 
     def _finish(self, run: _Run, notes: list[str], *, fast: bool) -> RecordingResult:
         spec = run.spec
@@ -366,7 +362,7 @@ class Session:
         total_bytes = (sum(r.stats.bytes for r in results) if spec.mode is Mode.STUDIO or path is None
                        else _size(path))
         stats = replace(last.stats, bytes=total_bytes, elapsed_s=run.recorded_s, paused=False,
-                        segment=len(results), progress=_summed_progress(run),
+                        segment=len(results), progress=summed_progress(run.results, run.recorded_s),
                         duration_s=spec.encoding.duration, cursor=run.cursor_stats, stalled_s=0.0,
                         stall_total_s=sum(r.stats.stall_total_s for r in results),
                         stalls=sum(r.stats.stalls for r in results))
@@ -384,75 +380,10 @@ class Session:
         spec = run.spec
         assert spec.output is not None
         segments = [*run.segments, *(() if run.current is None else (run.current,))]
-        document: dict[str, Any] = {
-            "format": MANIFEST_FORMAT,
-            "version": MANIFEST_VERSION,
-            "caprec_version": __version__,
-            "status": status,
-            "created": run.started,
-            "finished": None if status == "recording" else utc_now(),
-            "error": error,
-            "mode": str(spec.mode),
-            "source": str(spec.source.backend),
-            "fps": spec.source.fps,
-            "codec": spec.encoding.codec,
-            "region": None if spec.source.region is None else str(spec.source.region),
-            "audio": None if spec.audio is None else describe_audio(spec.audio),
-            "cursor": CURSOR_NAME if spec.cursor is not None else None,
-            "segments": [
-                {
-                    "index": seg.index,
-                    "display": _relative(seg.video, spec.output),
-                    "audio": _relative(seg.audio, spec.output),
-                    "start": round(seg.start_s, 6),
-                    "duration": round(seg.duration_s, 6),
-                    "frames": seg.frames,
-                    "status": seg.status,
-                }
-                for seg in segments
-            ],
-        }
-        if result is not None:
-            cursor = result.cursor
-            document["stats"] = {
-                "frames": result.media.frames if result.media is not None else 0,
-                "duration": round(result.media.duration_s, 6) if result.media is not None else 0.0,
-                "dropped_frames": result.stats.progress.drop_frames,
-                "bytes": result.stats.bytes,
-                "cursor_events": None if cursor is None else cursor.events,
-            }
-        write_manifest(spec.output / MANIFEST_NAME, document)
-
-
-class _Warnings:
-    """Counts every warning the session reports (FFmpeg's, over all segments, and its own).
-
-    Live stats and the result carry this count, so a display, the summary
-    and the JSON all count the same warnings.
-    """
-
-    def __init__(self, report: Callable[[str], None] | None) -> None:
-        self._report = report
-        self._lock = threading.Lock()  # FFmpeg's stderr reader and the cursor starter report from their threads
-        self.count = 0
-        self.last: str | None = None
-
-    def warn(self, text: str) -> None:
-        with self._lock:
-            self.count += 1
-            self.last = text
-        if self._report is not None:
-            self._report(text)
-
-    def apply(self, stats: RecordingStats) -> RecordingStats:
-        return replace(stats, warnings=self.count, last_warning=self.last)
-
-    def stats_hook(self, on_stats: Callable[[RecordingStats], None] | None
-                   ) -> Callable[[RecordingStats], None] | None:
-        if on_stats is None:
-            return None
-        report = on_stats
-        return lambda stats: report(self.apply(stats))
+        write_manifest(spec.output / MANIFEST_NAME, bundle_document(
+            spec.output, status=status, created=run.started, mode=str(spec.mode), source=spec.source,
+            codec=spec.encoding.codec, audio=spec.audio, cursor=CURSOR_NAME if spec.cursor is not None else None,
+            segments=segments, error=error, result=result))
 
 
 class _CursorStarter:
@@ -519,10 +450,6 @@ def _create_bundle(path: Path) -> None:
         raise OutputError(f"cannot create {path} ({exc.strerror}); choose another `output`") from None
 
 
-def _relative(path: Path | None, root: Path) -> str | None:
-    return None if path is None else path.relative_to(root).as_posix()
-
-
 def _size(path: Path) -> int:
     try:
         return path.stat().st_size
@@ -530,41 +457,3 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _summed_progress(run: _Run) -> FFmpegProgress:
-    """FFmpeg's counters added up over the finished segments."""
-    done = [r.stats.progress for r in run.results]
-    if not done:
-        return FFmpegProgress()
-    return replace(done[-1], frame=sum(p.frame for p in done), drop_frames=sum(p.drop_frames for p in done),
-                   dup_frames=sum(p.dup_frames for p in done), out_time_s=run.recorded_s)
-
-
-def _kbps(size: int, seconds: float) -> float | None:
-    """The bitrate of ``size`` bytes over ``seconds``, in kb/s; None for no time."""
-    return size * 8 / seconds / 1000 if seconds > 0 else None
-
-
-def _offset_stats(on_stats: Callable[[RecordingStats], None] | None, run: _Run, index: int,
-                  wanted: float | None) -> Callable[[RecordingStats], None] | None:
-    """Show a later segment's stats on the whole recording's clock and counters."""
-    if on_stats is None or index == 1:
-        return on_stats
-    before = _summed_progress(run)
-    offset = run.recorded_s
-    earlier_bytes = sum(r.stats.bytes for r in run.results)
-    earlier_stalls = sum(r.stats.stalls for r in run.results)
-    earlier_stall_s = sum(r.stats.stall_total_s for r in run.results)
-
-    def shifted(stats: RecordingStats) -> None:
-        progress = stats.progress
-        total_bytes = earlier_bytes + stats.bytes
-        bitrate = _kbps(total_bytes, offset + progress.out_time_s) if progress.out_time_s else None
-        on_stats(replace(stats, elapsed_s=offset + stats.elapsed_s, duration_s=wanted, segment=index,
-                         bytes=total_bytes, stalls=earlier_stalls + stats.stalls,
-                         stall_total_s=earlier_stall_s + stats.stall_total_s,
-                         progress=replace(progress, frame=before.frame + progress.frame,
-                                          drop_frames=before.drop_frames + progress.drop_frames,
-                                          dup_frames=before.dup_frames + progress.dup_frames,
-                                          bitrate_kbps=bitrate)))
-
-    return shifted

@@ -18,13 +18,14 @@ import numpy as np
 from capture.cursor.format import CursorFormatError
 from capture.cursor.reader import read_cursor_log
 from capture.cursor.shapes import SHAPE_SUFFIX, SHAPES_DIR, ShapeError, read_png_rgba
+from capture.ffmpeg.argv import DEFAULT_CAMERA_WIDTH, Corner
 from capture.ffmpeg.finish import ffmpeg_file_url
 from capture.ffmpeg.process import run_tool
 from capture.record.session import CURSOR_NAME, MANIFEST_NAME
 from capture.render.cursor_art import ShapeImage, ShapeTrack, shape_image
 from capture.render.spec import RenderInputError
 from capture.render.spring import CursorTrack
-from capture.studio.manifest import ManifestError, read_manifest
+from capture.studio.manifest import ManifestError, read_manifest, segment_audio
 
 _STREAM_SIZE = re.compile(r"Stream #\d+:\d+.*?: Video: .*?, (\d{2,5})x(\d{2,5})")
 _STREAM_FPS = re.compile(r"Stream #\d+:\d+.*?: Video: .*?, ([\d.]+) fps")
@@ -37,9 +38,10 @@ class BundleSegment:
 
     index: int
     video: Path
-    audio: Path | None
+    audio: tuple[Path, ...]  # one file per audio input (one file in a 1.0 bundle)
     start_s: float
     duration_s: float
+    camera: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Bundle:
     track: CursorTrack
     warnings: tuple[str, ...]
     shapes: ShapeTrack | None = None
+    camera: BundleCamera | None = None
 
     @property
     def duration_s(self) -> float:
@@ -61,7 +64,20 @@ class Bundle:
 
     @property
     def has_audio(self) -> bool:
-        return bool(self.segments) and all(segment.audio is not None for segment in self.segments)
+        return bool(self.segments) and all(segment.audio for segment in self.segments)
+
+    @property
+    def has_camera(self) -> bool:
+        return self.camera is not None and bool(self.segments) and \
+            all(segment.camera is not None for segment in self.segments)
+
+
+@dataclass(frozen=True)
+class BundleCamera:
+    """The manifest's ``[camera]``: where the recording asked to draw the camera, in source pixels."""
+
+    corner: Corner
+    width: int
 
 
 Prober = Callable[[Path], tuple[int, int, float]]
@@ -99,7 +115,10 @@ def read_bundle(path: Path, *, ffmpeg_path: str, prober: Prober | None = None) -
     if manifest.get("status") == "recording":
         raise RenderInputError("bundle", f"{path} is still recording or was interrupted; run "
                                          f"`caprec recover {path}` first")
-    segments = _segments(path, manifest)
+    try:
+        segments = _segments(path, manifest)
+    except ManifestError as exc:
+        raise RenderInputError("bundle", str(exc)) from None
     probe = prober or (lambda video: probe_video(video, ffmpeg_path=ffmpeg_path))
     width, height, fps = probe(segments[0].video)
     manifest_fps = manifest.get("fps")
@@ -108,8 +127,25 @@ def read_bundle(path: Path, *, ffmpeg_path: str, prober: Prober | None = None) -
     warnings: list[str] = []
     shape_events: list[tuple[float, str, int, int]] = []
     track = _read_track(path / str(manifest.get("cursor") or CURSOR_NAME), width, height, warnings, shape_events)
+    camera = _camera(manifest)
+    if camera is not None and any(segment.camera is None for segment in segments):
+        warnings.append("a segment lost its camera track: rendering without the camera")
     return Bundle(path=path, width=width, height=height, fps=fps, segments=segments, track=track,
-                  warnings=tuple(warnings), shapes=_read_shapes(path / SHAPES_DIR, shape_events, warnings))
+                  warnings=tuple(warnings), shapes=_read_shapes(path / SHAPES_DIR, shape_events, warnings),
+                  camera=camera)
+
+
+def _camera(manifest: dict[str, object]) -> BundleCamera | None:
+    """The ``[camera]`` table (1.1); a corner or width it does not know falls back to the defaults."""
+    table = manifest.get("camera")
+    if not isinstance(table, dict):
+        return None
+    try:
+        corner = Corner(str(table.get("corner", Corner.BOTTOM_RIGHT)))
+    except ValueError:
+        corner = Corner.BOTTOM_RIGHT
+    width = table.get("width")
+    return BundleCamera(corner, width if isinstance(width, int) and width > 0 else DEFAULT_CAMERA_WIDTH)
 
 
 def _segments(path: Path, manifest: dict[str, object]) -> tuple[BundleSegment, ...]:
@@ -121,7 +157,7 @@ def _segments(path: Path, manifest: dict[str, object]) -> tuple[BundleSegment, .
         if not isinstance(entry, dict):
             raise RenderInputError("bundle", f"{path / MANIFEST_NAME}: a [[segments]] entry is not a table")
         index = entry.get("index", len(segments) + 1)
-        display, audio = entry.get("display"), entry.get("audio")
+        display, camera = entry.get("display"), entry.get("camera")
         duration, start = entry.get("duration"), entry.get("start")
         if not isinstance(display, str) or not isinstance(duration, int | float):
             raise RenderInputError("bundle", f"{path / MANIFEST_NAME}: segment {index} lacks display or duration")
@@ -131,13 +167,16 @@ def _segments(path: Path, manifest: dict[str, object]) -> tuple[BundleSegment, .
         if not video.is_file():
             raise RenderInputError("bundle", f"segment {index}'s video {video} is missing; the bundle is "
                                              "incomplete (restore the file or record again)")
-        audio_path = _inside(path, audio) if isinstance(audio, str) else None
-        if audio_path is not None and not audio_path.is_file():
-            raise RenderInputError("bundle", f"segment {index}'s audio {audio_path} is missing; the bundle is "
-                                             "incomplete (restore the file or record again)")
+        audio = tuple(_inside(path, file) for _, file in segment_audio(entry, where=str(path / MANIFEST_NAME)))
+        for audio_path in audio:
+            if not audio_path.is_file():
+                raise RenderInputError("bundle", f"segment {index}'s audio {audio_path} is missing; the bundle is "
+                                                 "incomplete (restore the file or record again)")
+        camera_path = _inside(path, camera) if isinstance(camera, str) and camera else None
         begin = float(start) if isinstance(start, int | float) else sum(s.duration_s for s in segments)
         segments.append(BundleSegment(int(index) if isinstance(index, int) else len(segments) + 1, video,
-                                      audio_path, begin, float(duration)))
+                                      audio, begin, float(duration),
+                                      camera_path if camera_path is not None and camera_path.is_file() else None))
     if not segments:
         raise RenderInputError("bundle", f"{path / MANIFEST_NAME}: every segment is empty; nothing to render")
     return tuple(segments)

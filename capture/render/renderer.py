@@ -18,11 +18,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from capture.ffmpeg.argv import CAMERA_MARGIN
 from capture.ffmpeg.finish import MediaCheck, verify_media
 from capture.record.pump import DEFAULT_PIPE_BUFFER
 from capture.render.bundle import Bundle, read_bundle
 from capture.render.card import build_card, card_box
-from capture.render.commands import SegmentInput, decode_argv, encode_argv, output_size
+from capture.render.commands import CameraOverlay, SegmentInput, decode_argv, encode_argv, output_size
 from capture.render.compose import CursorStyle, FrameComposer, Planes, frame_bytes
 from capture.render.pipeline import Frame, PipelineProgress, PipelineStats, run_pipeline
 from capture.render.spec import (
@@ -44,6 +45,8 @@ NEW_FILE_MODE = 0o666
 # The encoded file may hold a frame or two fewer than were sent (FFmpeg's
 # rate conversion at the very end); more than this is a failure.
 FRAME_SLACK = 2
+# The camera picture stays visible in a small render (a GIF 480 wide).
+MIN_CAMERA_WIDTH = 32
 
 
 @dataclass(frozen=True)
@@ -189,19 +192,31 @@ def _compose_fn(plan: RenderPlan) -> Callable[[int, Frame, Frame], None]:
     return compose
 
 
+def camera_overlay(plan: RenderPlan) -> CameraOverlay | None:
+    """The bundle's camera as the render draws it: the recording's width and margin scaled to the output
+    (the picture keeps its share of the frame), in the recorded corner; None without a camera track."""
+    camera = plan.bundle.camera
+    if camera is None or not plan.bundle.has_camera:
+        return None
+    ratio = plan.size[0] / plan.source_size[0]
+    width = max(MIN_CAMERA_WIDTH, round(camera.width * ratio / 2) * 2)
+    return CameraOverlay(width=width, corner=camera.corner, margin=round(CAMERA_MARGIN * ratio))
+
+
 def render(plan: RenderPlan, *, ffmpeg_path: str, on_progress: Callable[[PipelineProgress], None] | None = None,
            pipe_size: int = DEFAULT_PIPE_BUFFER) -> RenderResult:
     """Render ``plan`` into ``plan.spec.output``; raises :class:`RenderFailedError` (nothing is left behind)."""
     spec = plan.spec
     fmt = spec.format
-    segments = [SegmentInput(s.video, s.audio, s.duration_s) for s in plan.bundle.segments]
+    segments = [SegmentInput(s.video, s.audio, s.duration_s, s.camera) for s in plan.bundle.segments]
     trim = Trim(plan.start_s, plan.start_s + plan.duration_s) if spec.trim is not None else None
     decode = decode_argv(ffmpeg_path=ffmpeg_path, segments=segments, size=plan.source_size, fps=plan.fps,
                          trim=trim)
     in_size, out_size = frame_bytes(*plan.source_size), frame_bytes(*plan.size)
     with _temp_sibling(spec.output, "render") as temp:
         encoder = functools.partial(encode_argv, ffmpeg_path=ffmpeg_path, fmt=fmt, size=plan.size, fps=plan.fps,
-                                    crf=spec.crf, preset=spec.preset)
+                                    crf=spec.crf, preset=spec.preset, camera=camera_overlay(plan),
+                                    segments=segments)
         if fmt is OutputFormat.GIF:
             # Two passes of the same deterministic render: a palette, then the GIF (memory stays flat).
             with _temp_sibling(spec.output.with_suffix(".png"), "palette") as palette:

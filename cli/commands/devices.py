@@ -18,7 +18,8 @@ from rich.table import Table
 from rich.text import Text
 
 from capture.ffmpeg.binary import find_ffmpeg
-from capture.platform.devices import Device, list_devices, needs_ffmpeg
+from capture.platform.devices import list_devices, needs_ffmpeg
+from capture.platform.listing import Device
 from cli.boundary import error_console, flag_for, run_guarded
 from cli.env import Environment
 from cli.exit import ExitStatus

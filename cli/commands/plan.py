@@ -206,14 +206,17 @@ def plan_argv(plan: RecordPlan) -> list[str]:
     """The FFmpeg command the recording of ``plan`` runs (its first segment's, in studio mode).
 
     The video goes to caprec's pipe (``pipe:1``), which caprec writes to the
-    output; in studio mode with audio, the audio goes to the first
-    segment's ``audio.m4a``. The queue size is on each capture input and,
-    with FFmpeg 7+, on each output.
+    output; in studio mode, each audio input and the camera go to their own
+    files in the first segment (``audio.m4a``, ``audio-mic.m4a``,
+    ``camera.mp4``). The queue size is on each capture input and, with
+    FFmpeg 7+, on each output.
     """
-    audio_output = None
+    tracks = None
     if plan.bundle is not None:
-        _, audio_output = segment_files(Mode.STUDIO, plan.bundle, 1, audio=plan.audio is not None)
-    return Recorder(plan.ffmpeg).argv(plan.source, plan.encoding, audio=plan.audio, audio_output=audio_output,
+        _, layout = segment_files(Mode.STUDIO, plan.bundle, 1, audio=plan.audio,
+                                  camera=plan.source.camera is not None)
+        tracks = None if layout is None else layout.tracks
+    return Recorder(plan.ffmpeg).argv(plan.source, plan.encoding, audio=plan.audio, tracks=tracks,
                                       output_queue_size=plan.queue_size)
 
 
@@ -393,10 +396,13 @@ def dry_run_text(plan: RecordPlan) -> str:
     lines = [shlex.join(plan_argv(plan))]
     bundle = plan.bundle
     if bundle is not None:
-        video, audio = segment_files(Mode.STUDIO, bundle.absolute(), 1, audio=plan.audio is not None)
+        video, layout = segment_files(Mode.STUDIO, bundle.absolute(), 1, audio=plan.audio,
+                                      camera=plan.source.camera is not None)
         lines.append(f"# {PIPE_OUTPUT} -> {video} (the bundle is created when recording starts)")
-        if audio is not None:
+        for _, audio in () if layout is None else layout.audio_named():
             lines.append(f"# audio -> {audio}")
+        if layout is not None and layout.tracks.camera is not None:
+            lines.append(f"# camera -> {layout.tracks.camera}")
     elif plan.target.path is not None:
         lines.append(f"# {PIPE_OUTPUT} -> {plan.target.path.absolute()}")
     else:

@@ -162,8 +162,8 @@ def record(
              "one track each. Default: mix (studio bundles: separate).")] = None,
     camera: Annotated[str | None, typer.Option(
         metavar="DEVICE|test", rich_help_panel=PANEL_CAMERA,
-        help="Draw a camera in a corner: /dev/video0 (Linux), an avfoundation index "
-             "(macOS), a DirectShow name (Windows), or test.")] = None,
+        help="Draw a camera in a corner (studio: record it as its own track, drawn by render): "
+             "/dev/video0 (Linux), an avfoundation index (macOS), a DirectShow name (Windows), or test.")] = None,
     camera_position: Annotated[str | None, typer.Option(
         metavar="CORNER", rich_help_panel=PANEL_CAMERA,
         help="top-left, top-right, bottom-left or bottom-right. Default: bottom-right.")] = None,

@@ -16,7 +16,8 @@ import typer
 
 from capture.errors import CaptureError
 from capture.ffmpeg.binary import find_ffmpeg
-from capture.studio.recover import Action, FileReport, RecoveryReport, recover
+from capture.studio.recover import recover
+from capture.studio.report import Action, FileReport, RecoveryReport
 from capture.units import format_duration
 from cli.boundary import describe, run_guarded
 from cli.commands.devices import resolve_tool_settings

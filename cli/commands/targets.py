@@ -16,7 +16,7 @@ from capture.cursor.format import Region as CursorRegion
 from capture.errors import SettingError
 from capture.ffmpeg.argv import AudioMix, AudioTracks, Backend, VideoSource
 from capture.platform.camera import parse_camera, parse_camera_width, parse_corner
-from capture.platform.devices import read_x_screens
+from capture.platform.devices_linux import read_x_screens
 from capture.platform.displays import avfoundation_screen_device
 from capture.platform.targets import (
     PICK,
@@ -107,15 +107,13 @@ def _audio_tracks(plan: RecordPlan, flags: TargetFlags) -> RecordPlan:
 
 
 def _camera(plan: RecordPlan, flags: TargetFlags, *, platform: str) -> RecordPlan:
-    """The camera drawn in a corner of an instant recording."""
+    """The camera: drawn in a corner of an instant recording; its own track in a studio bundle (where the
+    corner and size are where ``caprec render`` draws it)."""
     if flags.camera is None:
         if flags.camera_position is not None or flags.camera_size is not None:
             raise SettingError("--camera-position" if flags.camera_position is not None else "--camera-size",
                                "places the camera; add --camera DEVICE (or test)")
         return plan
-    if plan.bundle is not None:
-        raise SettingError("--camera", "studio bundles do not record a camera track yet; use --mode instant, "
-                                       "which draws the camera in a corner")
     camera = parse_camera(flags.camera, platform=platform, origin="--camera")
     if flags.camera_position is not None:
         camera = replace(camera, corner=parse_corner(flags.camera_position, origin="--camera-position"))
@@ -136,7 +134,7 @@ def _screen_elsewhere(source: VideoSource, choice: str) -> VideoSource:
     if choice.lower() == "all":
         return replace(source, device="desktop")
     raise SettingError("--screen", "on Windows record one monitor with --region WxH+X+Y (offsets from the primary "
-                                   "monitor, negative left of or above it)")
+                                   "monitor, negative left of or above it; caprec devices lists each monitor's)")
 
 
 def _x11(plan: RecordPlan, flags: TargetFlags, *, say: Say) -> RecordPlan:
