@@ -68,7 +68,14 @@ def frame_paced_listener_factory(mouse: Any, fps: float) -> Callable[..., Any]:
             if reader is None:
                 return  # no moves; buttons still work
             read, close = reader
-            sampler = PointerSampler(read, report, interval=interval, waker=open_motion_waker())
+            waker = open_motion_waker()
+            try:
+                sampler = PointerSampler(read, report, interval=interval, waker=waker)
+            except OSError:  # no descriptor left for its wake pipe: no moves; buttons still work
+                close()
+                if waker is not None:
+                    waker.close()
+                return
             with self._sampler_lock:
                 self._closers = [close, sampler.close]
                 if self._sampler_stopped:  # stop() came first
