@@ -105,7 +105,8 @@ class PointerSampler:
         # A move between the last read and the arm sent no event: read once more.
         position = self._read()
         if position is not None and position != last:
-            waker.disarm()
+            if not waker.disarm():
+                self._drop_waker()
             return  # the next tick reports it
         poller.register(waker.fileno(), select.POLLIN)
         self.idle = True
