@@ -47,6 +47,8 @@ TICK_S = 0.1
 # needs the tick (stops, pauses and pump errors wake the loop): each wake costs ~0.1 ms of CPU
 # on a small VM, so a slower tick there saves ~0.6 ms of CPU per second of recording.
 STEADY_TICK_S = 0.25
+# ...and the fast tick again this close to a --duration's end, where FFmpeg's exit is due.
+ENDING_WINDOW_S = 1.0
 STATS_INTERVAL_S = 0.25
 # No frame by then: a wrong device, or (macOS) a missing Screen Recording
 # permission prompt that blocks FFmpeg.
@@ -405,7 +407,7 @@ class Recorder:
                 on_stats(snapshot())
                 next_stats = now + STATS_INTERVAL_S
                 announced = first is not None
-            ending = duration is not None and first is not None and now - first > duration - 1.0
+            ending = duration is not None and first is not None and now - first > duration - ENDING_WINDOW_S
             tick = TICK_S if first is None or ending else STEADY_TICK_S
 
     def _origin(self, reader: StderrReader, first_output: float) -> dict[str, float]:
