@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -52,3 +53,47 @@ def test_a_busy_pointer_costs_one_read_per_frame(spawn_caprec: SpawnCaprec, xvfb
                       ("right", False)]
     scrolls = [e for e in events if e["type"] == "scroll"]
     assert len(scrolls) == 1 and scrolls[0]["dy"] == -1
+
+
+# The pointer rests this long before the move: far past the sampler's IDLE_AFTER_S (0.25 s).
+REST_S = 1.5
+# A move is logged within one frame of xdotool's warp, plus this much for xdotool's own
+# start and exit around the warp (a process start under load) and clock rounding.
+IDLE_FPS = 30
+SPAWN_SLACK_S = 0.15
+
+
+def test_the_first_move_after_a_rest_is_exact_and_clicks_at_rest_too(
+        spawn_caprec: SpawnCaprec, xvfb: XServer, x_env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+    """A resting pointer is not read every frame; its first move is still logged within one frame."""
+    subprocess.run(["xdotool", "mousemove", "--sync", "50", "60"], env=xvfb.env, check=True,
+                   timeout=XDOTOOL_TIMEOUT_S)
+    proc, _video, log = record_in_background(spawn_caprec, xvfb, x_env, tmp_path, "--fps", str(IDLE_FPS),
+                                             "--cursor-flush", "0.2")
+    spots = [(700, 400), (300, 500), (900, 150)]
+    windows: list[tuple[float, float]] = []
+    for spot in spots:
+        rest = threading.Event()
+        rest.wait(REST_S)  # the scenario itself: a pointer left alone
+        before = time.time()
+        subprocess.run(["xdotool", "mousemove", *map(str, spot)], env=xvfb.env, check=True,
+                       timeout=XDOTOOL_TIMEOUT_S)
+        windows.append((before, time.time()))
+        rest.wait(REST_S)
+        # Clicks and a scroll at rest: no move in between, each at the resting spot.
+        subprocess.run(["xdotool", "click", "1", "click", "4"], env=xvfb.env, check=True,
+                       timeout=XDOTOOL_TIMEOUT_S)
+    proc.send_signal(signal.SIGINT)
+    code, err = finish(proc)
+    assert code == 0, err
+    cursor = read_cursor_log(log)
+    first_wall = cursor.header["first_frame_wall"]
+    events = cursor.events
+    for spot, (before, after) in zip(spots, windows, strict=True):
+        first = next(e for e in events if e["type"] == "move" and (e["x"], e["y"]) == spot)
+        at = first_wall + first["t"] / 1000
+        assert before - SPAWN_SLACK_S <= at <= after + 1 / IDLE_FPS + SPAWN_SLACK_S, (spot, at - before, after - before)
+    buttons = [(e["type"], e.get("button"), e.get("pressed"), (e["x"], e["y"])) for e in events
+               if e["type"] in ("click", "scroll")]
+    assert buttons == [event for spot in spots for event in (
+        ("click", "left", True, spot), ("click", "left", False, spot), ("scroll", None, None, spot))]

@@ -7,11 +7,13 @@ once per frame anyway, so this listener does the same:
 
 * buttons (clicks, and scrolls, which X11 sends as buttons 4-7) still come
   from the X RECORD extension, exact and in order, each with its position;
-* the position is read with one ``QueryPointer`` round trip per video frame
-  on the listener's own connection, and a move is logged only when it changed.
+* the position is read by a :class:`~capture.cursor.sampler.PointerSampler`
+  at most once per video frame (libxcb's QueryPointer through ctypes, see
+  :mod:`capture.cursor.x11_pointer`), and a move is logged only when it
+  changed; a pointer at rest is not read at all until XInput2 reports motion.
 
-The cost is then bounded by the frame rate (~50 us per read), not by the
-mouse's polling rate.
+The cost is then bounded by the frame rate while the pointer moves, and near
+zero while it rests, not by the mouse's polling rate.
 """
 
 from __future__ import annotations
@@ -21,8 +23,17 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-# The poller must end with the listener; a read is one short round trip.
+from capture.cursor.sampler import PointerSampler
+from capture.cursor.x11_pointer import open_motion_waker, open_pointer_reader
+
+# The sampler must end with the listener; it wakes at once on stop.
 POLLER_JOIN_TIMEOUT_S = 1.0
+# A moving pointer is read at most once per frame and at most this often: each read is a
+# thread wake-up plus an X round trip, ~0.1-0.15 ms of CPU on a small shared VM, so 30 reads
+# a second alone would take caprec past its 3 ms of CPU per second of recording. 15 Hz is
+# still denser than the render's spring smoothing needs; the first move after a rest and
+# every click and scroll are exact whatever this rate.
+MAX_SAMPLE_HZ = 15.0
 # X11 core event types (X.h): the RECORD range of device events to receive.
 _BUTTON_PRESS = 4
 _BUTTON_RELEASE = 5
@@ -31,10 +42,10 @@ _BUTTON_RELEASE = 5
 def frame_paced_listener_factory(mouse: Any, fps: float) -> Callable[..., Any]:
     """A pynput-compatible listener factory for the X11 ``mouse`` backend module, sampling moves at ``fps``."""
     base: Any = mouse.Listener
-    interval = 1.0 / fps if fps > 0 else 1.0 / 30
+    interval = 1.0 / min(fps, MAX_SAMPLE_HZ) if fps > 0 else 1.0 / MAX_SAMPLE_HZ
 
     class FramePacedListener(base):  # type: ignore[misc]
-        """pynput's X listener for buttons only, plus a pointer reader at the frame rate."""
+        """pynput's X listener for buttons only, plus a pointer sampler at the frame rate (capped)."""
 
         # pynput passes this pair as RECORD's device-event range: buttons, no motion.
         _EVENTS = (_BUTTON_PRESS, _BUTTON_RELEASE)
@@ -42,70 +53,55 @@ def frame_paced_listener_factory(mouse: Any, fps: float) -> Callable[..., Any]:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             self._report_move = kwargs.get("on_move")
             super().__init__(*args, **kwargs)
-            self._poll_stop = threading.Event()
+            self._sampler: PointerSampler | None = None
             self._poller: threading.Thread | None = None
+            self._closers: list[Callable[[], None]] = []
+            self._sampler_lock = threading.Lock()
+            self._sampler_stopped = False
 
         def _initialize(self, display: Any) -> None:
             super()._initialize(display)
-            self._poller = threading.Thread(target=self._poll, name="caprec-cursor-poll", daemon=True)
-            self._poller.start()
-
-        def _poll(self) -> None:
-            reader = _open_pointer_reader()
-            if reader is None:
+            report = self._report_move
+            if report is None:
                 return
+            reader = open_pointer_reader()
+            if reader is None:
+                return  # no moves; buttons still work
             read, close = reader
+            waker = open_motion_waker()
             try:
-                last: tuple[int, int] | None = None
-                while not self._poll_stop.wait(interval):
-                    position = read()
-                    if position is None:
-                        return  # the X server went away: the video reports it; buttons end with RECORD
-                    if position != last and self._report_move is not None:
-                        last = position
-                        self._report_move(*position)
-            finally:
+                sampler = PointerSampler(read, report, interval=interval, waker=waker)
+            except OSError:  # no descriptor left for its wake pipe: no moves; buttons still work
+                close()
+                if waker is not None:
+                    waker.close()
+                return
+            with self._sampler_lock:
+                self._closers = [close, sampler.close]
+                if self._sampler_stopped:  # stop() came first
+                    self._close_sampler()
+                    return
+                self._sampler = sampler
+                self._poller = threading.Thread(target=sampler.run, name="caprec-cursor-poll", daemon=True)
+                self._poller.start()
+
+        def _close_sampler(self) -> None:
+            closers, self._closers = self._closers, []
+            for close in closers:
                 with contextlib.suppress(Exception):  # closing a dead connection
                     close()
 
         def stop(self) -> None:
-            self._poll_stop.set()
+            with self._sampler_lock:
+                self._sampler_stopped = True
+                sampler, poller = self._sampler, self._poller
+            if sampler is not None:
+                sampler.stop()
             super().stop()
-            poller = self._poller
             if poller is not None and poller is not threading.current_thread():
                 poller.join(POLLER_JOIN_TIMEOUT_S)
+                if not poller.is_alive():
+                    with self._sampler_lock:
+                        self._close_sampler()
 
     return FramePacedListener
-
-
-PointerReader = tuple[Callable[[], "tuple[int, int] | None"], Callable[[], None]]
-
-
-def _open_pointer_reader() -> PointerReader | None:
-    """A function reading the pointer's root position on a connection of its own, and its closer.
-
-    python-xlib (which pynput brings): ~40 us of CPU per read. libX11 through
-    ctypes would halve that, but its default I/O error handler ends the whole
-    process when the X server goes away, and caprec must then still finish
-    the video and say what happened.
-    """
-    return _python_xlib_reader()
-
-
-def _python_xlib_reader() -> PointerReader | None:
-    try:
-        import Xlib.display
-
-        connection = Xlib.display.Display()
-    except Exception:  # no display, no python-xlib: no moves, buttons still work
-        return None
-    root = connection.screen().root
-
-    def read() -> tuple[int, int] | None:
-        try:
-            reply = root.query_pointer()
-        except Exception:  # the X server went away
-            return None
-        return (reply.root_x, reply.root_y)
-
-    return read, connection.close

@@ -38,6 +38,12 @@ from capture.record.results import Target as Target
 # How often the watch loop wakes: the bound on how late caprec notices a
 # stop request, FFmpeg's exit or a write error.
 TICK_S = 0.1
+# Between the first frame and the last second of a --duration only an unexpected FFmpeg exit
+# needs the tick (stops, pauses and pump errors wake the loop): each wake costs ~0.1 ms of CPU
+# on a small VM, so a slower tick there saves ~0.6 ms of CPU per second of recording.
+STEADY_TICK_S = 0.25
+# ...and the fast tick again this close to a --duration's end, where FFmpeg's exit is due.
+ENDING_WINDOW_S = 1.0
 STATS_INTERVAL_S = 0.25
 # No frame by then: a wrong device, or (macOS) a missing Screen Recording
 # permission prompt that blocks FFmpeg.
@@ -232,8 +238,9 @@ class Recorder:
                on_warning: Callable[[str], None] | None = None) -> str:
         next_stats = started
         announced = False
+        tick = TICK_S
         while True:
-            if stop.wait(TICK_S):
+            if stop.wait(tick):
                 if stop.requested:
                     return "user"
                 if watch.pump_error is not None:
@@ -267,6 +274,8 @@ class Recorder:
                 on_stats(snapshot())
                 next_stats = now + STATS_INTERVAL_S
                 announced = first is not None
+            ending = duration is not None and first is not None and now - first > duration - ENDING_WINDOW_S
+            tick = TICK_S if first is None or ending else STEADY_TICK_S
 
     def _origin(self, reader: StderrReader, first_output: float) -> dict[str, float]:
         """t = 0 of the video on caprec's monotonic clock, and as Unix time.
