@@ -15,8 +15,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import XServer
-from helpers import wait_until
+from support.polling import wait_until
+from support.xserver import XServer
 
 from capture.cursor.sampler import PointerSampler
 from capture.cursor.x11_pointer import open_motion_waker, open_pointer_reader
