@@ -14,13 +14,24 @@ from typing import Annotated
 import typer
 
 # Typer (0.29+) carries its own copy of click; its usage errors live here.
+from typer._click import Context
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from capture import __version__
+from cli.coercion import install_plain_coercion
 from cli.commands import batch, config, cursor, devices, doctor, record, recover, render, save
 from cli.exit import ExitStatus
 from cli.streams import guard_standard_streams
 from cli.ui.helpstyle import HelpGroup
+
+
+class CaprecGroup(HelpGroup):
+    """The root group: its commands coerce plain string options without pydantic (see :mod:`cli.coercion`)."""
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        install_plain_coercion(self, ctx)
+        return super().parse_args(ctx, args)
+
 
 # Typer shows ``help`` instead of the root callback's docstring, so the
 # examples go in the epilog of ``caprec --help``.
@@ -39,7 +50,7 @@ app = typer.Typer(
     help="Record the screen from a shell: FFmpeg capture, crash-proof MP4, live stats, a cursor log.",
     epilog=EXAMPLES,
     no_args_is_help=True,
-    cls=HelpGroup,
+    cls=CaprecGroup,
     add_completion=True,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
