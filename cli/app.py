@@ -66,8 +66,23 @@ def root(
     """caprec records the screen with FFmpeg (see :data:`EXAMPLES`)."""
 
 
-# In the order of ``caprec --help``'s listing.
-COMMAND_NAMES = ("devices", "render", "record", "batch", "doctor", "recover", "save", "config", "cursor")
+# Each command's summary: the first paragraph of its help, which ``caprec --help`` and a TAB on the command
+# word show. Those two need nothing else, so they import no command (tests/test_startup.py compares these
+# with the commands' own help). In the order of ``caprec --help``'s listing.
+COMMAND_SUMMARIES = {
+    "devices": "List the screens and audio inputs caprec can capture here, with the id to pass to caprec.",
+    "render": "Render a studio bundle: smoothed cursor, click effects, auto-zoom; MP4, WebM or GIF.",
+    "record": "Record the screen (or a test pattern) to a crash-proof MP4.",
+    "batch": "Record several captures in order from a TOML plan, checked as a whole first.",
+    "doctor": "Check ffmpeg, encoders, capture inputs, the display, pynput, disk space and the output directory.",
+    "recover": "Turn what a killed recording left into finished files and say what was recovered.",
+    "save": "Save the last seconds of the running replay buffer (caprec record --replay); print the clip's path.",
+    "config": "Show and edit the config file that holds defaults for caprec record.",
+    "cursor": "Read cursor logs (*.cursor.ndjson).",
+}
+COMMAND_NAMES = tuple(COMMAND_SUMMARIES)
+# ``caprec``, ``caprec --help``: the root's help page, which lists the commands by their summaries.
+ROOT_HELP_ARGS: tuple[list[str], ...] = ([], ["--help"], ["-h"])
 
 
 def _register(app: typer.Typer, name: str) -> None:
@@ -101,8 +116,15 @@ def _register(app: typer.Typer, name: str) -> None:
         app.add_typer(cursor.cursor_app, name="cursor")
 
 
-def build_app(only: str | None = None) -> typer.Typer:
-    """The app with every command, or with command ``only`` alone (the one a command line runs)."""
+def _summary_only() -> None:
+    """Stands for a command in an app that only lists the commands (see :data:`COMMAND_SUMMARIES`)."""
+
+
+def build_app(only: str | None = None, *, summaries: bool = False) -> typer.Typer:
+    """The app with every command, or with command ``only`` alone (the one a command line runs).
+
+    With ``summaries``, each command is a stand-in with its summary: enough to list them.
+    """
     app = typer.Typer(
         name="caprec",
         help="Record the screen from a shell: FFmpeg capture, crash-proof MP4, live stats, a cursor log.",
@@ -115,9 +137,21 @@ def build_app(only: str | None = None) -> typer.Typer:
     )
     app.callback()(root)
     for name in COMMAND_NAMES:
-        if only is None or name == only:
+        if summaries:
+            app.command(name, help=COMMAND_SUMMARIES[name])(_summary_only)
+        elif only is None or name == only:
             _register(app, name)
     return app
+
+
+def app_for(argv: list[str], environ: Mapping[str, str]) -> typer.Typer:
+    """The app a command line needs: the command it runs, the summaries it lists, or (else) everything."""
+    command = invoked_command(argv, environ)
+    if command is not None:
+        return build_app(only=command)
+    # Completing the command word (or a root option), or the root's help page: the summaries are enough.
+    lists = completion_words(environ)[1] <= 1 if COMPLETE_VAR in environ else argv[1:] in ROOT_HELP_ARGS
+    return build_app(summaries=lists)
 
 
 def invoked_command(argv: list[str], environ: Mapping[str, str]) -> str | None:
@@ -154,7 +188,7 @@ def main() -> None:
     ``error: ...`` line and exit 2, like every other bad input.
     """
     guard_standard_streams()
-    app = build_app(only=invoked_command(sys.argv, os.environ))
+    app = app_for(sys.argv, os.environ)
     try:
         code = app(standalone_mode=False, prog_name="caprec")
     except NoArgsIsHelpError as exc:

@@ -1,16 +1,18 @@
-"""cli.app builds only the command a command line runs: the same pages and errors, fewer imports."""
+"""cli.app builds only what a command line needs (its command, or the summaries): the same pages and answers."""
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import typer.main
 from helpers import REPO_ROOT
 from typer.testing import CliRunner
 
-from cli.app import COMMAND_NAMES, COMPLETE_VAR, build_app, invoked_command
+from cli.app import COMMAND_NAMES, COMMAND_SUMMARIES, COMPLETE_VAR, app_for, build_app, invoked_command
 
 RUN_TIMEOUT_S = 60.0
 # Pages and mistakes whose output must not depend on which commands were registered.
@@ -76,3 +78,58 @@ def test_a_recording_imports_no_other_command(tmp_path: Path) -> None:
                 "cli.commands.replay", "cli.commands.config", "cli.commands.devices", "capture.render.spec",
                 "capture.replay.ring", "capture.studio.recover"}
     assert sorted(imported & unneeded) == []
+
+
+def test_summaries_are_the_first_paragraph_of_each_commands_help() -> None:
+    group = typer.main.get_command(build_app())
+    assert isinstance(group, typer.core.TyperGroup)
+    real = {name: inspect.cleandoc(command.help or "").split("\n\n")[0] for name, command in group.commands.items()}
+    assert real == COMMAND_SUMMARIES
+
+
+@pytest.mark.parametrize("args", [["--help"], ["-h"], []], ids=repr)
+@pytest.mark.parametrize("columns", ["60", "80", "120"])
+def test_the_root_page_from_summaries_is_the_whole_apps(args: list[str], columns: str) -> None:
+    env = {"COLUMNS": columns, "NO_COLOR": "1"}
+    whole = CliRunner().invoke(build_app(), args, env=env, prog_name="caprec")
+    listed = CliRunner().invoke(build_app(summaries=True), args, env=env, prog_name="caprec")
+    assert (listed.exit_code, listed.output) == (whole.exit_code, whole.output)
+    assert "record" in whole.output
+
+
+SHELL_REQUESTS = [
+    {COMPLETE_VAR: "complete_bash", "COMP_WORDS": f"caprec {word}", "COMP_CWORD": "1"}
+    for word in ("", "rec", "c", "--", "-", "zz")
+] + [
+    {COMPLETE_VAR: f"complete_{shell}", "_TYPER_COMPLETE_ARGS": f"caprec {word}",
+     "_TYPER_COMPLETE_WORD_TO_COMPLETE": word, "_TYPER_COMPLETE_FISH_ACTION": "get-args"}
+    for shell in ("zsh", "fish", "powershell") for word in ("", "rec", "c", "--")
+]
+
+
+def _request_id(env: dict[str, str]) -> str:
+    return f"{env[COMPLETE_VAR]}:{env.get('COMP_WORDS') or env['_TYPER_COMPLETE_ARGS']}"
+
+
+@pytest.mark.parametrize("request_env", SHELL_REQUESTS, ids=_request_id)
+def test_completing_the_command_word_from_summaries_gives_typers_answer(request_env: dict[str, str]) -> None:
+    """The answer (with each command's help, for zsh, fish and PowerShell) is the whole app's."""
+    whole = CliRunner().invoke(build_app(), [], env=request_env, prog_name="caprec")
+    listed = CliRunner().invoke(build_app(summaries=True), [], env=request_env, prog_name="caprec")
+    assert (listed.exit_code, listed.output) == (whole.exit_code, whole.output)
+    if request_env["_TYPER_COMPLETE_ARGS" if "_TYPER_COMPLETE_ARGS" in request_env else "COMP_WORDS"].endswith("rec"):
+        assert "recover" in whole.output
+
+
+@pytest.mark.parametrize(("argv", "environ", "summaries"), [
+    (["caprec", "--help"], {}, True),
+    (["caprec"], {}, True),
+    (["caprec", "--show-completion", "bash"], {}, False),
+    (["caprec"], {COMPLETE_VAR: "complete_bash", "COMP_WORDS": "caprec re", "COMP_CWORD": "1"}, True),
+    (["caprec"], {COMPLETE_VAR: "complete_bash", "COMP_WORDS": "caprec --version ", "COMP_CWORD": "2"}, False),
+    (["caprec"], {COMPLETE_VAR: "complete_zsh", "_TYPER_COMPLETE_ARGS": "caprec "}, True),
+])
+def test_app_for_lists_summaries_only_where_nothing_else_is_shown(argv: list[str], environ: dict[str, str],
+                                                                  summaries: bool) -> None:
+    callbacks = {info.callback.__name__ for info in app_for(argv, environ).registered_commands if info.callback}
+    assert (callbacks == {"_summary_only"}) is summaries
