@@ -493,3 +493,16 @@ def test_devices_without_a_display_notes_it_on_stderr(run_caprec: RunCaprec, tmp
     assert result.returncode == 0, result.stderr
     assert [d["id"] for d in json.loads(result.stdout) if d["kind"] == "screen"] == []
     assert "note: no X screens listed: DISPLAY is not set" in result.stderr
+
+
+@pytest.mark.x11
+def test_x11_screen_size_reads_each_screen_of_a_real_server(two_screen_xvfb: str) -> None:
+    """From the connection's setup reply alone (no keymap, no extensions): the screen the display names."""
+    from capture.platform.screen import x11_screen_size
+
+    assert x11_screen_size(f"{two_screen_xvfb}.0") == (1280, 720)
+    assert x11_screen_size(f"{two_screen_xvfb}.1") == (800, 600)
+    assert x11_screen_size(two_screen_xvfb) == (1280, 720)
+    for nobody in (":59000", ":65000"):  # no server; a number python-xlib turns into a bad TCP port
+        with pytest.raises(DisplayError, match="cannot open the X display"):
+            x11_screen_size(nobody)
