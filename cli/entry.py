@@ -25,6 +25,7 @@ import sys
 from typing import NoReturn
 
 VERSION_ARGS = (["--version"],)
+HELP_OPTIONS = ("--help", "-h")
 
 
 def main() -> None:
@@ -35,8 +36,8 @@ def main() -> None:
 
         sys.stdout.write(f"caprec {__version__}\n")
         _exit_now(0)
-    if sys.stdout is None or sys.stderr is None:
-        _exit_now(_run_app())
+    if not args or args[-1] not in HELP_OPTIONS or sys.stdout is None or sys.stderr is None:
+        _exit_now(_run_app())  # not a help page (checked without importing the cache for every recording)
     from cli.ui.helpcache import HelpCache, Tee, is_help_request
 
     if not is_help_request(args):

@@ -106,3 +106,13 @@ def test_a_terminal_gets_its_colours_back(tmp_path: Path) -> None:
 ])
 def test_only_plain_help_requests_are_cached(args: list[str], cached: bool) -> None:
     assert is_help_request(args) is cached
+
+
+def test_a_recording_does_not_import_the_cache(tmp_path: Path) -> None:
+    args = ["record", "--source", "test", "-d", "2", "--dry-run", "-o", "x.mp4"]
+    result = subprocess.run([*python_argv(*args)[:1], "-X", "importtime", *python_argv(*args)[1:]], cwd=tmp_path,
+                            env=environment(tmp_path / "cache"), capture_output=True, text=True,
+                            timeout=RUN_TIMEOUT_S, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "cli.commands.record" in result.stderr
+    assert "cli.ui.helpcache" not in result.stderr
