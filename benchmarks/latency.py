@@ -10,7 +10,8 @@ wall time, because on a loaded machine the wall time measures the load too.
   records it (``first_frame_wall``, FFmpeg's own wall-clock stamp);
 * stop: Ctrl-C (SIGINT) after ``--stop-seconds`` of 720p -> caprec exited,
   file finished and read back;
-* help, --version, TAB completion (``caprec rec<TAB>``);
+* help (from the cache, and not cached: the first time), --version, TAB
+  completion (``caprec rec<TAB>``, ``caprec record --so<TAB>``);
 * a 1-second recording from Enter to exit.
 
 Goals (issue 10): start <= 0.3 s, --version <= 0.1 s, help and completion
@@ -153,11 +154,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_once(caprec("--help"), env, workdir)  # warm the bytecode cache and the ffmpeg probe cache
         run_once(caprec("record", "--source", "test", "--dry-run", "-o", "warm.mp4"), env, workdir)
         measure("--version", args.runs, lambda i: run_once(caprec("--version"), env, workdir), 0.1, rows)
+        # Help pages come from the cache after the first time (cli/ui/helpcache.py); a cache directory that
+        # cannot be made (a file in its place) shows the first time, which builds the page.
+        (workdir / "no-cache").write_bytes(b"")
+        fresh = {"XDG_CACHE_HOME": str(workdir / "no-cache")}
         measure("--help", args.runs, lambda i: run_once(caprec("--help"), env, workdir), 0.2, rows)
+        measure("--help (not cached)", args.runs,
+                lambda i: run_once(caprec("--help"), env, workdir, extra_env=fresh), 0.2, rows)
+        run_once(caprec("record", "--help"), env, workdir)  # cache the page
         measure("record --help", args.runs, lambda i: run_once(caprec("record", "--help"), env, workdir), 0.2, rows)
+        measure("record --help (not cached)", args.runs,
+                lambda i: run_once(caprec("record", "--help"), env, workdir, extra_env=fresh), 0.2, rows)
         completion = {"_CAPREC_COMPLETE": "complete_bash", "COMP_WORDS": "caprec rec", "COMP_CWORD": "1"}
         measure("TAB completion", args.runs,
                 lambda i: run_once(caprec(), env, workdir, extra_env=completion), 0.2, rows)
+        option = {"_CAPREC_COMPLETE": "complete_bash", "COMP_WORDS": "caprec record --so", "COMP_CWORD": "2"}
+        measure("TAB completion (record --so)", args.runs,
+                lambda i: run_once(caprec(), env, workdir, extra_env=option), 0.2, rows)
         measure("start (test)", args.runs, lambda i: first_bytes(env, workdir, i), 0.3, rows)
         if not args.no_x11 and shutil.which("Xvfb"):
             with common.xvfb() as server:

@@ -2,25 +2,43 @@
 
 The command modules (:mod:`cli.commands`) expose plain functions and never
 import this module; it imports them and registers each one here, so the
-import graph has no cycle. Engine errors become ``error: ...`` and an exit
-code at the boundary (:func:`cli.boundary.run_guarded`).
+import graph has no cycle. A command line imports and registers only the
+command it runs (:func:`build_app`): the other commands' modules and Typer's
+work on their signatures cost ~0.05-0.1 s of CPU before FFmpeg could start.
+Engine errors become ``error: ...`` and an exit code at the boundary
+(:func:`cli.boundary.run_guarded`).
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Mapping
 from typing import Annotated
 
 import typer
 
 # Typer (0.29+) carries its own copy of click; its usage errors live here.
+from typer._click import Context
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from capture import __version__
-from cli.commands import batch, config, cursor, devices, doctor, record, recover, render, save
+from cli.coercion import install_plain_coercion
 from cli.exit import ExitStatus
 from cli.streams import guard_standard_streams
 from cli.ui.helpstyle import HelpGroup
+
+
+class CaprecGroup(HelpGroup):
+    """The root group: its commands coerce plain string options without pydantic (see :mod:`cli.coercion`)."""
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        install_plain_coercion(self, ctx)
+        return super().parse_args(ctx, args)
+
+
+# Typer's variable that asks for completions (its name comes from the program name).
+COMPLETE_VAR = "_CAPREC_COMPLETE"
 
 # Typer shows ``help`` instead of the root callback's docstring, so the
 # examples go in the epilog of ``caprec --help``.
@@ -34,17 +52,6 @@ Examples:
   caprec record -o - --source test --duration 3 | ffprobe -
 """
 
-app = typer.Typer(
-    name="caprec",
-    help="Record the screen from a shell: FFmpeg capture, crash-proof MP4, live stats, a cursor log.",
-    epilog=EXAMPLES,
-    no_args_is_help=True,
-    cls=HelpGroup,
-    add_completion=True,
-    rich_markup_mode="rich",
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
 
 def _version(value: bool) -> None:
     if value:
@@ -52,7 +59,6 @@ def _version(value: bool) -> None:
         raise typer.Exit(int(ExitStatus.OK))
 
 
-@app.callback()
 def root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print caprec's version and exit.")] = False,
@@ -60,17 +66,119 @@ def root(
     """caprec records the screen with FFmpeg (see :data:`EXAMPLES`)."""
 
 
-def _register() -> None:
-    # The order is the order of ``caprec --help``'s listing as it was when each module registered itself.
-    app.command("devices", epilog=devices.EXAMPLES)(devices.devices_command)
-    app.command("render", epilog=render.EXAMPLES)(render.render_command)
-    app.command(epilog=record.EXAMPLES)(record.record)
-    app.command(epilog=batch.EXAMPLES)(batch.batch)
-    app.command("doctor", epilog=doctor.EXAMPLES)(doctor.doctor_command)
-    app.command("recover", epilog=recover.EXAMPLES)(recover.recover_command)
-    app.command()(save.save)
-    app.add_typer(config.config_app, name="config")
-    app.add_typer(cursor.cursor_app, name="cursor")
+# Each command's summary: the first paragraph of its help, which ``caprec --help`` and a TAB on the command
+# word show. Those two need nothing else, so they import no command (tests/test_startup.py compares these
+# with the commands' own help). In the order of ``caprec --help``'s listing.
+COMMAND_SUMMARIES = {
+    "devices": "List the screens and audio inputs caprec can capture here, with the id to pass to caprec.",
+    "render": "Render a studio bundle: smoothed cursor, click effects, auto-zoom; MP4, WebM or GIF.",
+    "record": "Record the screen (or a test pattern) to a crash-proof MP4.",
+    "batch": "Record several captures in order from a TOML plan, checked as a whole first.",
+    "doctor": "Check ffmpeg, encoders, capture inputs, the display, pynput, disk space and the output directory.",
+    "recover": "Turn what a killed recording left into finished files and say what was recovered.",
+    "save": "Save the last seconds of the running replay buffer (caprec record --replay); print the clip's path.",
+    "config": "Show and edit the config file that holds defaults for caprec record.",
+    "cursor": "Read cursor logs (*.cursor.ndjson).",
+}
+COMMAND_NAMES = tuple(COMMAND_SUMMARIES)
+# ``caprec``, ``caprec --help``: the root's help page, which lists the commands by their summaries.
+ROOT_HELP_ARGS: tuple[list[str], ...] = ([], ["--help"], ["-h"])
+
+
+def _register(app: typer.Typer, name: str) -> None:
+    """Import command ``name``'s module and register it: each import costs only the command that runs."""
+    if name == "devices":
+        from cli.commands import devices
+        app.command("devices", epilog=devices.EXAMPLES)(devices.devices_command)
+    elif name == "render":
+        from cli.commands import render
+        app.command("render", epilog=render.EXAMPLES)(render.render_command)
+    elif name == "record":
+        from cli.commands import record
+        app.command(epilog=record.EXAMPLES)(record.record)
+    elif name == "batch":
+        from cli.commands import batch
+        app.command(epilog=batch.EXAMPLES)(batch.batch)
+    elif name == "doctor":
+        from cli.commands import doctor
+        app.command("doctor", epilog=doctor.EXAMPLES)(doctor.doctor_command)
+    elif name == "recover":
+        from cli.commands import recover
+        app.command("recover", epilog=recover.EXAMPLES)(recover.recover_command)
+    elif name == "save":
+        from cli.commands import save
+        app.command()(save.save)
+    elif name == "config":
+        from cli.commands import config
+        app.add_typer(config.config_app, name="config")
+    elif name == "cursor":
+        from cli.commands import cursor
+        app.add_typer(cursor.cursor_app, name="cursor")
+
+
+def _summary_only() -> None:
+    """Stands for a command in an app that only lists the commands (see :data:`COMMAND_SUMMARIES`)."""
+
+
+def build_app(only: str | None = None, *, summaries: bool = False) -> typer.Typer:
+    """The app with every command, or with command ``only`` alone (the one a command line runs).
+
+    With ``summaries``, each command is a stand-in with its summary: enough to list them.
+    """
+    app = typer.Typer(
+        name="caprec",
+        help="Record the screen from a shell: FFmpeg capture, crash-proof MP4, live stats, a cursor log.",
+        epilog=EXAMPLES,
+        no_args_is_help=True,
+        cls=CaprecGroup,
+        add_completion=True,
+        rich_markup_mode="rich",
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(root)
+    for name in COMMAND_NAMES:
+        if summaries:
+            app.command(name, help=COMMAND_SUMMARIES[name])(_summary_only)
+        elif only is None or name == only:
+            _register(app, name)
+    return app
+
+
+def app_for(argv: list[str], environ: Mapping[str, str]) -> typer.Typer:
+    """The app a command line needs: the command it runs, the summaries it lists, or (else) everything."""
+    command = invoked_command(argv, environ)
+    if command is not None:
+        return build_app(only=command)
+    # Completing the command word (or a root option), or the root's help page: the summaries are enough.
+    lists = completion_words(environ)[1] <= 1 if COMPLETE_VAR in environ else argv[1:] in ROOT_HELP_ARGS
+    return build_app(summaries=lists)
+
+
+def invoked_command(argv: list[str], environ: Mapping[str, str]) -> str | None:
+    """The command a command line runs (or a TAB completes the arguments of), or None when all are needed.
+
+    None for ``caprec --help``, a mistyped command, and a completion of the command word itself: they list
+    every command. A completion request names its words in variables (see completions/), not in argv.
+    """
+    if COMPLETE_VAR in environ:
+        words, current = completion_words(environ)
+        command = words[1] if current > 1 and len(words) > 1 else None
+    else:
+        command = argv[1] if len(argv) > 1 else None
+    return command if command in COMMAND_NAMES else None
+
+
+def completion_words(environ: Mapping[str, str]) -> tuple[list[str], int]:
+    """The words of a completion request and the index of the one being completed (Typer's variables per shell)."""
+    if "COMP_WORDS" in environ:  # bash
+        words = environ["COMP_WORDS"].split()
+        try:
+            return words, int(environ.get("COMP_CWORD", ""))
+        except ValueError:
+            return words, 0
+    line = environ.get("_TYPER_COMPLETE_ARGS", "")  # zsh, fish, powershell: the line up to the cursor
+    words = line.split()
+    return words, len(words) if line.endswith(" ") else len(words) - 1
 
 
 def main() -> None:
@@ -80,6 +188,7 @@ def main() -> None:
     ``error: ...`` line and exit 2, like every other bad input.
     """
     guard_standard_streams()
+    app = app_for(sys.argv, os.environ)
     try:
         code = app(standalone_mode=False, prog_name="caprec")
     except NoArgsIsHelpError as exc:
@@ -98,4 +207,10 @@ def main() -> None:
     sys.exit(code if isinstance(code, int) else int(ExitStatus.OK))
 
 
-_register()
+def __getattr__(name: str) -> typer.Typer:
+    """``cli.app.app``: the app with every command (built on first use: :func:`main` builds only what it runs)."""
+    if name == "app":
+        app = build_app()
+        globals()["app"] = app
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

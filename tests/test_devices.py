@@ -518,3 +518,16 @@ def test_windows_monitors_keep_negative_offsets_in_the_table_and_the_json() -> N
     console.print(devices_table(devices))
     rows = [line for line in console.export_text().splitlines() if "monitor " in line]
     assert len(rows) == 3 and "1920x1080-1920+360" in rows[1] and "1920x1200+320-1200" in rows[2], rows
+
+
+@pytest.mark.x11
+def test_x11_screen_size_reads_each_screen_of_a_real_server(two_screen_xvfb: str) -> None:
+    """From the connection's setup reply alone (no keymap, no extensions): the screen the display names."""
+    from capture.platform.screen import x11_screen_size
+
+    assert x11_screen_size(f"{two_screen_xvfb}.0") == (1280, 720)
+    assert x11_screen_size(f"{two_screen_xvfb}.1") == (800, 600)
+    assert x11_screen_size(two_screen_xvfb) == (1280, 720)
+    for nobody in (":59000", ":65000"):  # no server; a number python-xlib turns into a bad TCP port
+        with pytest.raises(DisplayError, match="cannot open the X display"):
+            x11_screen_size(nobody)

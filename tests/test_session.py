@@ -29,6 +29,7 @@ from capture.cursor.writer import CursorWriter
 from capture.ffmpeg.argv import AudioBackend, AudioSource, Backend, Encoding, VideoSource
 from capture.ffmpeg.binary import find_ffmpeg
 from capture.ffmpeg.finish import join_checked
+from capture.ffmpeg.process import ManagedProcess
 from capture.record.segment import Recorder, RecordingStats, StopControl
 from capture.record.session import CursorSpec, Mode, Session, SessionSpec, part_path
 
@@ -310,3 +311,30 @@ def test_paused_stats_are_totals_over_every_segment(recorder: Recorder, tmp_path
     for paused in pauses:
         expected = paused.bytes * 8 / paused.elapsed_s / 1000
         assert paused.progress.bitrate_kbps == pytest.approx(expected, rel=0.01)
+
+
+def test_the_cursor_sidecar_starts_once_ffmpeg_is_spawned(tmp_path: Path) -> None:
+    """pynput's import and connection ran before FFmpeg's spawn and held the interpreter: the first frame came later."""
+    order: list[str] = []
+
+    class Spawned(ManagedProcess):
+        def start(self) -> None:
+            super().start()
+            order.append("ffmpeg")
+
+    class Listener(QuietListener):
+        def start(self) -> None:
+            order.append("cursor")
+
+    def factory(spec: CursorSpec, warn: Callable[[str], None]) -> CursorSidecar:
+        return CursorSidecar(CursorWriter(spec.path, spec.context, flush_interval=spec.flush_interval),
+                             listener_factory=Listener)
+
+    context = CursorContext(caprec_version="test", source="lavfi", region=Region(0, 0, 320, 240),
+                            screen_width=320, screen_height=240, fps=FPS)
+    spec = SessionSpec(mode=Mode.INSTANT, source=pattern(), encoding=Encoding(duration=0.5),
+                       output=tmp_path / "short.mp4",
+                       cursor=CursorSpec(path=tmp_path / "short.cursor.ndjson", context=context, flush_interval=0.2))
+    result = Session(Recorder(find_ffmpeg(), process_factory=Spawned), cursor_factory=factory).run(spec)
+    assert result.error is None and result.cursor is not None
+    assert order == ["ffmpeg", "cursor"]

@@ -141,16 +141,21 @@ def read_x_screens(display: str) -> list[XScreen]:
 
     Raises :class:`DisplayError` when the display cannot be opened (or
     python-xlib is missing). Monitors are best effort: an X server without
-    RandR 1.5 gives screens without monitors.
+    RandR 1.5 gives screens without monitors. The requests go over a bare
+    connection (:func:`x_connection` ``setup_only``): every recording on X11
+    asks this before FFmpeg starts.
     """
-    with x_connection(display) as conn:
+    with x_connection(display, setup_only=True) as conn:
         from Xlib.error import XError
 
+        try:
+            randr = _randr_opcode(conn)
+        except (XError, AttributeError, OSError):
+            randr = None
         screens: list[XScreen] = []
-        for number in range(conn.screen_count()):
-            screen = conn.screen(number)
+        for number, screen in enumerate(conn.info.roots):
             try:
-                monitors = _randr_monitors(conn, screen.root)
+                monitors = _randr_monitors(conn, randr, screen.root)
             except (XError, AttributeError, OSError):
                 monitors = ()
             screens.append(XScreen(number=number, width=int(screen.width_in_pixels),
@@ -159,18 +164,28 @@ def read_x_screens(display: str) -> list[XScreen]:
 
 
 
-def _randr_monitors(conn: Any, root: Any) -> tuple[XMonitor, ...]:
-    if not conn.has_extension("RANDR"):
+def _randr_opcode(conn: Any) -> int | None:
+    """RandR's major opcode on ``conn``, or None when the server has no RandR."""
+    from Xlib.protocol import request
+
+    reply = request.QueryExtension(display=conn, name="RANDR")
+    return int(reply.major_opcode) if reply.present else None
+
+
+def _randr_monitors(conn: Any, opcode: int | None, root: Any) -> tuple[XMonitor, ...]:
+    if opcode is None:
         return ()
     from Xlib.ext import randr
+    from Xlib.protocol import request
 
-    version = conn.xrandr_query_version()
+    version = randr.QueryVersion(display=conn, opcode=opcode, major_version=_RANDR_MONITORS_VERSION[0],
+                                 minor_version=_RANDR_MONITORS_VERSION[1])
     if (int(version.major_version), int(version.minor_version)) < _RANDR_MONITORS_VERSION:
         return ()
-    reply = randr.get_monitors(root, is_active=True)
+    reply = randr.GetMonitors(display=conn, opcode=opcode, window=root, is_active=True)
     return tuple(
-        XMonitor(name=str(conn.get_atom_name(m.name)), x=int(m.x), y=int(m.y), width=int(m.width_in_pixels),
-                 height=int(m.height_in_pixels), primary=bool(m.primary))
+        XMonitor(name=str(request.GetAtomName(display=conn, atom=m.name).name), x=int(m.x), y=int(m.y),
+                 width=int(m.width_in_pixels), height=int(m.height_in_pixels), primary=bool(m.primary))
         for m in reply.monitors
     )
 

@@ -58,15 +58,19 @@ def x11_screen_size(display: str) -> tuple[int, int] | None:
     except ImportError:
         return None
     try:
-        conn = xdisplay.Display(display)
-    except (XDisplayError, OSError, ValueError):
+        # The connection alone (its setup reply holds every screen's size): Xlib's Display would also read
+        # the keymap and query and import every extension the server has (~30 round trips and ~10-20 ms
+        # of CPU before FFmpeg could start), none of which a screen's size needs.
+        conn = xdisplay._BaseDisplay(display)
+    # OverflowError: python-xlib turns a display number over 59535 into a TCP port.
+    except (XDisplayError, OSError, ValueError, OverflowError):
         raise DisplayError(f"cannot open the X display {display}; check DISPLAY / `display`") from None
     except (ConnectionClosedError, XauthError) as exc:
         # The server refused or dropped the connection (authorization, a server resetting or going away).
         raise DisplayError(f"cannot open the X display {display} ({exc}); check DISPLAY / `display` and "
                            "that the X server accepts you (xauth)") from None
     try:
-        screen = conn.screen()
+        screen = conn.info.roots[conn.default_screen]
         return int(screen.width_in_pixels), int(screen.height_in_pixels)
     finally:
         conn.close()

@@ -38,15 +38,21 @@ class XWindow:
 
 
 @contextmanager
-def x_connection(display: str) -> Iterator[Any]:
-    """An open python-xlib connection to ``display``, closed at the end."""
+def x_connection(display: str, *, setup_only: bool = False) -> Iterator[Any]:
+    """An open python-xlib connection to ``display``, closed at the end.
+
+    ``setup_only``: the bare connection (python-xlib's protocol display: its
+    ``info`` holds the screens; requests are sent by hand). A full ``Display``
+    also reads the keymap and queries and imports every extension the server
+    has, ~30 round trips and 10-20 ms of CPU that a recording's start waited for.
+    """
     try:
         from Xlib import display as xdisplay
         from Xlib.error import DisplayError as XDisplayError
     except ImportError:
         raise DisplayError("python-xlib is not installed (pip install python-xlib)") from None
     try:
-        conn = xdisplay.Display(display)
+        conn = xdisplay._BaseDisplay(display) if setup_only else xdisplay.Display(display)
     # OverflowError: python-xlib turns a display number over 59535 into a TCP port.
     except (XDisplayError, OSError, ValueError, OverflowError) as exc:
         raise DisplayError(f"cannot open the X display {display} ({exc}); check DISPLAY") from None

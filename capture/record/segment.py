@@ -146,7 +146,8 @@ class Recorder:
                output_queue_size: int | None = None,
                finalize: bool = True,
                finalize_on_pause: bool = True,
-               on_pause: Callable[[], None] | None = None) -> RecordingResult:
+               on_pause: Callable[[], None] | None = None,
+               on_started: Callable[[], None] | None = None) -> RecordingResult:
         """Record one segment: until the duration, a stop or pause request, or a failure.
 
         ``audio`` is muxed into the video, or written to the ``tracks`` files
@@ -156,7 +157,9 @@ class Recorder:
         a pause ended the segment. The
         rewrite is also the file's read-back: one pass over it.
         ``on_pause`` is called the moment a pause request ends the segment,
-        before FFmpeg is stopped (the cursor log stops taking events). Raises a
+        before FFmpeg is stopped (the cursor log stops taking events).
+        ``on_started`` is called once FFmpeg has been spawned: what can run
+        beside its start (the cursor sidecar) waits for it. Raises a
         :class:`CaptureError` when nothing was recorded (FFmpeg would not
         start, no first frame); otherwise returns a result whose ``error``
         says what went wrong, with every file kept.
@@ -170,6 +173,8 @@ class Recorder:
             proc.start()
         except OSError as exc:
             raise DeviceError(f"cannot start {self.ffmpeg.path}: {exc}") from exc
+        if on_started is not None:
+            on_started()
         pipe_size = tune_pipe(proc.stdout.fileno(), self._pipe_buffer)
         chunk = max(self._pipe_buffer, pipe_size or 0)
 

@@ -210,7 +210,8 @@ class Session:
             if studio:
                 self._write_manifest(run, status="recording")
             try:
-                self._segments(spec, run, cursor, stop, on_stats, warn)
+                self._segments(spec, run, cursor, stop, on_stats, warn,
+                               on_started=None if starter is None else starter.start)
             except CaptureError:
                 if studio:
                     with contextlib.suppress(OSError):
@@ -231,7 +232,8 @@ class Session:
         return _CursorStarter(self._cursor_factory(spec.cursor, warn), notes, warn)
 
     def _segments(self, spec: SessionSpec, run: _Run, cursor: CursorRecorder | None, stop: StopControl,
-                  on_stats: Callable[[RecordingStats], None] | None, warn: Callable[[str], None]) -> None:
+                  on_stats: Callable[[RecordingStats], None] | None, warn: Callable[[str], None], *,
+                  on_started: Callable[[], None] | None = None) -> None:
         wanted = spec.encoding.duration
         while True:
             index = len(run.results) + 1
@@ -260,6 +262,7 @@ class Session:
                     finalize=spec.mode is Mode.STUDIO or index == 1,
                     finalize_on_pause=spec.mode is Mode.STUDIO,
                     on_pause=None if cursor is None else cursor.pause,
+                    on_started=on_started,
                 )
             except CaptureError as exc:
                 if index == 1:
@@ -389,10 +392,13 @@ class Session:
 class _CursorStarter:
     """Starts the cursor sidecar on a thread it owns, beside FFmpeg's start.
 
-    The listener takes 0.1-0.3 s to connect to the display and report ready:
-    FFmpeg need not wait for it. Events before it is ready are not logged;
-    its origin (the first frame) may be set before or after it is. The
-    session joins it (:meth:`join`) before pausing, resuming or stopping it.
+    The listener takes 0.1-0.3 s to import pynput, connect to the display
+    and report ready: FFmpeg need not wait for it. The thread starts once
+    FFmpeg has been spawned (:meth:`start`): started before, its imports
+    held the interpreter while the recording's argv was built and FFmpeg
+    launched. Events before it is ready are not logged; its origin (the
+    first frame) may be set before or after it is. The session joins it
+    (:meth:`join`) before pausing, resuming or stopping it.
     """
 
     def __init__(self, cursor: CursorRecorder, notes: list[str], warn: Callable[[str], None]) -> None:
@@ -401,7 +407,11 @@ class _CursorStarter:
         self._warn = warn
         self._ok = False
         self._thread = threading.Thread(target=self._start, name="caprec-cursor-start", daemon=True)
-        self._thread.start()
+
+    def start(self) -> None:
+        """Start the sidecar beside FFmpeg (once; later calls do nothing)."""
+        if self._thread.ident is None:
+            self._thread.start()
 
     def _start(self) -> None:
         try:
@@ -414,7 +424,9 @@ class _CursorStarter:
         self._ok = True
 
     def join(self) -> CursorRecorder | None:
-        """Wait for the start to end; the started sidecar, or None when it could not start."""
+        """Wait for the start to end; the started sidecar, or None when it could not start (or never did)."""
+        if self._thread.ident is None:
+            return None  # FFmpeg never started: neither did the sidecar
         self._thread.join()
         return self.cursor if self._ok else None
 

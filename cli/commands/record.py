@@ -15,7 +15,6 @@ from capture.record.segment import StopControl
 from capture.record.session import Mode
 from cli.boundary import describe, error_console, run_guarded
 from cli.commands.plan import dry_run_text, resolve_plan
-from cli.commands.replay import record_replay
 from cli.commands.run import exit_code, run_plan, stop_on_signals
 from cli.commands.targets import TargetFlags, apply_targets, check_combinations
 from cli.env import Environment
@@ -221,6 +220,8 @@ def record(
 
     def body() -> int:
         if replay is not None or replay_max_memory is not None or save_on_exit:
+            # Imported here: the replay buffer's modules are not needed (nor paid for) by a plain recording.
+            from cli.commands.replay import record_replay
 
             return record_replay(env=env, replay=replay, max_memory=replay_max_memory, save_on_exit=save_on_exit,
                                  output=output, dry_run=dry_run, quiet=quiet, json_output=json_output,
