@@ -23,7 +23,6 @@ from typer._click import Context
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from capture import __version__
-from cli.coercion import install_plain_coercion
 from cli.exit import ExitStatus
 from cli.streams import guard_standard_streams
 from cli.ui.helpstyle import HelpGroup
@@ -33,7 +32,15 @@ class CaprecGroup(HelpGroup):
     """The root group: its commands coerce plain string options without pydantic (see :mod:`cli.coercion`)."""
 
     def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
-        install_plain_coercion(self, ctx)
+        # cli.coercion reaches into Typer's private coercion (pyproject pins Typer's minor version, and
+        # tests/test_coercion.py compares every parameter with Typer's own result); should those internals
+        # move anyway, Typer's own (slower) coercion runs instead of caprec failing to start.
+        try:
+            from cli.coercion import install_plain_coercion
+
+            install_plain_coercion(self, ctx)
+        except (ImportError, AttributeError):
+            pass
         return super().parse_args(ctx, args)
 
 
