@@ -41,6 +41,7 @@ STOP_AT_FRAME = 75  # frames over both segments
 DURATION_SLACK_S = 0.1
 START_TIMEOUT_S = 20.0
 FINISH_TIMEOUT_S = 30.0
+BACKSTOP_S = 20.0
 
 
 @dataclass
@@ -338,3 +339,39 @@ def test_the_cursor_sidecar_starts_once_ffmpeg_is_spawned(tmp_path: Path) -> Non
     result = Session(Recorder(find_ffmpeg(), process_factory=Spawned), cursor_factory=factory).run(spec)
     assert result.error is None and result.cursor is not None
     assert order == ["ffmpeg", "cursor"]
+
+
+@pytest.mark.parametrize("mode", [Mode.INSTANT, Mode.STUDIO])
+def test_a_stop_right_after_a_resume_keeps_the_recording(tmp_path: Path, mode: Mode) -> None:
+    """Ctrl-C in the moment after a resume, before that segment's first frame: the recording is what came before.
+
+    It was "error: NAME.part-2.mp4 has no playable video frames" and a failure, for a file that played.
+    """
+    output = tmp_path / ("talk.caprec" if mode is Mode.STUDIO else "talk.mp4")
+    stop = StopControl()
+    spawned: list[str] = []
+
+    class StopOnSecondSpawn(ManagedProcess):
+        """The stop arrives the moment the second segment's FFmpeg is spawned, long before its first frame."""
+
+        def start(self) -> None:
+            super().start()
+            spawned.append("ffmpeg")
+            if len(spawned) == 2:
+                stop.request()
+
+    driver = Driver(stop, stop_at=None)
+    # The duration is a backstop only: the stop comes with the second segment.
+    spec = SessionSpec(mode=mode, source=pattern(), encoding=Encoding(duration=BACKSTOP_S), output=output)
+    result = Session(Recorder(find_ffmpeg(), process_factory=StopOnSecondSpawn)).run(spec, stop=stop,
+                                                                                    on_stats=driver)
+    assert len(spawned) == 2 and driver.paused_ticks >= PAUSED_TICKS
+    assert result.error is None and result.status == "complete", result.error
+    assert [s.index for s in result.segments] == [1]
+    video = output / "segments/1/display.mp4" if mode is Mode.STUDIO else output
+    assert ffprobe(video).frames == result.segments[0].frames >= PAUSE_AT_FRAME
+    if mode is Mode.STUDIO:
+        assert sorted(p.name for p in (output / "segments").iterdir()) == ["1"]
+        assert [s["index"] for s in tomllib.loads((output / "recording.toml").read_text())["segments"]] == [1]
+    else:
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["talk.mp4"]

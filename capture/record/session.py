@@ -37,7 +37,7 @@ from capture.cursor.listener import CursorSidecar
 from capture.cursor.shapes import ShapeSidecar
 from capture.cursor.writer import CursorStats, CursorWriter
 from capture.errors import CaptureError, OutputError, WriteError
-from capture.ffmpeg.argv import Audio, Encoding, VideoSource
+from capture.ffmpeg.argv import Audio, Encoding, TrackFiles, VideoSource
 from capture.ffmpeg.finish import MediaCheck, join_checked, remux_checked, verify_media
 from capture.files.diskspace import check_start
 from capture.files.lock import hold_lock
@@ -271,6 +271,12 @@ class Session:
                 run.late_error = exc
                 return
             frames = result.media.frames if result.media is not None else result.stats.progress.frame
+            if index > 1 and result.stop_reason == "user" and frames == 0:
+                # The stop came between a resume and that segment's first frame: nothing was recorded in it,
+                # and the recording is the segments before it (not a failure of a file that holds nothing).
+                _discard_empty_segment(result.path if result.path is not None else video, tracks)
+                run.current = None
+                return
             duration = segment_length(result, frames, spec.source.fps)
             run.results.append(result)
             if result.path is not None:
@@ -444,6 +450,17 @@ class _Run:
     late_error: CaptureError | None = None
     cursor_stats: CursorStats | None = None
     locks: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+
+def _discard_empty_segment(video: Path | None, tracks: TrackFiles | None) -> None:
+    """Remove the files of a segment that holds no frame (and its studio directory once empty)."""
+    files = [*(() if video is None else (video,)), *(() if tracks is None else tracks.paths)]
+    for path in files:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    if video is not None and video.parent.name.isdigit():  # studio: segments/N/ held only these files
+        with contextlib.suppress(OSError):
+            video.parent.rmdir()
 
 
 def _hold(locks: contextlib.ExitStack, path: Path) -> None:
