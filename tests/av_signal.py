@@ -43,14 +43,16 @@ BEEP_AMPLITUDE = 0.5
 FLASH_S = 0.2
 BEEP_S = 0.12
 CHUNK_FRAMES = 240  # 5 ms: the writer's step (it places the beep to the sample, not to the chunk)
-TARGET_LATENCY_MS = 20
+TARGET_LATENCY_MS = 40  # small, and still room for a writer starved for a few tens of ms
 LEAD_S = 0.5  # the first event comes this long after the streams are steady
 SPIN_S = 0.002
 READY_CHUNKS = 40  # steady: 200 ms of latency answers that agree on the play clock within STEADY_S
 STEADY_S = 0.002
 READY_TIMEOUT_S = 15.0
 ORIGIN_WINDOW = 25
-REALTIME_PRIORITY = 10  # the flash thread sleeps until this close to the instant, then spins
+REALTIME_PRIORITY = 10
+SETTLE_S = 0.05  # a beep's time is read back this long after it played
+BEEP_READ_TIMEOUT_S = 0.2  # the flash thread sleeps until this close to the instant, then spins
 PA_SAMPLE_S16LE = 3
 PA_STREAM_PLAYBACK = 1
 BYTES_PER_FRAME = 2 * CHANNELS
@@ -146,6 +148,7 @@ class _Writer:
     def _run(self, stop: threading.Event) -> None:
         written, steady_from = 0, 0
         pending: list[float] | None = None
+        placed: list[tuple[float, int]] = []  # (planned, onset sample) not yet known to have played
         onset: int | None = None
         history: list[float] = []
         while not stop.is_set():
@@ -159,14 +162,20 @@ class _Writer:
             if self.ready.is_set():
                 self.origins = history[steady_from:]
                 # The play clock is linear: the median of the recent answers ignores one that came late.
-                plays_at = statistics.median(history[-ORIGIN_WINDOW:]) + written / SAMPLE_RATE
+                origin = statistics.median(history[-ORIGIN_WINDOW:])
+                plays_at = origin + written / SAMPLE_RATE
                 if pending is None and self.plan:
                     pending = list(self.plan)
+                # A beep's time is taken from the clock as it stands once the beep has played: a stream that
+                # ran dry in between (a starved writer) moved the clock, and the beep with it.
+                while placed and origin + placed[0][1] / SAMPLE_RATE < now - SETTLE_S:
+                    planned, sample = placed.pop(0)
+                    self.beeps[planned] = origin + sample / SAMPLE_RATE
             while pending and pending[0] < plays_at + CHUNK_FRAMES / SAMPLE_RATE:
                 planned = pending.pop(0)
                 # Behind (a starved thread): the beep starts as soon as it can, and its event says how late.
                 onset = written + max(0, round((planned - plays_at) * SAMPLE_RATE))
-                self.beeps[planned] = plays_at + (onset - written) / SAMPLE_RATE
+                placed.append((planned, onset))
             # Beeps are shorter than the period: only the latest one can sound in this chunk.
             chunk = beep_samples(written, CHUNK_FRAMES, onset) if onset is not None else bytes(
                 CHUNK_FRAMES * BYTES_PER_FRAME)
@@ -232,6 +241,9 @@ def run(sinks: Sequence[str], *, period: float, count: int, out: list[dict[str, 
             _sleep_until(planned + FLASH_S)
             flasher.paint(white=False)
             writer = writers[k % len(writers)]
+            deadline = time.monotonic() + BEEP_READ_TIMEOUT_S
+            while planned not in writer.beeps and time.monotonic() < deadline and writer.error is None:
+                time.sleep(CHUNK_FRAMES / SAMPLE_RATE)
             beep = writer.beeps.get(planned, math.nan)
             out.append({"event": k, "sink": k % len(writers), "planned": planned, "flash": drawn, "beep": beep,
                         "flash_draw_ms": (drawn - before) * 1000, "flash_wall": wall})
