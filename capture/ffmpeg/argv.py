@@ -178,6 +178,21 @@ AUDIO_BITRATE = "160k"
 TEST_TONE = "sine=frequency=440:sample_rate=48000"
 # FFmpeg 7 made -thread_queue_size an output option as well (muxer queues).
 OUTPUT_QUEUE_MIN_MAJOR = 7
+# A/V sync (benchmarks/av_sync.py measures it). x11grab stamps each frame with the wall clock when it is
+# grabbed; pulse and alsa stamp each audio packet with the wall clock minus the device latency. Both are right
+# to a few ms, but FFmpeg shifts each input to start at 0 on its own, so the sound moved by the time between
+# opening the screen and opening the device (hundreds of ms, different every run). -isync (FFmpeg 5.1) shifts
+# the audio by the difference of the two start times instead; aresample pads the audio from 0 (the sound
+# before the device opened is silence), so every track starts at 0 and the fragmented MP4 (no edit list) keeps
+# them aligned; and the video keeps its grab times (-fps_mode vfr, on a 90 kHz clock rather than 1/fps): the
+# default for MP4 (cfr) retimes the frames to a grid and moved the picture by up to a frame and a half,
+# differently every run, and even vfr rounds each grab time to 1/fps (up to half a frame).
+WALLCLOCK_VIDEO = frozenset({"x11grab"})
+WALLCLOCK_AUDIO = frozenset({"pulse", "alsa"})
+AV_SYNC_MIN_MAJOR = 5  # -isync and -fps_mode came with 5.1 (5.0, rare, lacks both)
+SCREEN_INPUT = 0  # the screen is the argv's first input
+AUDIO_SYNC_FILTER = {"async": 1, "first_pts": 0}
+VIDEO_SYNC_TIME_BASE = "1:90000"
 
 
 @dataclass(frozen=True)
@@ -298,10 +313,12 @@ def _screen_stream(source: VideoSource) -> Any:
     raise AssertionError(f"unhandled backend {source.backend}")  # pragma: no cover
 
 
-def audio_stream(audio: AudioSource) -> Any:
-    """The ffmpeg-python stream for an audio input."""
+def audio_stream(audio: AudioSource, *, synced: bool = False) -> Any:
+    """The ffmpeg-python stream for an audio input; ``synced``: on the screen's clock (see :data:`WALLCLOCK_AUDIO`)."""
     import ffmpeg  # lazy: see the module docstring
     queue: dict[str, Any] = {} if audio.queue_size is None else {"thread_queue_size": audio.queue_size}
+    if synced and audio.backend in WALLCLOCK_AUDIO:
+        queue["isync"] = SCREEN_INPUT
     if audio.backend is AudioBackend.TEST:
         extra: dict[str, Any] = {"re": None} if audio.realtime else {}
         return ffmpeg.input(TEST_TONE, f="lavfi", **extra, **queue)
@@ -325,11 +342,27 @@ def describe_audio(audio: Audio) -> str:
     return " + ".join(names) + f" ({audio.tracks})"
 
 
-def audio_streams(audio: Audio) -> tuple[list[Any], dict[str, Any]]:
-    """The audio streams to write for ``audio`` and their per-stream output options (track names)."""
+def av_synced(source: VideoSource, audio: Audio | None, *, ffmpeg_major: int | None) -> bool:
+    """Whether the audio inputs are put on the screen's clock (see :data:`WALLCLOCK_VIDEO`).
+
+    Only when both sides stamp with the wall clock (x11grab with pulse or alsa): a test pattern or a
+    test tone counts from 0, and other platforms' devices have their own clocks.
+    """
+    if audio is None or source.backend not in WALLCLOCK_VIDEO:
+        return False
+    if ffmpeg_major is not None and ffmpeg_major < AV_SYNC_MIN_MAJOR:
+        return False
+    return any(a.backend in WALLCLOCK_AUDIO for a in audio_inputs(audio))
+
+
+def audio_streams(audio: Audio, *, synced: bool = False) -> tuple[list[Any], dict[str, Any]]:
+    """The audio streams to write for ``audio`` and their per-stream output options (track names).
+
+    ``synced`` (see :func:`av_synced`): each input is on the screen's clock and starts at 0.
+    """
     import ffmpeg  # lazy: see the module docstring
     inputs = audio_inputs(audio)
-    streams = [audio_stream(a) for a in inputs]
+    streams = [_synced(audio_stream(a, synced=synced), synced=synced) for a in inputs]
     if isinstance(audio, AudioMix) and audio.tracks is AudioTracks.MIX and len(streams) > 1:
         mixed = ffmpeg.filter(streams, "amix", inputs=len(streams), normalize=0, duration="longest")
         return [mixed], {}
@@ -337,6 +370,11 @@ def audio_streams(audio: Audio) -> tuple[list[Any], dict[str, Any]]:
     titles = {f"metadata:s:a:{n}": f"handler_name={a.label}" for n, a in enumerate(inputs)
               if a.label and len(inputs) > 1}
     return streams, titles
+
+
+def _synced(stream: Any, *, synced: bool) -> Any:
+    """``stream`` starting at the video's 0: the time before its device opened becomes silence (``synced``)."""
+    return stream.filter("aresample", **AUDIO_SYNC_FILTER) if synced else stream
 
 
 def encoder_options(encoding: Encoding, *, fps: float) -> dict[str, Any]:
@@ -415,11 +453,14 @@ def build_record_argv(source: VideoSource, encoding: Encoding, *, ffmpeg_path: s
         common["thread_queue_size"] = output_queue_size
     audio_opts = {"c:a": AUDIO_CODEC, "b:a": AUDIO_BITRATE}
     video_opts = {**encoder_options(encoding, fps=source.fps), **common}
+    synced = av_synced(source, audio, ffmpeg_major=ffmpeg_major)
+    if synced:
+        video_opts.update({"fps_mode": "vfr", "enc_time_base:v": VIDEO_SYNC_TIME_BASE})
     camera_opts = dict(video_opts)
     camera_apart = tracks is not None and tracks.camera is not None
     streams = [source_stream(source, draw_camera=not camera_apart)]
     if audio is not None and tracks is None:
-        muxed, titles = audio_streams(audio)
+        muxed, titles = audio_streams(audio, synced=synced)
         streams += muxed
         video_opts.update(audio_opts, **titles)
     elif audio is not None:
@@ -434,7 +475,7 @@ def build_record_argv(source: VideoSource, encoding: Encoding, *, ffmpeg_path: s
         # fragment until FFmpeg's end (nothing left after a kill -9) without a fragment duration, and
         # its small fragments would wait in FFmpeg's write buffer without flush_packets (measured: 28
         # bytes on disk after 4 s without both, a fragment a second with both).
-        outputs += _track_outputs(source, audio, tracks, url=url, video_opts=camera_opts,
+        outputs += _track_outputs(source, audio, tracks, url=url, video_opts=camera_opts, synced=synced,
                                   audio_opts={**audio_opts, **common, "frag_duration": AUDIO_FRAGMENT_US,
                                               "flush_packets": 1})
     stream = ffmpeg.merge_outputs(*outputs) if len(outputs) > 1 else outputs[0]
@@ -446,14 +487,14 @@ def build_record_argv(source: VideoSource, encoding: Encoding, *, ffmpeg_path: s
 
 
 def _track_outputs(source: VideoSource, audio: Audio | None, tracks: TrackFiles, *, url: Any,
-                   video_opts: dict[str, Any], audio_opts: dict[str, Any]) -> list[Any]:
+                   video_opts: dict[str, Any], audio_opts: dict[str, Any], synced: bool = False) -> list[Any]:
     """One output per studio track: each audio input alone (as its own file), then the camera."""
     import ffmpeg  # lazy: see the module docstring
     inputs = () if audio is None else audio_inputs(audio)
     if len(inputs) != len(tracks.audio):
         raise ValueError(f"{len(inputs)} audio inputs but {len(tracks.audio)} audio files")
     # Each output maps its own input (ffmpeg-python writes -map), so no output picks up another's stream.
-    outputs = [ffmpeg.output(audio_stream(one), url(path), **audio_opts)
+    outputs = [ffmpeg.output(_synced(audio_stream(one, synced=synced), synced=synced), url(path), **audio_opts)
                for one, path in zip(inputs, tracks.audio, strict=True)]
     if tracks.camera is not None:
         if source.camera is None:
