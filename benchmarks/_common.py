@@ -11,19 +11,24 @@
   CPU from ``os.wait4`` (which on Linux includes every descendant the child
   reaped), plus a /proc sampler that follows the child and its children
   (CPU, peak RSS, when each one appeared and left).
+* :func:`source_env` makes ``python -m caprec`` run a given source tree (this
+  checkout, or an older revision's extracted tree) whatever is installed.
 * Machine facts, ffprobe frame counts, FFmpeg ``-progress`` parsing.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import platform
 import re
 import select
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -37,6 +42,32 @@ MB = 1e6
 SAMPLE_INTERVAL_S = 0.05
 # How long a helper process gets to exit after SIGTERM before it is killed.
 END_TIMEOUT_S = 5.0
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+# --------------------------------------------------------------------------- the tree under test
+
+
+def source_env(tree: Path = REPO) -> dict[str, str]:
+    """The PYTHONPATH under which ``python -m caprec`` runs the source tree ``tree``.
+
+    Installed, cli/ is the package ``caprec`` and capture/ is ``caprec.capture``
+    (pyproject.toml's package-dir); here a temporary import root lays ``tree``
+    out the same way with symbolic links (removed at exit). ``tree`` itself
+    follows it on the path, so a tree from before that namespace (which
+    imports ``cli`` and ``capture``) runs too.
+    """
+    root = Path(tempfile.mkdtemp(prefix="caprec-import-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    package = root / "caprec"
+    package.mkdir()
+    for entry in (tree / "cli").iterdir():
+        if entry.name != "__pycache__":
+            (package / entry.name).symlink_to(entry)
+    (package / "capture").symlink_to(tree / "capture", target_is_directory=True)
+    return {"PYTHONPATH": os.pathsep.join([str(root), str(tree)])}
 
 
 # --------------------------------------------------------------------------- Xvfb

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 from support.av_offsets import offsets  # noqa: E402  (tests/ is not a package)
 
-from benchmarks._common import xvfb  # noqa: E402
+from benchmarks._common import source_env, xvfb  # noqa: E402
 
 PERIOD_S = 0.5
 SIZE = "640x360"
@@ -88,12 +88,12 @@ def main() -> None:
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is not installed")
     seconds, fps = f"{args.seconds:g}", f"{args.fps:g}"
-    caprec = [sys.executable, "-m", "cli", "record", "--ffmpeg", args.ffmpeg, "--fps", fps, "--no-cursor", "-d",
+    caprec = [sys.executable, "-m", "caprec", "record", "--ffmpeg", args.ffmpeg, "--fps", fps, "--no-cursor", "-d",
               seconds, "-q", "-o"]
     with tempfile.TemporaryDirectory(prefix="caprec-avsync-") as tmp, xvfb(SIZE) as server:
         home = Path(tmp)
         pulse, env = start_pulse(home)
-        env.update(DISPLAY=server.display, PYTHONPATH=str(ROOT))
+        env.update(DISPLAY=server.display, **source_env(ROOT))
         # name -> (argv, {track: what it holds})
         kinds: dict[str, tuple[list[str], dict[int, str]]] = {
             "plain ffmpeg": ([args.ffmpeg, "-v", "error", "-y", "-f", "x11grab", "-framerate", fps, "-i",

@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cli.commands.batch import resolve_captures
-from cli.env import Environment
-from cli.settings.batch_plan import load_plan
+from caprec.commands.batch import resolve_captures
+from caprec.env import Environment
+from caprec.settings.batch_plan import load_plan
 
 DEFAULT_CAPTURES = 10_000
 TARGET_S = 2.0

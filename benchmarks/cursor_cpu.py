@@ -101,11 +101,11 @@ def run_one(tree: Path, label: str, scenario: str, display: str, args: argparse.
             workdir: Path) -> Run:
     out = workdir / f"{label}-{scenario}-{time.monotonic_ns()}.mp4"
     log = out.with_name(out.stem + ".cursor.ndjson")
-    env = {**os.environ, "DISPLAY": display, "PYTHONPATH": str(tree)}
+    env = {**os.environ, "DISPLAY": display, **common.source_env(tree)}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(workdir / f"pycache-{label}")
     subprocess.run(["xdotool", "mousemove", "640", "360"], env=env, check=True)
-    argv = [sys.executable, "-m", "cli", "record", "--display", display, "--cursor", "--quiet",
+    argv = [sys.executable, "-m", "caprec", "record", "--display", display, "--cursor", "--quiet",
             "--fps", f"{args.fps:g}", "-d", f"{args.seconds + args.settle + DURATION_MARGIN_S:g}", "-o", str(out)]
     proc = subprocess.Popen(argv, env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

@@ -46,8 +46,8 @@ import psutil
 # Run from a checkout without installing: the repository root holds `capture`.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from capture.cursor.format import CursorContext, Region
-from capture.cursor.writer import CursorWriter
+from caprec.capture.cursor.format import CursorContext, Region
+from caprec.capture.cursor.writer import CursorWriter
 
 CHECKPOINTS = (10_000, 100_000, 1_000_000, 10_000_000)
 NAIVE_SIZES = (10_000, 100_000, 1_000_000)

@@ -1,7 +1,7 @@
 """How long caprec makes a user wait: start, stop, help, --version, completion, a 1-second recording.
 
 Each figure is the median of ``--runs`` runs of the real command (``python -m
-cli``, bytecode cached as after ``pip install``), with its CPU time beside the
+caprec``, bytecode cached as after ``pip install``), with its CPU time beside the
 wall time, because on a loaded machine the wall time measures the load too.
 
 * start (test): Enter -> the first frame reached the output file (its first
@@ -53,7 +53,7 @@ class Sample:
 def environment(workdir: Path, display: str | None = None) -> dict[str, str]:
     """caprec's environment: this checkout, bytecode cached outside it, a private config and cache."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAPREC_") and k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPATH"] = str(REPO)
+    env.update(common.source_env(REPO))
     env["PYTHONPYCACHEPREFIX"] = str(workdir / "pycache")
     env["XDG_CONFIG_HOME"] = str(workdir / "config")
     env["XDG_CACHE_HOME"] = str(workdir / "cache")
@@ -64,7 +64,7 @@ def environment(workdir: Path, display: str | None = None) -> dict[str, str]:
 
 
 def caprec(*args: str) -> list[str]:
-    return [sys.executable, "-m", "cli", *args]
+    return [sys.executable, "-m", "caprec", *args]
 
 
 def _wait(proc: subprocess.Popen[bytes]) -> float:

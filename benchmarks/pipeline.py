@@ -40,13 +40,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import _common as common
 from _common import MB, Measured, ProcTrack, count_frames, run_measured
-
-from capture.ffmpeg.argv import Backend, Encoding, VideoSource
-from capture.ffmpeg.binary import FFmpegBinary, find_ffmpeg
-from capture.ffmpeg.process import ManagedProcess
-from capture.platform.screen import resolve_x11_display
-from capture.record.pump import DEFAULT_PIPE_BUFFER, F_GETPIPE_SZ, PipePump, Sink, tune_pipe
-from capture.record.segment import Recorder, Target
+from caprec.capture.ffmpeg.argv import Backend, Encoding, VideoSource
+from caprec.capture.ffmpeg.binary import FFmpegBinary, find_ffmpeg
+from caprec.capture.ffmpeg.process import ManagedProcess
+from caprec.capture.platform.screen import resolve_x11_display
+from caprec.capture.record.pump import DEFAULT_PIPE_BUFFER, F_GETPIPE_SZ, PipePump, Sink, tune_pipe
+from caprec.capture.record.segment import Recorder, Target
 
 KERNEL_PIPE_DEFAULT = 64 * 1024
 # FFmpeg's avio buffer for file and pipe output is 32 KiB: it writes in those chunks.
@@ -79,8 +78,8 @@ def mib(kb: int | None) -> str:
 
 
 def caprec_command() -> list[str]:
-    # This checkout (screen_env puts it first on PYTHONPATH), not whatever `caprec` is installed.
-    return [sys.executable, "-m", "cli"]
+    # This checkout (screen_env puts it first on PYTHONPATH: common.source_env), not whatever is installed.
+    return [sys.executable, "-m", "caprec"]
 
 
 # ----------------------------------------------------------- 1. screen capture
@@ -122,8 +121,7 @@ def screen_env(xserver: common.XServer, workdir: Path, kind: str) -> dict[str, s
     """
     env = {**os.environ, "DISPLAY": xserver.display}
     if kind == "caprec":
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent),
-                                                          env.get("PYTHONPATH")]))
+        env.update(common.source_env())
     if kind == "caprec" and not COLD_BYTECODE:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(workdir / "pycache")

@@ -48,8 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import _common as common
-
-from capture.ffmpeg.binary import FFmpegBinary, probe_version
+from caprec.capture.ffmpeg.binary import FFmpegBinary, probe_version
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SIZE = "1280x720"
@@ -116,12 +115,12 @@ def caprec_argv(variant: Variant, *, display: str, seconds: float, output: Path,
     No queue: the ``-thread_queue_size`` options are taken out (FFmpeg's
     defaults). No zerolatency: ``-tune zerolatency`` is taken out.
     """
-    args = [sys.executable, "-m", "cli", "record", "--dry-run", "--display", display, "--ffmpeg",
+    args = [sys.executable, "-m", "caprec", "record", "--dry-run", "--display", display, "--ffmpeg",
             variant.ffmpeg.path, "--fps", str(FPS), "-d", f"{seconds:g}", "--preset", variant.preset,
             "--no-cursor", "--queue-size", str(variant.queue or PRESET_QUEUE), "-o", str(output)]
     env = {key: value for key, value in os.environ.items() if not key.startswith("CAPREC_")}
     env.update(DISPLAY=display, CAPREC_CONFIG=str(workdir / "no-config.toml"),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])))
+               **common.source_env(REPO_ROOT))
     done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=workdir, timeout=60, check=False)
     if done.returncode != 0:
         raise SystemExit(f"caprec --dry-run failed: {done.stderr.strip()}")

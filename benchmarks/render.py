@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from _common import source_env
 
 REPO = Path(__file__).resolve().parent.parent
 FPS = 30
@@ -107,8 +108,8 @@ class PeakRss:
 
 
 def run_render(bundle: Path, out: Path) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    argv = [sys.executable, "-m", "cli", "render", str(bundle), "-o", str(out), "--json", "-q", "--overwrite"]
+    env = {**os.environ, **source_env(REPO)}
+    argv = [sys.executable, "-m", "caprec", "render", str(bundle), "-o", str(out), "--json", "-q", "--overwrite"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -38,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psutil
-from _common import end_process, ffmpeg_version, machine_facts, xvfb
+from _common import end_process, ffmpeg_version, machine_facts, source_env, xvfb
 
 REPO = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 30.0
@@ -85,12 +85,12 @@ def run_unpaced(args: argparse.Namespace, checkpoints: list[float], out: Path) -
     """The engine in this process, unpaced: checkpoints in minutes of video."""
     import threading
 
-    from capture.ffmpeg.argv import Backend, Encoding, VideoSource
-    from capture.ffmpeg.binary import find_ffmpeg
-    from capture.record.segment import Recorder, RecordingStats, StopControl
-    from capture.replay.save import ClipPattern
-    from capture.replay.session import ReplaySession, ReplaySpec, SaveControl, SaveOutcome
-    from capture.units import parse_byte_size, parse_duration
+    from caprec.capture.ffmpeg.argv import Backend, Encoding, VideoSource
+    from caprec.capture.ffmpeg.binary import find_ffmpeg
+    from caprec.capture.record.segment import Recorder, RecordingStats, StopControl
+    from caprec.capture.replay.save import ClipPattern
+    from caprec.capture.replay.session import ReplaySession, ReplaySpec, SaveControl, SaveOutcome
+    from caprec.capture.units import parse_byte_size, parse_duration
 
     saves = SaveControl()
     stop = StopControl()
@@ -140,7 +140,7 @@ def main() -> int:
     run_dir.mkdir(mode=0o700)
     out = work / "clips"
     out.mkdir()
-    argv = [sys.executable, "-m", "cli", "record", "--source", args.source, "--replay", args.window,
+    argv = [sys.executable, "-m", "caprec", "record", "--source", args.source, "--replay", args.window,
             "--replay-max-memory", args.max_memory, "--quiet", "-o", str(out)]
     if args.source == "screen":
         argv.append("--no-cursor")
@@ -157,7 +157,7 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
         return 0
     with display(args.source) as extra:
-        env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_RUNTIME_DIR": str(run_dir), "NO_COLOR": "1", **extra}
+        env = {**os.environ, **source_env(REPO), "XDG_RUNTIME_DIR": str(run_dir), "NO_COLOR": "1", **extra}
         proc = subprocess.Popen(argv, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE)
         try:

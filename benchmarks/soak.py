@@ -2,10 +2,10 @@
 
 The engine records FFmpeg's test pattern unpaced (``VideoSource(LAVFI,
 realtime=False)``: no ``-re``, so an hour of video takes a minute or two)
-through the real :class:`capture.record.segment.Recorder`: FFmpeg, the pipe, the
+through the real :class:`caprec.capture.record.segment.Recorder`: FFmpeg, the pipe, the
 pump, the stderr reader, the disk watch, the remux and the read-back at the
 end. Beside it, a feeder thread pushes synthetic pointer events into a real
-:class:`capture.cursor.writer.CursorWriter` at ``--rate`` events per second of
+:class:`caprec.capture.cursor.writer.CursorWriter` at ``--rate`` events per second of
 *video* time (1 kHz: 3.6 million events for the hour), paced by FFmpeg's
 ``out_time`` as ``on_stats`` reports it; the writer's clock is the video's
 timeline, so every event lands at its video time.
@@ -39,14 +39,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psutil
 from _common import ffmpeg_version, load_average, machine_facts
-
-from capture import __version__
-from capture.cursor.format import CursorContext, Region
-from capture.cursor.writer import CursorStats, CursorWriter
-from capture.ffmpeg.argv import Backend, Encoding, VideoSource
-from capture.ffmpeg.binary import find_ffmpeg
-from capture.record.segment import Recorder, RecordingStats, StopControl, Target
-from capture.units import format_bytes, format_duration
+from caprec.capture import __version__
+from caprec.capture.cursor.format import CursorContext, Region
+from caprec.capture.cursor.writer import CursorStats, CursorWriter
+from caprec.capture.ffmpeg.argv import Backend, Encoding, VideoSource
+from caprec.capture.ffmpeg.binary import find_ffmpeg
+from caprec.capture.record.segment import Recorder, RecordingStats, StopControl, Target
+from caprec.capture.units import format_bytes, format_duration
 
 DEFAULT_DURATION_S = 3600.0
 DEFAULT_RATE_HZ = 1000.0

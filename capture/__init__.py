@@ -3,7 +3,7 @@
 The engine finds and drives FFmpeg, pumps its output to disk, and records the
 pointer beside it. It never imports the command-line layer (``cli``), Typer or
 rich: it reports through callbacks and return values and raises
-:class:`capture.errors.CaptureError` subclasses.
+:class:`caprec.capture.errors.CaptureError` subclasses.
 """
 
 from __future__ import annotations

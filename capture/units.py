@@ -10,7 +10,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from capture.errors import SettingError
+from caprec.capture.errors import SettingError
 
 # A recording longer than this is almost certainly a typo (e.g. ms for s).
 MAX_DURATION_SECONDS = 7 * 24 * 3600.0

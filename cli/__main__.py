@@ -1,5 +1,5 @@
-"""``python -m cli``: the same as the ``caprec`` command."""
+"""``python -m caprec``: the same as the ``caprec`` command."""
 
-from cli.entry import main
+from caprec.entry import main
 
 main()

@@ -1,12 +1,12 @@
 """The Typer app: ``caprec record``, ``caprec cursor`` and friends.
 
-The command modules (:mod:`cli.commands`) expose plain functions and never
+The command modules (:mod:`caprec.commands`) expose plain functions and never
 import this module; it imports them and registers each one here, so the
 import graph has no cycle. A command line imports and registers only the
 command it runs (:func:`build_app`): the other commands' modules and Typer's
 work on their signatures cost ~0.05-0.1 s of CPU before FFmpeg could start.
 Engine errors become ``error: ...`` and an exit code at the boundary
-(:func:`cli.boundary.run_guarded`).
+(:func:`caprec.boundary.run_guarded`).
 """
 
 from __future__ import annotations
@@ -17,26 +17,25 @@ from collections.abc import Mapping
 from typing import Annotated
 
 import typer
+from caprec.capture import __version__
+from caprec.exit import ExitStatus
+from caprec.streams import guard_standard_streams
+from caprec.ui.helpstyle import HelpGroup
 
 # Typer (0.29+) carries its own copy of click; its usage errors live here.
 from typer._click import Context
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
-from capture import __version__
-from cli.exit import ExitStatus
-from cli.streams import guard_standard_streams
-from cli.ui.helpstyle import HelpGroup
-
 
 class CaprecGroup(HelpGroup):
-    """The root group: its commands coerce plain string options without pydantic (see :mod:`cli.coercion`)."""
+    """The root group: its commands coerce plain string options without pydantic (see :mod:`caprec.coercion`)."""
 
     def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
-        # cli.coercion reaches into Typer's private coercion (pyproject pins Typer's minor version, and
+        # caprec.coercion reaches into Typer's private coercion (pyproject pins Typer's minor version, and
         # tests/test_coercion.py compares every parameter with Typer's own result); should those internals
         # move anyway, Typer's own (slower) coercion runs instead of caprec failing to start.
         try:
-            from cli.coercion import install_plain_coercion
+            from caprec.coercion import install_plain_coercion
 
             install_plain_coercion(self, ctx)
         except (ImportError, AttributeError):
@@ -95,31 +94,31 @@ ROOT_HELP_ARGS: tuple[list[str], ...] = ([], ["--help"], ["-h"])
 def _register(app: typer.Typer, name: str) -> None:
     """Import command ``name``'s module and register it: each import costs only the command that runs."""
     if name == "devices":
-        from cli.commands import devices
+        from caprec.commands import devices
         app.command("devices", epilog=devices.EXAMPLES)(devices.devices_command)
     elif name == "render":
-        from cli.commands import render
+        from caprec.commands import render
         app.command("render", epilog=render.EXAMPLES)(render.render_command)
     elif name == "record":
-        from cli.commands import record
+        from caprec.commands import record
         app.command(epilog=record.EXAMPLES)(record.record)
     elif name == "batch":
-        from cli.commands import batch
+        from caprec.commands import batch
         app.command(epilog=batch.EXAMPLES)(batch.batch)
     elif name == "doctor":
-        from cli.commands import doctor
+        from caprec.commands import doctor
         app.command("doctor", epilog=doctor.EXAMPLES)(doctor.doctor_command)
     elif name == "recover":
-        from cli.commands import recover
+        from caprec.commands import recover
         app.command("recover", epilog=recover.EXAMPLES)(recover.recover_command)
     elif name == "save":
-        from cli.commands import save
+        from caprec.commands import save
         app.command()(save.save)
     elif name == "config":
-        from cli.commands import config
+        from caprec.commands import config
         app.add_typer(config.config_app, name="config")
     elif name == "cursor":
-        from cli.commands import cursor
+        from caprec.commands import cursor
         app.add_typer(cursor.cursor_app, name="cursor")
 
 
@@ -215,7 +214,7 @@ def main() -> None:
 
 
 def __getattr__(name: str) -> typer.Typer:
-    """``cli.app.app``: the app with every command (built on first use: :func:`main` builds only what it runs)."""
+    """``caprec.app.app``: the app with every command (built on first use: :func:`main` builds only what it runs)."""
     if name == "app":
         app = build_app()
         globals()["app"] = app

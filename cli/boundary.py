@@ -1,6 +1,6 @@
 """The error boundary: engine errors become ``error: ...`` and an exit code here, once.
 
-Every command body runs through :func:`run_guarded`. It lives apart from :mod:`cli.app` so that the command
+Every command body runs through :func:`run_guarded`. It lives apart from :mod:`caprec.app` so that the command
 modules can use it without importing the app that registers them (no import cycle).
 
 The engine's messages name spec fields (``pass `overwrite```); :func:`describe` is the one place that turns
@@ -14,11 +14,10 @@ import re
 from collections.abc import Callable
 
 import typer
+from caprec.capture.errors import FIELD_PATTERN, CaptureError
+from caprec.env import Environment
+from caprec.exit import exit_status_for
 from rich.console import Console
-
-from capture.errors import FIELD_PATTERN, CaptureError
-from cli.env import Environment
-from cli.exit import exit_status_for
 
 FIELD_FLAGS = {"output": "-o"}
 """Fields whose flag is not ``--`` plus the field's name with dashes (``output_dir`` -> ``--output-dir``)."""

@@ -5,7 +5,7 @@
   adds pydantic): scripts, bug reports and CI checks should not pay for them.
 * A help page (``caprec --help``, ``caprec record --help``) that was printed
   before for the same terminal by the same code is printed from the cache
-  (:mod:`cli.ui.helpcache`), again without importing Typer or rich; a
+  (:mod:`caprec.ui.helpcache`), again without importing Typer or rich; a
   fresh page is kept for the next time.
 * On the way out, once the command has finished and its output is flushed,
   the process exits at once: tearing down the interpreter (every module,
@@ -14,7 +14,7 @@
   closed (and fsynced where it matters) by the command itself, and every
   thread is stopped and joined by its owner before the command returns.
 
-Everything else goes to :func:`cli.app.main`.
+Everything else goes to :func:`caprec.app.main`.
 """
 
 from __future__ import annotations
@@ -29,16 +29,16 @@ HELP_OPTIONS = ("--help", "-h")
 
 
 def main() -> None:
-    """Console-script entry point (see :func:`cli.app.main`)."""
+    """Console-script entry point (see :func:`caprec.app.main`)."""
     args = sys.argv[1:]
     if args in VERSION_ARGS:
-        from capture import __version__
+        from caprec.capture import __version__
 
         sys.stdout.write(f"caprec {__version__}\n")
         _exit_now(0)
     if not args or args[-1] not in HELP_OPTIONS or sys.stdout is None or sys.stderr is None:
         _exit_now(_run_app())  # not a help page (checked without importing the cache for every recording)
-    from cli.ui.helpcache import HelpCache, Tee, is_help_request
+    from caprec.ui.helpcache import HelpCache, Tee, is_help_request
 
     if not is_help_request(args):
         _exit_now(_run_app())
@@ -58,7 +58,7 @@ def main() -> None:
 
 def _run_app() -> object:
     """Run the app; its exit code (``sys.exit`` semantics)."""
-    from cli.app import main as app_main
+    from caprec.app import main as app_main
 
     try:
         app_main()

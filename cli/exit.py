@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from capture.errors import (
+from caprec.capture.errors import (
     CaptureError,
     DiskFullError,
     DisplayError,

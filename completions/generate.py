@@ -34,7 +34,7 @@ SCRIPT_NAMES = {
 }
 RUN_TIMEOUT_S = 60.0
 # Run the app of this checkout under the program name the scripts complete.
-_RUN_APP = f"from cli.app import app; app(prog_name={PROG_NAME!r})"
+_RUN_APP = f"from caprec.app import app; app(prog_name={PROG_NAME!r})"
 
 
 def completion_script(shell: str) -> str:

@@ -6,7 +6,6 @@ these fixtures use, and that tests import, live in ``tests/support/``.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -19,6 +18,16 @@ from support.paths import REPO_ROOT
 from support.process import kill_if_running, python_argv
 from support.run import CAPREC_TIMEOUT_S, RunCaprec, SpawnCaprec
 from support.xserver import XVFB_HEIGHT, XVFB_SCREEN, XVFB_WIDTH, XServer, start_xvfb
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests run the checkout they are in: its install (``pip install -e .``), not another caprec."""
+    import caprec
+
+    where = Path(caprec.__file__).resolve()
+    if not where.is_relative_to(REPO_ROOT):
+        raise pytest.UsageError(f"caprec is imported from {where}, not from this checkout ({REPO_ROOT}); "
+                                f"install it: pip install -e '{REPO_ROOT}[test]'")
 
 
 @pytest.fixture(scope="session")
@@ -38,13 +47,12 @@ def caprec_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("xdg-config"))
     env["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))  # the ffmpeg probe cache
     env["NO_COLOR"] = "1"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     return env
 
 
 @pytest.fixture
 def run_caprec(caprec_env: dict[str, str]) -> RunCaprec:
-    """Run ``python -m cli ARGS`` to completion; text output, never a shell."""
+    """Run ``python -m caprec ARGS`` to completion; text output, never a shell."""
 
     def run(args: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None,
             timeout: float = CAPREC_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
@@ -57,7 +65,7 @@ def run_caprec(caprec_env: dict[str, str]) -> RunCaprec:
 
 @pytest.fixture
 def spawn_caprec(caprec_env: dict[str, str]) -> Iterator[SpawnCaprec]:
-    """Start ``python -m cli ARGS`` in the background; killed and reaped at teardown if still running."""
+    """Start ``python -m caprec ARGS`` in the background; killed and reaped at teardown if still running."""
     started: list[subprocess.Popen[bytes]] = []
 
     def spawn(args: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None,

@@ -13,16 +13,25 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("capture", "cli")
+# Each directory's import name once installed (pyproject.toml's package-dir): one namespace, caprec.
+INSTALLED_AS = {"capture": "caprec.capture", "cli": "caprec"}
 # The engine knows no command line, no terminal UI and no application settings (flags, CAPREC_* variables, the
-# config file, batch plans): those live in cli/ (cli.settings).
-BANNED_IN_ENGINE = ("cli", "typer", "click", "rich")
+# config file, batch plans): those live in cli/ (caprec.settings).
+BANNED_IN_ENGINE = ("typer", "click", "rich")
 
 
 def module_name(path: Path) -> str:
-    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    directory, *parts = path.relative_to(REPO).with_suffix("").parts
     if parts[-1] == "__init__":
         parts.pop()
-    return ".".join(parts)
+    return ".".join([INSTALLED_AS[directory], *parts])
+
+
+def is_application(name: str) -> bool:
+    """``name`` is the command-line layer (``caprec`` outside ``caprec.capture``) or a UI library."""
+    if name == "caprec" or (name.startswith("caprec.") and not name.startswith("caprec.capture")):
+        return True
+    return name.split(".")[0] in BANNED_IN_ENGINE
 
 
 def modules(package: str) -> dict[str, Path]:
@@ -70,7 +79,7 @@ def test_the_engine_imports_no_application_layer() -> None:
     offenders = []
     for module, path in modules("capture").items():
         for name in imported_names(module, path, top_level_only=False, typing_too=True):
-            if name.split(".")[0] in BANNED_IN_ENGINE:
+            if is_application(name):
                 offenders.append(f"{module} imports {name}")
     assert offenders == []
 
@@ -78,11 +87,11 @@ def test_the_engine_imports_no_application_layer() -> None:
 def test_the_checker_sees_a_banned_import(tmp_path: Path) -> None:
     """The test above can fail: a function-level ``from cli...`` import is found."""
     path = tmp_path / "probe.py"
-    path.write_text("def f() -> None:\n    from cli.settings import schema\n"
+    path.write_text("def f() -> None:\n    from caprec.settings import schema\n"
                     "if TYPE_CHECKING:\n    import rich\n")
-    assert "cli.settings.schema" in imported_names("capture.probe", path, top_level_only=False)
-    assert "cli.settings.schema" not in imported_names("capture.probe", path, top_level_only=True)
-    assert "rich" not in imported_names("capture.probe", path, top_level_only=False)
+    assert "caprec.settings.schema" in imported_names("caprec.capture.probe", path, top_level_only=False)
+    assert "caprec.settings.schema" not in imported_names("caprec.capture.probe", path, top_level_only=True)
+    assert "rich" not in imported_names("caprec.capture.probe", path, top_level_only=False)
 
 
 @pytest.mark.parametrize("package", PACKAGES)
@@ -147,15 +156,15 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 
 
 def test_cli_app_is_imported_by_no_command() -> None:
-    """Commands register on the app in cli.app; none imports it back (the old cli.app <-> cli.record circle)."""
+    """Commands register on the app in caprec.app; none imports it back (the old app <-> record circle)."""
     graph = import_graph(top_level_only=False)
-    commands = {module: names for module, names in graph.items() if module.startswith("cli.commands")}
+    commands = {module: names for module, names in graph.items() if module.startswith("caprec.commands")}
     assert len(commands) > 10
-    assert sorted(module for module, names in commands.items() if "cli.app" in names) == []
+    assert sorted(module for module, names in commands.items() if "caprec.app" in names) == []
 
 
 # The engine's messages name spec fields in backticks (``pass `overwrite```, a boolean one turned off as
-# ```cursor` off``); cli.boundary.describe turns them into flags. No engine string names a flag.
+# ```cursor` off``); caprec.boundary.describe turns them into flags. No engine string names a flag.
 FLAG_IN_TEXT = re.compile(r"(?<![\w-])--[a-z]")
 NOT_A_CAPREC_FLAG = ("pulseaudio --start",)
 
@@ -190,13 +199,12 @@ def test_the_flag_checker_sees_a_flag(tmp_path: Path) -> None:
 
 
 def test_every_field_an_engine_message_names_is_a_flag() -> None:
-    """cli.boundary.describe names each marked field by a flag that exists (on record, render or doctor)."""
+    """caprec.boundary.describe names each marked field by a flag that exists (on record, render or doctor)."""
+    from caprec.app import app
+    from caprec.boundary import FIELD_OFF_PATTERN, flag_for, off_flag_for
+    from caprec.capture.errors import FIELD_PATTERN
     from typer.core import TyperGroup
     from typer.main import get_command
-
-    from capture.errors import FIELD_PATTERN
-    from cli.app import app
-    from cli.boundary import FIELD_OFF_PATTERN, flag_for, off_flag_for
 
     group = get_command(app)
     assert isinstance(group, TyperGroup)
@@ -220,7 +228,7 @@ def test_no_module_imports_another_modules_private_names() -> None:
     for package in PACKAGES:
         for module, path in modules(package).items():
             for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-                if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] in PACKAGES):
+                if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] == "caprec"):
                     offenders += [f"{module} imports {node.module}.{alias.name}" for alias in node.names
                                   if alias.name.startswith("_") and not alias.name.startswith("__")]
     assert offenders == []

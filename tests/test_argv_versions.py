@@ -1,7 +1,7 @@
 """FFmpeg's argv for every major version the code branches on, whatever ffmpeg is installed here.
 
-The branches: FFmpeg 7+ takes ``-thread_queue_size`` on each output too (capture.ffmpeg.argv,
-OUTPUT_QUEUE_MIN_MAJOR); ddagrab needs FFmpeg 6+ (cli.commands.plan, DDAGRAB_MIN_MAJOR). A git build's
+The branches: FFmpeg 7+ takes ``-thread_queue_size`` on each output too (caprec.capture.ffmpeg.argv,
+OUTPUT_QUEUE_MIN_MAJOR); ddagrab needs FFmpeg 6+ (caprec.commands.plan, DDAGRAB_MIN_MAJOR). A git build's
 version (``N-113000-g...``) has no major: it gets the oldest argv and is not refused. Each test hands the
 recorder an :class:`FFmpegBinary` with the version it names, so no test depends on the installed FFmpeg.
 """
@@ -11,9 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from capture.errors import SettingError
-from capture.ffmpeg.argv import (
+from caprec.capture.errors import SettingError
+from caprec.capture.ffmpeg.argv import (
     OUTPUT_QUEUE_MIN_MAJOR,
     AudioBackend,
     AudioSource,
@@ -22,9 +21,9 @@ from capture.ffmpeg.argv import (
     TrackFiles,
     VideoSource,
 )
-from capture.ffmpeg.binary import FFmpegBinary
-from capture.record.segment import Recorder
-from cli.commands.plan import DDAGRAB_MIN_MAJOR, check_ddagrab
+from caprec.capture.ffmpeg.binary import FFmpegBinary
+from caprec.capture.record.segment import Recorder
+from caprec.commands.plan import DDAGRAB_MIN_MAJOR, check_ddagrab
 
 FFMPEG = "/opt/ffmpeg/bin/ffmpeg"
 QUEUE = 64

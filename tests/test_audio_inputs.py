@@ -19,13 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support.mp4 import complete_fragments
-from support.polling import wait_until
-from support.process import children_of, process_gone, terminate_and_reap
-from support.run import RunCaprec, SpawnCaprec
-
-from capture.errors import SettingError
-from capture.ffmpeg.argv import (
+from caprec.capture.errors import SettingError
+from caprec.capture.ffmpeg.argv import (
     AudioBackend,
     AudioMix,
     AudioSource,
@@ -35,10 +30,14 @@ from capture.ffmpeg.argv import (
     VideoSource,
     build_record_argv,
 )
-from capture.ffmpeg.process import ToolResult
-from capture.files.mp4boxes import read_layout
-from capture.platform.audio_inputs import parse_audio_inputs, split_audio
-from capture.platform.pulse import DEFAULT_MONITOR, DEFAULT_SOURCE, Pactl, check_sources, parse_info, parse_short
+from caprec.capture.ffmpeg.process import ToolResult
+from caprec.capture.files.mp4boxes import read_layout
+from caprec.capture.platform.audio_inputs import parse_audio_inputs, split_audio
+from caprec.capture.platform.pulse import DEFAULT_MONITOR, DEFAULT_SOURCE, Pactl, check_sources, parse_info, parse_short
+from support.mp4 import complete_fragments
+from support.polling import wait_until
+from support.process import children_of, process_gone, terminate_and_reap
+from support.run import RunCaprec, SpawnCaprec
 
 FF = "/usr/bin/ffmpeg"
 SAMPLE_RATE = 48000

@@ -18,13 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.av_offsets import offsets
-from support.process import terminate_and_reap
-from support.run import RunCaprec
-from support.xserver import XServer
-from test_audio_inputs import Pulse, pulse  # noqa: F401  (the session's PulseAudio server fixture)
-
-from capture.ffmpeg.argv import (
+from caprec.capture.ffmpeg.argv import (
     AudioBackend,
     AudioMix,
     AudioSource,
@@ -34,6 +28,11 @@ from capture.ffmpeg.argv import (
     VideoSource,
     build_record_argv,
 )
+from support.av_offsets import offsets
+from support.process import terminate_and_reap
+from support.run import RunCaprec
+from support.xserver import XServer
+from test_audio_inputs import Pulse, pulse  # noqa: F401  (the session's PulseAudio server fixture)
 
 MAX_OFFSET_MS = 50.0
 FPS = 30

@@ -16,16 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from caprec.app import app
+from caprec.exit import ExitStatus
+from caprec.settings.schema import SETTINGS
 from support.env import cli_runner_unset
 from support.files import read_only_directory
 from support.media import ffprobe
 from support.run import RunCaprec
 from support.xserver import XServer
 from typer.testing import CliRunner
-
-from cli.app import app
-from cli.exit import ExitStatus
-from cli.settings.schema import SETTINGS
 
 EXISTING = "existing.mp4"
 EXISTING_BYTES = b"an earlier recording: must survive every bad command\n"
@@ -44,7 +43,7 @@ class Bad:
     is the config file's text, ``files`` are created in the working directory
     first (text; a name ending in ``/`` is a directory). ``needs`` is ``x11``
     (the Xvfb display), ``read-only`` (a read-only mount) or ``mode`` (a
-    ``--mode`` flag). ``subprocess`` runs it as a real ``python -m cli``.
+    ``--mode`` flag). ``subprocess`` runs it as a real ``python -m caprec``.
     """
 
     args: tuple[str, ...]

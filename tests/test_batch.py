@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from caprec.settings.batch_plan import CaptureSpec, PlanError, expand_output, load_plan, parse_plan
 from support.fake_ffmpeg import wrapped_ffmpeg
 from support.media import Probe
 from support.polling import wait_until
 from support.process import python_argv
 from support.pty import spawn_in_pty
-
-from cli.settings.batch_plan import CaptureSpec, PlanError, expand_output, load_plan, parse_plan
 
 RunCaprec = Callable[..., "subprocess.CompletedProcess[str]"]
 FPS = 10

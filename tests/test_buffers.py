@@ -21,22 +21,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from caprec.app import app
+from caprec.capture.errors import SettingError
+from caprec.capture.ffmpeg.argv import OUTPUT_QUEUE_MIN_MAJOR as FIRST_OUTPUT_QUEUE_MAJOR
+from caprec.capture.ffmpeg.argv import AudioBackend, AudioSource
+from caprec.capture.ffmpeg.binary import FFmpegBinary, probe_version
+from caprec.capture.platform.audio import parse_audio
+from caprec.capture.record.session import Mode
+from caprec.commands.plan import resolve_plan
+from caprec.env import Environment
+from caprec.settings import schema as opt
+from caprec.settings.config import init_config
 from support.env import isolate
 from support.files import read_only_directory
 from support.xserver import XServer
 from typer.testing import CliRunner
-
-from capture.errors import SettingError
-from capture.ffmpeg.argv import OUTPUT_QUEUE_MIN_MAJOR as FIRST_OUTPUT_QUEUE_MAJOR
-from capture.ffmpeg.argv import AudioBackend, AudioSource
-from capture.ffmpeg.binary import FFmpegBinary, probe_version
-from capture.platform.audio import parse_audio
-from capture.record.session import Mode
-from cli.app import app
-from cli.commands.plan import resolve_plan
-from cli.env import Environment
-from cli.settings import schema as opt
-from cli.settings.config import init_config
 
 INSTANT_QUEUE = opt.DEFAULT_QUEUE_SIZE_INSTANT
 STUDIO_QUEUE = opt.DEFAULT_QUEUE_SIZE_STUDIO

@@ -1,4 +1,4 @@
-"""cli.coercion: the pydantic-free coercion gives Typer's values, and caprec runs without importing pydantic."""
+"""caprec.coercion: the pydantic-free coercion gives Typer's values, and caprec runs without importing pydantic."""
 
 from __future__ import annotations
 
@@ -9,14 +9,12 @@ from typing import Any
 
 import pytest
 import typer.main
-from support.paths import REPO_ROOT
+from caprec.app import app
+from caprec.coercion import DeferredCoercion, install_plain_coercion
 from typer._click import Command, Context
 from typer._click.exceptions import BadParameter
 from typer._coercion import build_runtime_param
 from typer.core import TyperGroup, _TyperParameter
-
-from cli.app import app
-from cli.coercion import DeferredCoercion, install_plain_coercion
 
 RUN_TIMEOUT_S = 60.0
 # Values a command line or a default hands to a parameter: strings, several strings, nothing, non-strings.
@@ -77,11 +75,11 @@ def test_plain_strings_are_recognised() -> None:
 ])
 def test_caprec_runs_without_pydantic(args: list[str], tmp_path: Any) -> None:
     """Importing pydantic cost ~0.1 s of CPU before FFmpeg started, help printed or a TAB completed."""
-    code = ("import sys\nsys.argv = ['caprec', *sys.argv[1:]]\nfrom cli.app import main\n"
+    code = ("import sys\nsys.argv = ['caprec', *sys.argv[1:]]\nfrom caprec.app import main\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             "sys.stderr.write('PYDANTIC' if 'pydantic' in sys.modules else 'NONE')\n")
     result = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=RUN_TIMEOUT_S, check=False, env={"PYTHONPATH": str(REPO_ROOT), "NO_COLOR": "1",
+                            timeout=RUN_TIMEOUT_S, check=False, env={"NO_COLOR": "1",
                                                                       "PATH": "/usr/bin:/bin",
                                                                       "XDG_CONFIG_HOME": str(tmp_path / "c"),
                                                                       "XDG_CACHE_HOME": str(tmp_path / "k")})

@@ -7,9 +7,8 @@ the Linux ones run for real in test_record_e2e.py.
 from __future__ import annotations
 
 import pytest
-
-from capture.errors import SettingError
-from capture.ffmpeg.argv import (
+from caprec.capture.errors import SettingError
+from caprec.capture.ffmpeg.argv import (
     FRAGMENTED_MP4_FLAGS,
     Backend,
     Encoding,
@@ -19,7 +18,7 @@ from capture.ffmpeg.argv import (
     build_verify_argv,
     encoder_options,
 )
-from capture.units import Region
+from caprec.capture.units import Region
 
 FF = "/opt/ffmpeg/bin/ffmpeg"
 REGION = Region(640, 480, 100, 50)

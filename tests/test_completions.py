@@ -52,7 +52,7 @@ def caprec_on_path(tmp_path: Path) -> dict[str, str]:
     bin_dir.mkdir()
     wrapper = bin_dir / "caprec"
     wrapper.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(REPO_ROOT)!r})\n"
-                       "from cli.app import main\nmain()\n", encoding="utf-8")
+                       "from caprec.app import main\nmain()\n", encoding="utf-8")
     wrapper.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAPREC_") and not k.startswith("_CAPREC")}
     env["PATH"] = os.pathsep.join([str(bin_dir), env.get("PATH", "")])

@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from caprec.app import app
+from caprec.capture.errors import OutputError, SettingError
+from caprec.settings import config as cfg
+from caprec.settings import schema as opt
+from caprec.settings.config import CONFIG_ENV
 from support.env import isolate
 from typer.testing import CliRunner
-
-from capture.errors import OutputError, SettingError
-from cli.app import app
-from cli.settings import config as cfg
-from cli.settings import schema as opt
-from cli.settings.config import CONFIG_ENV
 
 
 @pytest.fixture(autouse=True)

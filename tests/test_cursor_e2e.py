@@ -23,13 +23,12 @@ from typing import Any
 
 import imageio_ffmpeg
 import pytest
+from caprec.capture.cursor.reader import read_cursor_log
+from caprec.capture.ffmpeg.binary import find_ffmpeg
 from support.files import file_size
 from support.polling import wait_until
 from support.run import RunCaprec, SpawnCaprec
 from support.xserver import XServer
-
-from capture.cursor.reader import read_cursor_log
-from capture.ffmpeg.binary import find_ffmpeg
 
 pytestmark = pytest.mark.x11
 

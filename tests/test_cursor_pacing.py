@@ -10,11 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
+from caprec.capture.cursor.reader import read_cursor_log
 from support.run import SpawnCaprec
 from support.xserver import XServer
 from test_cursor_e2e import finish, record_in_background, x_env  # noqa: F401  (x_env is a fixture)
-
-from capture.cursor.reader import read_cursor_log
 
 pytestmark = [pytest.mark.x11,
               pytest.mark.skipif(shutil.which("xdotool") is None or shutil.which("ffmpeg") is None,

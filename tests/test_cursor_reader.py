@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from caprec.capture.cursor.format import CURSOR_FORMAT, CursorContext, CursorFormatError, Region
+from caprec.capture.cursor.reader import iter_cursor_events, read_cursor_log, summarize_cursor_log
+from caprec.capture.cursor.writer import CursorWriter
 from support.clock import FakeClock
-
-from capture.cursor.format import CURSOR_FORMAT, CursorContext, CursorFormatError, Region
-from capture.cursor.reader import iter_cursor_events, read_cursor_log, summarize_cursor_log
-from capture.cursor.writer import CursorWriter
 
 ORIGIN = 50.0
 WALL = 1_700_000_000.0

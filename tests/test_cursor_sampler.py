@@ -15,11 +15,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from caprec.capture.cursor.sampler import PointerSampler
+from caprec.capture.cursor.x11_pointer import open_motion_waker, open_pointer_reader
 from support.polling import wait_until
 from support.xserver import XServer
-
-from capture.cursor.sampler import PointerSampler
-from capture.cursor.x11_pointer import open_motion_waker, open_pointer_reader
 
 WAIT_S = 5.0
 INTERVAL_S = 0.01

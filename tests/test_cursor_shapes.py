@@ -10,8 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-
-from capture.cursor.shapes import ShapeError, ShapeStore, png_rgba, read_png_rgba, unpremultiply
+from caprec.capture.cursor.shapes import ShapeError, ShapeStore, png_rgba, read_png_rgba, unpremultiply
 
 
 def test_png_round_trip() -> None:

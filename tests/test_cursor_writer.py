@@ -18,15 +18,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import caprec.capture.cursor.listener as cursor_mod
 import pytest
+from caprec.capture.cursor.format import (
+    CURSOR_FORMAT,
+    CURSOR_FORMAT_VERSION,
+    CursorContext,
+    CursorUnavailableError,
+    Region,
+)
+from caprec.capture.cursor.listener import CursorSidecar
+from caprec.capture.cursor.reader import read_cursor_log
+from caprec.capture.cursor.writer import CursorWriter
+from caprec.capture.errors import CaptureError, OutputError
 from support.clock import FakeClock
-
-import capture.cursor.listener as cursor_mod
-from capture.cursor.format import CURSOR_FORMAT, CURSOR_FORMAT_VERSION, CursorContext, CursorUnavailableError, Region
-from capture.cursor.listener import CursorSidecar
-from capture.cursor.reader import read_cursor_log
-from capture.cursor.writer import CursorWriter
-from capture.errors import CaptureError, OutputError
 
 ORIGIN = 1000.0  # the fake clock's value at the video's first frame
 WALL = 1_700_000_000.25  # 2023-11-14T22:13:20.250Z
@@ -794,9 +799,8 @@ def test_importing_module_needs_no_display() -> None:
     import subprocess
 
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
-    repo = str(Path(cursor_mod.__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (repo, env.get("PYTHONPATH")) if p)
-    code = ("import capture.cursor.format, capture.cursor.writer, capture.cursor.reader, capture.cursor.listener, sys;"
+    code = ("import caprec.capture.cursor.format, caprec.capture.cursor.writer, caprec.capture.cursor.reader, "
+            "caprec.capture.cursor.listener, sys;"
             " assert 'pynput' not in sys.modules; print('ok')")
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=DEADLINE * 6)
     assert done.stdout.strip() == "ok", done.stderr

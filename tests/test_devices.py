@@ -9,13 +9,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from support.run import RunCaprec
-from support.xserver import XServer, start_xvfb
-
-from capture.errors import DeviceError, DisplayError
-from capture.ffmpeg.process import ToolResult
-from capture.platform.devices import list_devices, needs_ffmpeg, parse_ffmpeg_devices
-from capture.platform.devices_linux import (
+from caprec.capture.errors import DeviceError, DisplayError
+from caprec.capture.ffmpeg.process import ToolResult
+from caprec.capture.platform.devices import list_devices, needs_ffmpeg, parse_ffmpeg_devices
+from caprec.capture.platform.devices_linux import (
     XMonitor,
     XScreen,
     display_base,
@@ -24,11 +21,13 @@ from capture.platform.devices_linux import (
     read_x_screens,
     x11_devices,
 )
-from capture.platform.devices_macos import list_avfoundation, parse_avfoundation
-from capture.platform.devices_windows import list_dshow, parse_dshow
-from capture.platform.displays import DisplayInfo
-from capture.platform.listing import LIST_TIMEOUT_S, Device, DeviceKind
-from cli.commands.devices import device_name
+from caprec.capture.platform.devices_macos import list_avfoundation, parse_avfoundation
+from caprec.capture.platform.devices_windows import list_dshow, parse_dshow
+from caprec.capture.platform.displays import DisplayInfo
+from caprec.capture.platform.listing import LIST_TIMEOUT_S, Device, DeviceKind
+from caprec.commands.devices import device_name
+from support.run import RunCaprec
+from support.xserver import XServer, start_xvfb
 
 AVFOUNDATION_FFMPEG6 = """\
 [AVFoundation indev @ 0x7fb2d3f04a40] AVFoundation video devices:
@@ -498,9 +497,8 @@ def test_devices_without_a_display_notes_it_on_stderr(run_caprec: RunCaprec, tmp
 
 def test_windows_monitors_keep_negative_offsets_in_the_table_and_the_json() -> None:
     """EnumDisplayMonitors' rectangles are relative to the primary monitor: left of it or above it is negative."""
+    from caprec.commands.devices import devices_table
     from rich.console import Console
-
-    from cli.commands.devices import devices_table
 
     primary = DisplayInfo(x=0, y=0, width=2560, height=1440, pixel_width=2560, pixel_height=1440, main=True)
     left = DisplayInfo(x=-1920, y=360, width=1920, height=1080, pixel_width=1920, pixel_height=1080)
@@ -523,7 +521,7 @@ def test_windows_monitors_keep_negative_offsets_in_the_table_and_the_json() -> N
 @pytest.mark.x11
 def test_x11_screen_size_reads_each_screen_of_a_real_server(two_screen_xvfb: str) -> None:
     """From the connection's setup reply alone (no keymap, no extensions): the screen the display names."""
-    from capture.platform.screen import x11_screen_size
+    from caprec.capture.platform.screen import x11_screen_size
 
     assert x11_screen_size(f"{two_screen_xvfb}.0") == (1280, 720)
     assert x11_screen_size(f"{two_screen_xvfb}.1") == (800, 600)

@@ -7,10 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support.clock import FakeClock
-
-from capture.errors import CaptureError, DiskFullError
-from capture.files.diskspace import (
+from caprec.capture.errors import CaptureError, DiskFullError
+from caprec.capture.files.diskspace import (
     CHECK_INTERVAL_S,
     GIB,
     MIB,
@@ -24,7 +22,8 @@ from capture.files.diskspace import (
     free_bytes,
     has_room,
 )
-from cli.exit import ExitStatus, exit_status_for
+from caprec.exit import ExitStatus, exit_status_for
+from support.clock import FakeClock
 
 
 class FakeDisk:
@@ -65,7 +64,7 @@ def test_free_bytes_measures_the_existing_ancestor(tmp_path: Path, monkeypatch: 
         asked.append(Path(path))
         return real(path)
 
-    monkeypatch.setattr("capture.files.diskspace.shutil.disk_usage", spy)
+    monkeypatch.setattr("caprec.capture.files.diskspace.shutil.disk_usage", spy)
     free = free_bytes(tmp_path / "missing" / "clip.mp4")
     assert asked == [tmp_path]
     assert isinstance(free, int) and free > 0

@@ -13,19 +13,25 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from caprec.boundary import error_console
+from caprec.capture.cursor.writer import CursorStats
+from caprec.capture.ffmpeg.progress import FFmpegProgress
+from caprec.capture.record.segment import RecordingResult, RecordingStats, Status, StopControl
+from caprec.env import Environment
+from caprec.ui.display import (
+    LIVE_REFRESH_PER_SECOND,
+    LiveDisplay,
+    PlainDisplay,
+    TeeDisplay,
+    WarningTally,
+    print_summary,
+)
+from caprec.ui.panel import DROP_WINDOW_MAX_SNAPSHOTS, WARNING_HOLD_S, DropWindow, StatsView, drop_warning
 from rich.console import Console
 from support.clock import FakeClock
 from support.media import ffprobe
 from support.process import python_argv
 from support.pty import spawn_in_pty
-
-from capture.cursor.writer import CursorStats
-from capture.ffmpeg.progress import FFmpegProgress
-from capture.record.segment import RecordingResult, RecordingStats, Status, StopControl
-from cli.boundary import error_console
-from cli.env import Environment
-from cli.ui.display import LIVE_REFRESH_PER_SECOND, LiveDisplay, PlainDisplay, TeeDisplay, WarningTally, print_summary
-from cli.ui.panel import DROP_WINDOW_MAX_SNAPSHOTS, WARNING_HOLD_S, DropWindow, StatsView, drop_warning
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 SGR = re.compile(r"\x1b\[([0-9;]*)m")

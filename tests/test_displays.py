@@ -11,12 +11,11 @@ import json
 from pathlib import Path
 
 import pytest
-
-from capture.cursor.format import CursorContext
-from capture.cursor.format import Region as CursorRegion
-from capture.cursor.writer import CursorWriter
-from capture.ffmpeg.argv import Backend
-from capture.platform.displays import (
+from caprec.capture.cursor.format import CursorContext
+from caprec.capture.cursor.format import Region as CursorRegion
+from caprec.capture.cursor.writer import CursorWriter
+from caprec.capture.ffmpeg.argv import Backend
+from caprec.capture.platform.displays import (
     DisplayInfo,
     GeometryUnavailable,
     avfoundation_screen_device,
@@ -24,8 +23,8 @@ from capture.platform.displays import (
     display_reader,
     pointer_area,
 )
-from capture.record.framebudget import MIN_QUEUE_SIZE, QUEUE_MEMORY_BUDGET, capped_queue_size
-from capture.units import Region
+from caprec.capture.record.framebudget import MIN_QUEUE_SIZE, QUEUE_MEMORY_BUDGET, capped_queue_size
+from caprec.capture.units import Region
 
 # Quartz lists the main display first. A 2x Retina display sits left of it,
 # so its origin in points is negative; pynput reports points from the main

@@ -8,18 +8,15 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import caprec.commands.doctor
 import pytest
-from support.env import cli_runner_unset
-from support.run import RunCaprec
-from support.xserver import XServer
-from typer.testing import CliRunner
-
-import cli.commands.doctor
-from capture.errors import DisplayError, FFmpegNotFoundError
-from capture.ffmpeg.binary import FFmpegBinary
-from capture.ffmpeg.process import ToolResult
-from capture.files.diskspace import GIB, MIB
-from capture.platform.doctor import (
+from caprec.app import app
+from caprec.boundary import describe
+from caprec.capture.errors import DisplayError, FFmpegNotFoundError
+from caprec.capture.ffmpeg.binary import FFmpegBinary
+from caprec.capture.ffmpeg.process import ToolResult
+from caprec.capture.files.diskspace import GIB, MIB
+from caprec.capture.platform.doctor import (
     Check,
     CheckStatus,
     check_display,
@@ -29,8 +26,10 @@ from capture.platform.doctor import (
     run_checks,
     worst,
 )
-from cli.app import app
-from cli.boundary import describe
+from support.env import cli_runner_unset
+from support.run import RunCaprec
+from support.xserver import XServer
+from typer.testing import CliRunner
 
 ALL_ENCODERS = frozenset({"libx264", "h264_nvenc", "h264_qsv", "h264_vaapi", "mpeg4"})
 DEVICES_LINUX = b" D  lavfi           Libavfilter virtual input device\n D  x11grab         X11 screen capture\n"
@@ -232,7 +231,7 @@ def test_unwritable_directory_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     def refuse(**kwargs: Any) -> tuple[int, str]:
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr("capture.platform.doctor.tempfile.mkstemp", refuse)
+    monkeypatch.setattr("caprec.capture.platform.doctor.tempfile.mkstemp", refuse)
     check = check_writable(tmp_path)
     assert check.status is CheckStatus.FAIL and "Permission denied" in check.detail
 
@@ -245,7 +244,7 @@ def doctor_env(extra: Mapping[str, str], tmp_path: Path) -> dict[str, str | None
 
 
 def test_command_without_ffmpeg_exits_1_with_the_fail_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli.commands.doctor, "find_ffmpeg", finder(None))
+    monkeypatch.setattr(caprec.commands.doctor, "find_ffmpeg", finder(None))
     result = CliRunner().invoke(app, ["doctor", "--output-dir", str(tmp_path)], env=doctor_env({}, tmp_path))
     assert isinstance(result.exception, SystemExit), result.exception
     assert result.exit_code == 1
@@ -255,7 +254,7 @@ def test_command_without_ffmpeg_exits_1_with_the_fail_row(tmp_path: Path, monkey
 
 
 def test_command_json_without_ffmpeg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli.commands.doctor, "find_ffmpeg", finder(None))
+    monkeypatch.setattr(caprec.commands.doctor, "find_ffmpeg", finder(None))
     result = CliRunner().invoke(app, ["doctor", "--json", "--output-dir", str(tmp_path)],
                                 env=doctor_env({}, tmp_path))
     assert result.exit_code == 1
@@ -267,7 +266,7 @@ def test_command_json_without_ffmpeg(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_bad_setting_is_a_failed_config_check_and_the_rest_still_runs(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli.commands.doctor, "find_ffmpeg", finder(None))
+    monkeypatch.setattr(caprec.commands.doctor, "find_ffmpeg", finder(None))
     result = CliRunner().invoke(app, ["doctor", "--json", "--output-dir", str(tmp_path)],
                                 env=doctor_env({"CAPREC_FPS": "fast"}, tmp_path))
     assert result.exit_code == 1

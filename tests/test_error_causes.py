@@ -7,14 +7,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from caprec.capture.errors import DeviceError
+from caprec.capture.ffmpeg.argv import AudioBackend, AudioSource, Backend, Encoding, VideoSource
+from caprec.capture.ffmpeg.binary import find_ffmpeg
+from caprec.capture.ffmpeg.encoders import X264_PRESETS, encoder_presets, most_specific_line, parse_option_values
+from caprec.capture.ffmpeg.probe_cache import ProbeCache
+from caprec.capture.record.segment import Recorder, Target
 from support.run import RunCaprec
-
-from capture.errors import DeviceError
-from capture.ffmpeg.argv import AudioBackend, AudioSource, Backend, Encoding, VideoSource
-from capture.ffmpeg.binary import find_ffmpeg
-from capture.ffmpeg.encoders import X264_PRESETS, encoder_presets, most_specific_line, parse_option_values
-from capture.ffmpeg.probe_cache import ProbeCache
-from capture.record.segment import Recorder, Target
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
 
@@ -84,7 +83,7 @@ def test_encoder_presets_are_cached_per_binary(tmp_path: Path) -> None:
 
     def counting(argv: list[str], *, timeout: float) -> object:
         calls.append(argv)
-        from capture.ffmpeg.process import run_tool
+        from caprec.capture.ffmpeg.process import run_tool
         return run_tool(argv, timeout=timeout)
 
     first = encoder_presets(binary.path, "h264_nvenc", cache=cache, runner=counting)  # type: ignore[arg-type]

@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from caprec.capture.cursor.reader import CursorLog, read_cursor_log
+from caprec.capture.ffmpeg.argv import FRAGMENTED_MP4_FLAGS
+from caprec.exit import ExitStatus
 from support.fake_ffmpeg import wrapped_ffmpeg
 from support.files import file_size
 from support.media import Probe
@@ -33,10 +36,6 @@ from support.polling import wait_until
 from support.process import children_of, proc_state, process_gone
 from support.run import RunCaprec, SpawnCaprec
 from support.xserver import XServer, start_xvfb
-
-from capture.cursor.reader import CursorLog, read_cursor_log
-from capture.ffmpeg.argv import FRAGMENTED_MP4_FLAGS
-from cli.exit import ExitStatus
 
 pytestmark = pytest.mark.slow
 

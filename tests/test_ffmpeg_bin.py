@@ -9,11 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from caprec.boundary import describe
+from caprec.capture.errors import FFmpegNotFoundError
+from caprec.capture.ffmpeg.binary import ENV_FFMPEG, FFmpegBinary, Probe, find_ffmpeg, probe_ffmpeg, probe_version
 from support.fake_ffmpeg import wrapped_ffmpeg
-
-from capture.errors import FFmpegNotFoundError
-from capture.ffmpeg.binary import ENV_FFMPEG, FFmpegBinary, Probe, find_ffmpeg, probe_ffmpeg, probe_version
-from cli.boundary import describe
 
 ENCODERS = frozenset({"libx264", "h264_nvenc"})
 

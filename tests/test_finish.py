@@ -7,10 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from caprec.capture.ffmpeg.finish import remux_checked
 from support.fake_ffmpeg import wrapped_ffmpeg
 from support.media import ffprobe
-
-from capture.ffmpeg.finish import remux_checked
 
 FFMPEG = shutil.which("ffmpeg")
 pytestmark = pytest.mark.skipif(FFMPEG is None, reason="needs ffmpeg")

@@ -25,6 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from caprec.capture.cursor.format import CursorContext, Region
+from caprec.capture.cursor.writer import CursorStats
+from caprec.capture.ffmpeg.argv import Backend, Encoding, VideoSource
+from caprec.capture.ffmpeg.binary import find_ffmpeg
+from caprec.capture.record.segment import Recorder, RecordingStats, StopControl
+from caprec.capture.record.session import CursorSpec, Mode, Session, SessionSpec
 from support.fake_ffmpeg import wrapped_ffmpeg
 from support.media import ffprobe
 from support.polling import wait_until
@@ -33,13 +39,6 @@ from support.run import RunCaprec, SpawnCaprec
 from support.xserver import XServer
 from test_faults import tmpfs
 from test_recover import fragmented_video, tear
-
-from capture.cursor.format import CursorContext, Region
-from capture.cursor.writer import CursorStats
-from capture.ffmpeg.argv import Backend, Encoding, VideoSource
-from capture.ffmpeg.binary import find_ffmpeg
-from capture.record.segment import Recorder, RecordingStats, StopControl
-from capture.record.session import CursorSpec, Mode, Session, SessionSpec
 
 FPS = 30
 START_TIMEOUT_S = 30.0
@@ -141,7 +140,7 @@ def test_planted_temporary_names_are_never_used(spawn_caprec: SpawnCaprec, share
 
 def test_temporary_names_fit_name_max_and_are_exclusive(tmp_path: Path) -> None:
     # Imported here so that benchmarks/hostile.py can run this file against older trees.
-    from capture.files.tempfiles import NAME_MAX, owned_temp, temp_prefix
+    from caprec.capture.files.tempfiles import NAME_MAX, owned_temp, temp_prefix
 
     long_name = tmp_path / ("é" * 120 + "x.mp4")  # 245 bytes
     assert len(os.fsencode(long_name.name)) <= NAME_MAX
@@ -447,11 +446,10 @@ def test_recover_removes_only_provable_leftovers(run_caprec: RunCaprec, shared: 
 
 
 def test_a_helper_ffmpeg_dies_with_caprec(tmp_path: Path) -> None:
-    code = ("from capture.ffmpeg.process import run_tool\n"
+    code = ("from caprec.capture.ffmpeg.process import run_tool\n"
             "run_tool(['ffmpeg', '-nostdin', '-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc', '-t', '60',"
             " '-f', 'null', '-'], timeout=120)\n")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    parent = subprocess.Popen([sys.executable, "-c", code], env=env)
+    parent = subprocess.Popen([sys.executable, "-c", code])
     try:
         helper = wait_until(lambda: children_of(parent.pid), START_TIMEOUT_S, message="the helper ffmpeg")[0]
         parent.send_signal(signal.SIGKILL)

@@ -1,29 +1,29 @@
-"""cli.ui.helpcache: a cached help page is the page caprec prints fresh, for that terminal and that code only."""
+"""caprec.ui.helpcache: a cached help page is the page caprec prints fresh, for that terminal and that code only."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from support.paths import REPO_ROOT
+from caprec.ui.helpcache import ENTRY_PREFIX, is_help_request
+from support.paths import copy_as_package
 from support.process import python_argv
 from support.pty import spawn_in_pty
-
-from cli.ui.helpcache import ENTRY_PREFIX, is_help_request
 
 RUN_TIMEOUT_S = 60.0
 PAGES = [["--help"], ["record", "--help"], ["config", "set", "-h"], ["cursor", "summary", "--help"]]
 
 
-def environment(cache: Path, variables: dict[str, str] | None = None, *, source: Path = REPO_ROOT) -> dict[str, str]:
+def environment(cache: Path, variables: dict[str, str] | None = None, *, source: Path | None = None) -> dict[str, str]:
+    """caprec's environment with its cache in ``cache``; ``source``: run that copy (see copy_as_package)."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CAPREC_", "XDG_", "COLUMNS", "NO_COLOR", "FORCE_COLOR"))}
-    env.update(PYTHONPATH=str(source), XDG_CACHE_HOME=str(cache), XDG_CONFIG_HOME=str(cache / "config"),
-               **(variables or {}))
+           if not k.startswith(("CAPREC_", "XDG_", "COLUMNS", "NO_COLOR", "FORCE_COLOR", "PYTHONPATH"))}
+    env.update(XDG_CACHE_HOME=str(cache), XDG_CONFIG_HOME=str(cache / "config"), **(variables or {}))
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
     return env
 
 
@@ -69,13 +69,12 @@ def test_another_terminal_width_is_another_page(tmp_path: Path) -> None:
 
 def test_a_code_change_replaces_the_page(tmp_path: Path) -> None:
     source = tmp_path / "src"
-    for package in ("cli", "capture"):
-        shutil.copytree(REPO_ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
+    package = copy_as_package(source)
     cache = tmp_path / "cache"
     env = environment(cache, {"COLUMNS": "100"}, source=source)
     before = run(["record", "--help"], env, tmp_path)
     assert "Record the screen (or a test pattern)" in before
-    record = source / "cli" / "commands" / "record.py"
+    record = package / "commands" / "record.py"
     record.write_text(record.read_text().replace('"""Record the screen (or a test pattern)',
                                                  '"""Record THE screen (or a test pattern)'))
     after = run(["record", "--help"], env, tmp_path)
@@ -116,5 +115,5 @@ def test_a_recording_does_not_import_the_cache(tmp_path: Path) -> None:
                             env=environment(tmp_path / "cache"), capture_output=True, text=True,
                             timeout=RUN_TIMEOUT_S, check=False)
     assert result.returncode == 0, result.stderr
-    assert "cli.commands.record" in result.stderr
-    assert "cli.ui.helpcache" not in result.stderr
+    assert "caprec.commands.record" in result.stderr
+    assert "caprec.ui.helpcache" not in result.stderr

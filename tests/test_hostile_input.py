@@ -14,14 +14,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+from caprec.commands.batch import resolve_captures
+from caprec.env import Environment
+from caprec.settings.batch_plan import load_plan
 from support.fake_ffmpeg import wrapped_ffmpeg
 from support.media import ffprobe
 from support.process import python_argv
 from support.run import RunCaprec
-
-from cli.commands.batch import resolve_captures
-from cli.env import Environment
-from cli.settings.batch_plan import load_plan
 
 FINISH_TIMEOUT_S = 60.0
 HANG_TIMEOUT_S = 20.0  # a case that used to hang must answer well within this

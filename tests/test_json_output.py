@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from caprec.capture.errors import OutputError
+from caprec.capture.ffmpeg.progress import FFmpegProgress
+from caprec.capture.record.segment import RecordingStats
+from caprec.ui.reports import STATS_SCHEMA, SUMMARY_SCHEMA, StatsFileWriter, write_json_atomic
 from support.media import Probe, ffprobe_bytes
 from support.polling import wait_until
 from support.process import python_argv
-
-from capture.errors import OutputError
-from capture.ffmpeg.progress import FFmpegProgress
-from capture.record.segment import RecordingStats
-from cli.ui.reports import STATS_SCHEMA, SUMMARY_SCHEMA, StatsFileWriter, write_json_atomic
 
 RunCaprec = Callable[..., "subprocess.CompletedProcess[str]"]
 FPS = 10

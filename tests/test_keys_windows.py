@@ -10,10 +10,9 @@ import io
 import threading
 from collections import deque
 
+from caprec.capture.record.segment import StopControl
+from caprec.ui.keys import pause_keys
 from support.polling import wait_until
-
-from capture.record.segment import StopControl
-from cli.ui.keys import pause_keys
 
 DEADLINE_S = 10.0
 

@@ -10,10 +10,9 @@ import threading
 from pathlib import Path
 
 import pytest
+from caprec.capture.cursor.reader import read_cursor_log
 from support.media import ffprobe
 from support.xserver import XServer
-
-from capture.cursor.reader import read_cursor_log
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "library.md"
 EXAMPLE_DURATION_S = 3.0

@@ -11,15 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from caprec.app import app
+from caprec.capture.ffmpeg.argv import build_concat_argv, build_remux_argv
+from caprec.settings import schema as opt
+from caprec.settings.variables import SCRIPT_VARIABLES, known_variables
 from support.media import ffprobe
 from support.mp4 import complete_fragments
 from support.polling import wait_until
 from typer.testing import CliRunner
-
-from capture.ffmpeg.argv import build_concat_argv, build_remux_argv
-from cli.app import app
-from cli.settings import schema as opt
-from cli.settings.variables import SCRIPT_VARIABLES, known_variables
 
 RunCaprec = Callable[..., "subprocess.CompletedProcess[str]"]
 SpawnCaprec = Callable[..., "subprocess.Popen[bytes]"]

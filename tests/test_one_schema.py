@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from capture.errors import SettingError
-from cli.settings import schema as opt
-from cli.settings.batch_plan import CAPTURE_KEYS, PLAN_ONLY_KEYS, PLAN_SETTINGS, PlanError, parse_plan
+from caprec.capture.errors import SettingError
+from caprec.settings import schema as opt
+from caprec.settings.batch_plan import CAPTURE_KEYS, PLAN_ONLY_KEYS, PLAN_SETTINGS, PlanError, parse_plan
 
 # TOML values to try for each plan key that is a setting: valid ones, limits on both sides, wrong types.
 SAMPLES: dict[str, list[Any]] = {

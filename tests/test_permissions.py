@@ -9,16 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from caprec.capture.errors import NoFirstFrameError
+from caprec.capture.ffmpeg.argv import AudioBackend, AudioSource, Backend, Encoding, VideoSource
+from caprec.capture.ffmpeg.process import ManagedProcess
+from caprec.capture.platform.doctor import CheckStatus, check_macos_permission
+from caprec.capture.platform.permissions import no_first_frame_hint
+from caprec.capture.record.segment import Target
 from support.process import reaped
 from test_doctor import by_name, fake_checks
 from test_process import close_pipes, recorder_with
-
-from capture.errors import NoFirstFrameError
-from capture.ffmpeg.argv import AudioBackend, AudioSource, Backend, Encoding, VideoSource
-from capture.ffmpeg.process import ManagedProcess
-from capture.platform.doctor import CheckStatus, check_macos_permission
-from capture.platform.permissions import no_first_frame_hint
-from capture.record.segment import Target
 
 MAC_SCREEN = VideoSource(Backend.AVFOUNDATION, device="Capture screen 0")
 MAC_MIC = AudioSource(AudioBackend.AVFOUNDATION, device="0")

@@ -11,14 +11,13 @@ import shlex
 from pathlib import Path
 
 import pytest
-
-from capture.cursor.format import Region as CursorRegion
-from capture.errors import SettingError
-from capture.ffmpeg.argv import FRAGMENTED_MP4_FLAGS
-from capture.platform.displays import DisplayInfo, GeometryUnavailable
-from capture.record.framebudget import QUEUE_MEMORY_BUDGET
-from cli.commands.plan import RecordPlan, dry_run_text, plan_argv, resolve_plan
-from cli.env import Environment
+from caprec.capture.cursor.format import Region as CursorRegion
+from caprec.capture.errors import SettingError
+from caprec.capture.ffmpeg.argv import FRAGMENTED_MP4_FLAGS
+from caprec.capture.platform.displays import DisplayInfo, GeometryUnavailable
+from caprec.capture.record.framebudget import QUEUE_MEMORY_BUDGET
+from caprec.commands.plan import RecordPlan, dry_run_text, plan_argv, resolve_plan
+from caprec.env import Environment
 
 MAIN = DisplayInfo(x=0, y=0, width=1920, height=1080, pixel_width=1920, pixel_height=1080, main=True)
 RETINA_LEFT = DisplayInfo(x=-1512, y=-200, width=1512, height=982, pixel_width=3024, pixel_height=1964)

@@ -7,9 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from capture.ffmpeg.binary import Probe, cached_probe
-from capture.ffmpeg.probe_cache import ProbeCache, binary_key, default_cache_dir
+from caprec.capture.ffmpeg.binary import Probe, cached_probe
+from caprec.capture.ffmpeg.probe_cache import ProbeCache, binary_key, default_cache_dir
 
 ANSWER = Probe(version="5.1.9", encoders=frozenset({"libx264", "h264_nvenc"}))
 

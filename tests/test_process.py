@@ -16,14 +16,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from caprec.capture.errors import DisplayError, NoFirstFrameError, WriteError
+from caprec.capture.ffmpeg.argv import Backend, Encoding, VideoSource
+from caprec.capture.ffmpeg.binary import FFmpegBinary
+from caprec.capture.ffmpeg.process import ManagedProcess, StopOutcome
+from caprec.capture.record.segment import Recorder, Status, StopControl, Target
 from support.fake_ffmpeg import FAKE_FFMPEG
 from support.process import pid_alive, reaped
-
-from capture.errors import DisplayError, NoFirstFrameError, WriteError
-from capture.ffmpeg.argv import Backend, Encoding, VideoSource
-from capture.ffmpeg.binary import FFmpegBinary
-from capture.ffmpeg.process import ManagedProcess, StopOutcome
-from capture.record.segment import Recorder, Status, StopControl, Target
 
 READY_TIMEOUT_S = 10.0
 # Short escalation deadlines: the slow path of each test stays well under a second.

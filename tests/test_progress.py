@@ -13,8 +13,7 @@ import os
 import threading
 
 import pytest
-
-from capture.ffmpeg.progress import LOG_RING_LINES, FFmpegProgress, LogLine, StderrReader
+from caprec.capture.ffmpeg.progress import LOG_RING_LINES, FFmpegProgress, LogLine, StderrReader
 
 REAL_SAMPLE = """\
 [info] ffmpeg stats and -progress period set to 0.5.

@@ -11,9 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from caprec.capture.record.pump import F_GETPIPE_SZ, PIPE_MAX_SIZE_FILE, PipePump, Sink, is_disk_full, tune_pipe
 from support.polling import wait_until
-
-from capture.record.pump import F_GETPIPE_SZ, PIPE_MAX_SIZE_FILE, PipePump, Sink, is_disk_full, tune_pipe
 
 JOIN_TIMEOUT_S = 10.0
 KIB = 1024

@@ -1,6 +1,6 @@
 """``caprec`` at the command line: version, help, dry run, and every way to get the input wrong.
 
-Most tests run caprec as a real subprocess (``python -m cli``) so that exit
+Most tests run caprec as a real subprocess (``python -m caprec``) so that exit
 codes, stdout/stderr separation and tracebacks are exactly what a shell sees.
 The matrix of bad inputs runs the same Typer app in-process with CliRunner
 (same code path, without a 1 s interpreter start per case); a few of those
@@ -16,17 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from caprec.app import app
+from caprec.capture import __version__
+from caprec.capture.ffmpeg.argv import DEFAULT_TEST_SIZE, Backend, Encoding, VideoSource, build_record_argv
+from caprec.capture.ffmpeg.binary import FFmpegBinary, probe_version
+from caprec.exit import ExitStatus
+from caprec.settings.schema import DEFAULT_QUEUE_SIZE_INSTANT
 from support.env import cli_runner_unset
 from support.run import RunCaprec
 from support.xserver import XServer
 from typer.testing import CliRunner
-
-from capture import __version__
-from capture.ffmpeg.argv import DEFAULT_TEST_SIZE, Backend, Encoding, VideoSource, build_record_argv
-from capture.ffmpeg.binary import FFmpegBinary, probe_version
-from cli.app import app
-from cli.exit import ExitStatus
-from cli.settings.schema import DEFAULT_QUEUE_SIZE_INSTANT
 
 
 @dataclass(frozen=True)

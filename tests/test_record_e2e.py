@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from caprec.capture.ffmpeg.process import STOP_KEY_TIMEOUT
+from caprec.exit import ExitStatus
 from support.fake_ffmpeg import wrapped_ffmpeg
 from support.files import file_size
 from support.media import Probe, ffprobe_bytes
@@ -24,9 +26,6 @@ from support.polling import wait_until
 from support.process import children_of, process_gone, signal_pending
 from support.run import RunCaprec, SpawnCaprec
 from support.xserver import XServer
-
-from capture.ffmpeg.process import STOP_KEY_TIMEOUT
-from cli.exit import ExitStatus
 
 FPS = 30
 FRAME_SLACK = 2

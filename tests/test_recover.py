@@ -17,16 +17,15 @@ from pathlib import Path
 
 import pytest
 import tomli_w
+from caprec.capture.cursor.reader import read_cursor_log
+from caprec.capture.ffmpeg.argv import FRAGMENTED_MP4_FLAGS
+from caprec.capture.files.mp4boxes import read_layout
+from caprec.capture.studio.recover import find_parts
+from caprec.exit import ExitStatus
 from support.media import Probe, ffprobe
 from support.mp4 import complete_fragments, mp4_top_level_boxes
 from support.polling import wait_until
 from support.run import RunCaprec, SpawnCaprec
-
-from capture.cursor.reader import read_cursor_log
-from capture.ffmpeg.argv import FRAGMENTED_MP4_FLAGS
-from capture.files.mp4boxes import read_layout
-from capture.studio.recover import find_parts
-from cli.exit import ExitStatus
 
 FPS = 30
 SMALL = "320x240"

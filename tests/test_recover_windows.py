@@ -16,10 +16,9 @@ import stat
 from pathlib import Path
 
 import pytest
+from caprec.capture.files.tempfiles import owned_temp
+from caprec.capture.studio.repair import rewrite_verified
 from test_recover import FPS, fragmented_video
-
-from capture.files.tempfiles import owned_temp
-from capture.studio.repair import rewrite_verified
 
 
 def windows_fsync(fd: int) -> None:

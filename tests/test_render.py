@@ -20,16 +20,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from caprec.capture.cursor.reader import read_cursor_log
+from caprec.capture.studio.manifest import read_manifest
 from support.env import scrubbed_environ
 from support.media import ffprobe
 from support.mp4 import mp4_top_level_boxes
-from support.paths import REPO_ROOT
 from support.process import python_argv
 from support.pty import spawn_in_pty
 from support.xserver import XServer
-
-from capture.cursor.reader import read_cursor_log
-from capture.studio.manifest import read_manifest
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
 
@@ -90,8 +88,7 @@ def studio_bundle(xvfb: XServer, tmp_path_factory: pytest.TempPathFactory) -> It
         pytest.skip("xsetroot is not installed (apt-get install x11-xserver-utils)")
     home = tmp_path_factory.mktemp("studio")
     env = scrubbed_environ()
-    env.update(DISPLAY=xvfb.display, XDG_CONFIG_HOME=str(home / "config"), TERM="xterm-256color", NO_COLOR="1",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])))
+    env.update(DISPLAY=xvfb.display, XDG_CONFIG_HOME=str(home / "config"), TERM="xterm-256color", NO_COLOR="1")
     bitmap = home / "grid.xbm"
     _grid_bitmap(bitmap)
     subprocess.run(["xsetroot", "-bitmap", str(bitmap), "-fg", GRID_GREY, "-bg", "black"], env=env, check=True,
@@ -445,7 +442,7 @@ def test_hide_idle_fades_the_cursor_out_after_it_stops(studio_bundle: StudioBund
 
 
 def test_the_pointers_recorded_images_are_stored_once_and_drawn(studio_bundle: StudioBundle, tmp_path: Path) -> None:
-    from capture.cursor.shapes import read_png_rgba
+    from caprec.capture.cursor.shapes import read_png_rgba
 
     log = read_cursor_log(studio_bundle.path / "cursor.ndjson")
     assert log.header["version"] == "1.1"

@@ -15,13 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from capture.render.commands import output_size
-from capture.render.renderer import plan_render, render
-from capture.render.spec import RenderInputError, RenderSpec, Smoothing, ZoomMode, ZoomSegment
-from capture.render.spring import PRESETS, CursorTrack, SmoothCursor, SpringParams, spring_step
-from capture.render.zoom import auto_segments, check_segments, edit_list_toml, load_edit_list, scale_at
-from capture.studio.manifest import MANIFEST_FORMAT, MANIFEST_VERSION, write_manifest
+from caprec.capture.render.commands import output_size
+from caprec.capture.render.renderer import plan_render, render
+from caprec.capture.render.spec import RenderInputError, RenderSpec, Smoothing, ZoomMode, ZoomSegment
+from caprec.capture.render.spring import PRESETS, CursorTrack, SmoothCursor, SpringParams, spring_step
+from caprec.capture.render.zoom import auto_segments, check_segments, edit_list_toml, load_edit_list, scale_at
+from caprec.capture.studio.manifest import MANIFEST_FORMAT, MANIFEST_VERSION, write_manifest
 
 W, H, FPS = 640, 360, 30
 DOT_SPACING = 32
@@ -197,7 +196,7 @@ def test_a_slow_zoom_moves_sub_pixel_smoothly_with_no_backward_jump(tmp_path: Pa
 
 
 def test_shrink_eases_to_0_8_while_held_and_back_after() -> None:
-    from capture.render.cursor_art import SHRINK_S, SHRINK_TO, shrink_at
+    from caprec.capture.render.cursor_art import SHRINK_S, SHRINK_TO, shrink_at
 
     assert shrink_at(None, None) == 1.0
     assert shrink_at(0.0, None) == 1.0

@@ -13,13 +13,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from caprec.capture.replay.cursor import CursorRing
+from caprec.capture.replay.ring import MIN_FRAGMENTS, ReplayBuffer
+from caprec.capture.replay.runtime import RuntimeDirError, RuntimeFile, find_recorders, runtime_dir
+from caprec.capture.replay.save import ClipPattern, save_clip
 from support.media import ffprobe, ffprobe_bytes
 from support.mp4 import mp4_top_level_boxes
-
-from capture.replay.cursor import CursorRing
-from capture.replay.ring import MIN_FRAGMENTS, ReplayBuffer
-from capture.replay.runtime import RuntimeDirError, RuntimeFile, find_recorders, runtime_dir
-from capture.replay.save import ClipPattern, save_clip
 
 STREAM_S = 12
 FPS = 30
@@ -173,8 +172,8 @@ def test_a_runtime_directory_others_can_write_is_refused(tmp_path: Path) -> None
 
 
 def test_where_clips_go_for_each_form_of_output(tmp_path: Path) -> None:
-    from capture.errors import CaptureError
-    from cli.commands.replay import clip_pattern
+    from caprec.capture.errors import CaptureError
+    from caprec.commands.replay import clip_pattern
 
     (tmp_path / "clips").mkdir()
     assert clip_pattern(str(tmp_path / "clips"), output_dir=None) == ClipPattern(tmp_path / "clips", "caprec")

@@ -18,15 +18,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from caprec.capture.cursor.reader import read_cursor_log
+from caprec.capture.replay.runtime import RuntimeFile, runtime_dir
 from support.mp4 import mp4_top_level_boxes
 from support.polling import wait_until
 from support.process import python_argv
 from support.pty import spawn_in_pty
 from support.run import RunCaprec, SpawnCaprec
 from support.xserver import XServer
-
-from capture.cursor.reader import read_cursor_log
-from capture.replay.runtime import RuntimeFile, runtime_dir
 
 pytestmark = pytest.mark.slow
 

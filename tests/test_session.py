@@ -17,21 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from caprec.capture.cursor.format import CursorContext, Region
+from caprec.capture.cursor.listener import CursorSidecar
+from caprec.capture.cursor.reader import read_cursor_log
+from caprec.capture.cursor.writer import CursorWriter
+from caprec.capture.ffmpeg.argv import AudioBackend, AudioSource, Backend, Encoding, VideoSource
+from caprec.capture.ffmpeg.binary import find_ffmpeg
+from caprec.capture.ffmpeg.finish import join_checked
+from caprec.capture.ffmpeg.process import ManagedProcess
+from caprec.capture.record.segment import Recorder, RecordingStats, StopControl
+from caprec.capture.record.session import CursorSpec, Mode, Session, SessionSpec, part_path
 from support.media import ffprobe
 from support.mp4 import mp4_top_level_boxes
 from support.polling import wait_until
 from support.run import SpawnCaprec
-
-from capture.cursor.format import CursorContext, Region
-from capture.cursor.listener import CursorSidecar
-from capture.cursor.reader import read_cursor_log
-from capture.cursor.writer import CursorWriter
-from capture.ffmpeg.argv import AudioBackend, AudioSource, Backend, Encoding, VideoSource
-from capture.ffmpeg.binary import find_ffmpeg
-from capture.ffmpeg.finish import join_checked
-from capture.ffmpeg.process import ManagedProcess
-from capture.record.segment import Recorder, RecordingStats, StopControl
-from capture.record.session import CursorSpec, Mode, Session, SessionSpec, part_path
 
 FPS = 30
 TEST_SIZE = "320x240"

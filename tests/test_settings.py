@@ -19,20 +19,19 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+from caprec.app import app
+from caprec.capture.errors import SettingError
+from caprec.capture.record.segment import StopControl
+from caprec.capture.units import Region
+from caprec.commands.plan import resolve_plan
+from caprec.env import Environment
+from caprec.settings import schema as opt
+from caprec.settings.config import CONFIG_ENV
+from caprec.ui.countdown import countdown
 from rich.console import Console
 from support.env import isolate
 from support.process import python_argv
 from typer.testing import CliRunner
-
-from capture.errors import SettingError
-from capture.record.segment import StopControl
-from capture.units import Region
-from cli.app import app
-from cli.commands.plan import resolve_plan
-from cli.env import Environment
-from cli.settings import schema as opt
-from cli.settings.config import CONFIG_ENV
-from cli.ui.countdown import countdown
 
 DEADLINE_S = 60.0
 

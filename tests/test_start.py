@@ -13,7 +13,7 @@ HEAVY = ("typer", "rich", "pydantic", "ffmpeg", "pynput")
 
 def _imported(args: list[str], env: dict[str, str],
               tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "cli", *args], cwd=tmp_path, env=env,
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "caprec", *args], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=60, check=False)
     names = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in result.stderr.splitlines()
              if line.startswith("import time:")}
@@ -35,4 +35,4 @@ def test_help_does_not_import_the_recording_machinery(caprec_env: dict[str, str]
 
 def test_the_entry_point_is_the_fast_one() -> None:
     text = (REPO_ROOT / "pyproject.toml").read_text()
-    assert 'caprec = "cli.entry:main"' in text
+    assert 'caprec = "caprec.entry:main"' in text

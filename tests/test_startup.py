@@ -1,4 +1,4 @@
-"""cli.app builds only what a command line needs (its command, or the summaries): the same pages and answers."""
+"""caprec.app builds only what a command line needs (its command, or the summaries): the same pages and answers."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 import typer.main
-from support.paths import REPO_ROOT
+from caprec.app import COMMAND_NAMES, COMMAND_SUMMARIES, COMPLETE_VAR, app_for, build_app, invoked_command
 from typer.testing import CliRunner
-
-from cli.app import COMMAND_NAMES, COMMAND_SUMMARIES, COMPLETE_VAR, app_for, build_app, invoked_command
 
 RUN_TIMEOUT_S = 60.0
 # Pages and mistakes whose output must not depend on which commands were registered.
@@ -63,20 +61,21 @@ def test_every_command_is_registered_by_name() -> None:
 
 def test_a_recording_imports_no_other_command(tmp_path: Path) -> None:
     """``caprec record`` paid for every command's imports (render, batch, replay, recover...) before FFmpeg started."""
-    code = ("import sys\nsys.argv = ['caprec', *sys.argv[1:]]\nfrom cli.app import main\n"
+    code = ("import sys\nsys.argv = ['caprec', *sys.argv[1:]]\nfrom caprec.app import main\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "sys.stderr.write(' '.join(sorted(m for m in sys.modules if m.startswith(('cli.', 'capture.')))))\n")
+            "sys.stderr.write(' '.join(sorted(m for m in sys.modules if m.startswith('caprec.'))))\n")
     args = ["record", "--source", "test", "-d", "2", "--dry-run", "-o", "x.mp4"]
     result = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path, capture_output=True, text=True,
                             timeout=RUN_TIMEOUT_S, check=False,
-                            env={"PYTHONPATH": str(REPO_ROOT), "NO_COLOR": "1", "PATH": "/usr/bin:/bin",
+                            env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin",
                                  "XDG_CONFIG_HOME": str(tmp_path / "c"), "XDG_CACHE_HOME": str(tmp_path / "k")})
     assert "ffmpeg" in result.stdout, result.stderr
     imported = set(result.stderr.split())
-    assert "cli.commands.record" in imported
-    unneeded = {"cli.commands.batch", "cli.commands.render", "cli.commands.doctor", "cli.commands.recover",
-                "cli.commands.replay", "cli.commands.config", "cli.commands.devices", "capture.render.spec",
-                "capture.replay.ring", "capture.studio.recover"}
+    assert "caprec.commands.record" in imported
+    unneeded = {"caprec.commands.batch", "caprec.commands.render", "caprec.commands.doctor",
+                "caprec.commands.recover", "caprec.commands.replay", "caprec.commands.config",
+                "caprec.commands.devices", "caprec.capture.render.spec", "caprec.capture.replay.ring",
+                "caprec.capture.studio.recover"}
     assert sorted(imported & unneeded) == []
 
 

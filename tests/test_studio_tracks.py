@@ -17,13 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support.media import ffprobe
-from support.mp4 import complete_fragments
-from support.polling import wait_until
-from support.process import children_of, process_gone
-from support.run import RunCaprec, SpawnCaprec
-
-from capture.ffmpeg.argv import (
+from caprec.capture.ffmpeg.argv import (
     AudioBackend,
     AudioMix,
     AudioSource,
@@ -36,9 +30,14 @@ from capture.ffmpeg.argv import (
     VideoSource,
     build_record_argv,
 )
-from capture.files.mp4boxes import read_layout
-from capture.studio.manifest import ManifestError, segment_audio
-from capture.studio.tracks import input_names, segment_layout, slug
+from caprec.capture.files.mp4boxes import read_layout
+from caprec.capture.studio.manifest import ManifestError, segment_audio
+from caprec.capture.studio.tracks import input_names, segment_layout, slug
+from support.media import ffprobe
+from support.mp4 import complete_fragments
+from support.polling import wait_until
+from support.process import children_of, process_gone
+from support.run import RunCaprec, SpawnCaprec
 
 FF = "/usr/bin/ffmpeg"
 FPS = 10

@@ -18,6 +18,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from caprec.capture.errors import SettingError
+from caprec.capture.ffmpeg.argv import Backend, Encoding, VideoSource, build_record_argv
+from caprec.capture.platform.devices_linux import XMonitor, XScreen
+from caprec.capture.platform.targets import choose_monitor, choose_window, default_monitor, even_region, x11_monitors
+from caprec.capture.platform.x11info import XWindow
+from caprec.capture.units import Region
 from support.env import scrubbed_environ
 from support.media import ffprobe
 from support.mp4 import mp4_top_level_boxes
@@ -25,13 +31,6 @@ from support.polling import wait_until
 from support.process import kill_if_running, terminate_and_reap
 from support.run import RunCaprec, SpawnCaprec
 from support.xserver import read_display_number, start_xvfb
-
-from capture.errors import SettingError
-from capture.ffmpeg.argv import Backend, Encoding, VideoSource, build_record_argv
-from capture.platform.devices_linux import XMonitor, XScreen
-from capture.platform.targets import choose_monitor, choose_window, default_monitor, even_region, x11_monitors
-from capture.platform.x11info import XWindow
-from capture.units import Region
 
 SCREENS = ("640x480x24", "320x240x24")
 RED, BLUE, GREEN = (255, 0, 0), (0, 0, 255), (0, 200, 0)
@@ -451,8 +450,8 @@ def test_randr_monitors_of_one_screen(args: tuple[str, ...], size: tuple[int, in
 # -- camera ------------------------------------------------------------------------
 
 def test_camera_argv_per_platform() -> None:
-    from capture.ffmpeg.argv import CameraBackend, CameraSource, Corner
-    from capture.platform.camera import parse_camera
+    from caprec.capture.ffmpeg.argv import CameraBackend, CameraSource, Corner
+    from caprec.capture.platform.camera import parse_camera
 
     assert parse_camera("0", platform="linux", origin="--camera") == CameraSource(CameraBackend.V4L2, "/dev/video0")
     camera = CameraSource(CameraBackend.V4L2, "/dev/video2", width=240, corner=Corner.TOP_LEFT)
@@ -505,8 +504,8 @@ def test_bad_camera_options(args: tuple[str, ...], message: str, caprec_env: dic
 def _plan_for(backend: Backend, device: str, tmp_path: Path) -> Any:
     from dataclasses import replace
 
-    from cli.commands.plan import resolve_plan
-    from cli.env import Environment
+    from caprec.commands.plan import resolve_plan
+    from caprec.env import Environment
 
     plan = resolve_plan(env=Environment(environ={"XDG_CONFIG_HOME": str(tmp_path)}), source="test",
                         output=str(tmp_path / "x.mp4"), cursor=False)
@@ -520,7 +519,7 @@ def _plan_for(backend: Backend, device: str, tmp_path: Path) -> Any:
 ])
 def test_other_platforms_map_targets_to_their_devices(backend: Backend, flags: dict[str, str], device: str,
                                                       tmp_path: Path) -> None:
-    from cli.commands.targets import TargetFlags, apply_targets
+    from caprec.commands.targets import TargetFlags, apply_targets
 
     plan = apply_targets(_plan_for(backend, "1", tmp_path), TargetFlags(**flags), say=print)
     assert plan.source.device == device
@@ -537,7 +536,7 @@ def test_other_platforms_map_targets_to_their_devices(backend: Backend, flags: d
 ])
 def test_other_platforms_refuse_what_they_cannot_record(backend: Backend, flags: dict[str, Any], message: str,
                                                         tmp_path: Path) -> None:
-    from cli.commands.targets import TargetFlags, apply_targets
+    from caprec.commands.targets import TargetFlags, apply_targets
 
     with pytest.raises(SettingError) as caught:
         apply_targets(_plan_for(backend, "1", tmp_path), TargetFlags(**flags), say=print)

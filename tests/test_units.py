@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from capture.errors import SettingError
-from capture.units import (
+from caprec.capture.errors import SettingError
+from caprec.capture.units import (
     MAX_PIPE_BUFFER_BYTES,
     MIN_PIPE_BUFFER_BYTES,
     Region,

@@ -7,15 +7,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from caprec.capture.errors import CaptureError
+from caprec.capture.ffmpeg.argv import Backend, Encoding, VideoSource
+from caprec.capture.ffmpeg.binary import find_ffmpeg
+from caprec.capture.ffmpeg.progress import StderrReader
+from caprec.capture.record.segment import Recorder
+from caprec.capture.record.session import CursorSpec, Mode, Session, SessionSpec
 from support.run import RunCaprec
 from support.xserver import XServer
-
-from capture.errors import CaptureError
-from capture.ffmpeg.argv import Backend, Encoding, VideoSource
-from capture.ffmpeg.binary import find_ffmpeg
-from capture.ffmpeg.progress import StderrReader
-from capture.record.segment import Recorder
-from capture.record.session import CursorSpec, Mode, Session, SessionSpec
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
 

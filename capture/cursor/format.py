@@ -3,8 +3,8 @@
 The log is newline-delimited JSON (``docs/cursor-format.md``): one header
 line, then one compact object per event, with ``t`` in milliseconds since the
 video's first frame. Only the mouse is recorded, never the keyboard.
-:mod:`capture.cursor.writer` writes it, :mod:`capture.cursor.reader` reads it
-and :mod:`capture.cursor.listener` feeds the writer from pynput.
+:mod:`caprec.capture.cursor.writer` writes it, :mod:`caprec.capture.cursor.reader` reads it
+and :mod:`caprec.capture.cursor.listener` feeds the writer from pynput.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from capture.errors import CaptureError
+from caprec.capture.errors import CaptureError
 
 __all__ = [
     "CURSOR_FORMAT",

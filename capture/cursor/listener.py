@@ -14,9 +14,9 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from capture.cursor.format import CursorUnavailableError
-from capture.cursor.writer import CursorStats, CursorWriter
-from capture.errors import CaptureError
+from caprec.capture.cursor.format import CursorUnavailableError
+from caprec.capture.cursor.writer import CursorStats, CursorWriter
+from caprec.capture.errors import CaptureError
 
 __all__ = [
     "LISTENER_JOIN_TIMEOUT",
@@ -47,7 +47,7 @@ def _default_listener_factory(fps: float | None = None) -> ListenerFactory:
         )
     try:
         # Imported here: importing pynput connects to the display, and
-        # importing capture.cursor must work without one.
+        # importing caprec.capture.cursor must work without one.
         from pynput import mouse  # type: ignore[import-untyped,unused-ignore]
     except ImportError as exc:
         first = (str(exc).strip().splitlines() or ["pynput is not installed"])[0]
@@ -55,7 +55,7 @@ def _default_listener_factory(fps: float | None = None) -> ListenerFactory:
     factory: ListenerFactory = mouse.Listener
     if fps and getattr(mouse.Listener, "__module__", "") == "pynput.mouse._xorg":
         # Motion sampled once per video frame: CPU bounded by the frame rate, not the mouse.
-        from capture.cursor.x11 import frame_paced_listener_factory
+        from caprec.capture.cursor.x11 import frame_paced_listener_factory
 
         return frame_paced_listener_factory(mouse, fps)
     return factory

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from capture.cursor.format import CURSOR_FORMAT, CursorFormatError
-from capture.errors import OutputError
+from caprec.capture.cursor.format import CURSOR_FORMAT, CursorFormatError
+from caprec.capture.errors import OutputError
 
 __all__ = [
     "CursorLog",

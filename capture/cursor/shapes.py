@@ -27,8 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from capture.cursor.listener import CursorSidecar
-from capture.cursor.writer import CursorStats
+from caprec.capture.cursor.listener import CursorSidecar
+from caprec.capture.cursor.writer import CursorStats
 
 SHAPES_DIR = "cursors"
 SHAPE_SUFFIX = ".png"

@@ -13,9 +13,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from capture.errors import CaptureError, OutputError
-from capture.ffmpeg.process import run_tool
-from capture.studio.manifest import read_manifest
+from caprec.capture.errors import CaptureError, OutputError
+from caprec.capture.ffmpeg.process import run_tool
+from caprec.capture.studio.manifest import read_manifest
 
 CURSOR_LOG_SUFFIX = ".cursor.ndjson"
 BUNDLE_MANIFEST = "recording.toml"

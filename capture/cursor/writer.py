@@ -27,8 +27,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
-from capture.cursor.format import CURSOR_FORMAT, CURSOR_FORMAT_VERSION, CursorContext
-from capture.errors import CaptureError, OutputError
+from caprec.capture.cursor.format import CURSOR_FORMAT, CURSOR_FORMAT_VERSION, CursorContext
+from caprec.capture.errors import CaptureError, OutputError
 
 __all__ = [
     "DEFAULT_FLUSH_INTERVAL",
@@ -271,7 +271,7 @@ class CursorWriter:
             self._inbox.append((_SCROLL, self._clock(), x, y, dx, dy))
 
     def on_shape(self, x: float, y: float, shape: str, xhot: int, yhot: int) -> None:
-        """Record that the pointer (at x, y) now looks like ``shape`` (see capture.cursor.shapes)."""
+        """Record that the pointer (at x, y) now looks like ``shape`` (see caprec.capture.cursor.shapes)."""
         with self._lock:
             if self._paused:
                 return

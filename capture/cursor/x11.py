@@ -7,9 +7,9 @@ once per frame anyway, so this listener does the same:
 
 * buttons (clicks, and scrolls, which X11 sends as buttons 4-7) still come
   from the X RECORD extension, exact and in order, each with its position;
-* the position is read by a :class:`~capture.cursor.sampler.PointerSampler`
+* the position is read by a :class:`~caprec.capture.cursor.sampler.PointerSampler`
   at most once per video frame (libxcb's QueryPointer through ctypes, see
-  :mod:`capture.cursor.x11_pointer`), and a move is logged only when it
+  :mod:`caprec.capture.cursor.x11_pointer`), and a move is logged only when it
   changed; a pointer at rest is not read at all until XInput2 reports motion.
 
 The cost is then bounded by the frame rate while the pointer moves, and near
@@ -23,8 +23,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from capture.cursor.sampler import PointerSampler
-from capture.cursor.x11_pointer import open_motion_waker, open_pointer_reader
+from caprec.capture.cursor.sampler import PointerSampler
+from caprec.capture.cursor.x11_pointer import open_motion_waker, open_pointer_reader
 
 # The sampler must end with the listener; it wakes at once on stop.
 POLLER_JOIN_TIMEOUT_S = 1.0

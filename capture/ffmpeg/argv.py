@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
-from capture.errors import SettingError, field
-from capture.units import Region
+from caprec.capture.errors import SettingError, field
+from caprec.capture.units import Region
 
 # The x264 preset moves memory and CPU far more than any queue does
 # (1280x720@30, peak RSS: ultrafast 88 MB, veryfast 233 MB, veryfast with

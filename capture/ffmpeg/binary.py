@@ -14,10 +14,10 @@ import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from capture.errors import FFmpegNotFoundError
-from capture.errors import field as spec_field
-from capture.ffmpeg.probe_cache import ProbeCache, binary_key
-from capture.ffmpeg.process import run_tool
+from caprec.capture.errors import FFmpegNotFoundError
+from caprec.capture.errors import field as spec_field
+from caprec.capture.ffmpeg.probe_cache import ProbeCache, binary_key
+from caprec.capture.ffmpeg.process import run_tool
 
 VERSION_TIMEOUT = 10.0
 ENV_FFMPEG = "CAPREC_FFMPEG"

@@ -3,7 +3,7 @@
 A preset FFmpeg does not know, or a hardware encoder without its hardware,
 used to fail only once the capture had started, blamed on "the capture
 device". FFmpeg can tell both up front: ``-h encoder=NAME`` lists an
-encoder's named presets (cached per binary, see :mod:`capture.ffmpeg.probe_cache`),
+encoder's named presets (cached per binary, see :mod:`caprec.capture.ffmpeg.probe_cache`),
 and a one-frame test encode shows whether a hardware encoder opens.
 """
 
@@ -13,8 +13,8 @@ import re
 import subprocess
 from collections.abc import Callable, Sequence
 
-from capture.ffmpeg.probe_cache import ProbeCache, binary_key
-from capture.ffmpeg.process import ToolResult, run_tool
+from caprec.capture.ffmpeg.probe_cache import ProbeCache, binary_key
+from caprec.capture.ffmpeg.process import ToolResult, run_tool
 
 # libx264's preset is a free string for FFmpeg (its help lists no values);
 # these are x264's own names (x264_preset_names), as FFmpeg prints them on a bad one.

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from capture.errors import OutputError
-from capture.ffmpeg.argv import build_concat_argv, build_remux_argv, build_verify_argv, container_for
-from capture.ffmpeg.process import ToolResult, run_tool
-from capture.files.tempfiles import NAME_MAX, OwnedTemp, owned_temp
+from caprec.capture.errors import OutputError
+from caprec.capture.ffmpeg.argv import build_concat_argv, build_remux_argv, build_verify_argv, container_for
+from caprec.capture.ffmpeg.process import ToolResult, run_tool
+from caprec.capture.files.tempfiles import NAME_MAX, OwnedTemp, owned_temp
 
 DEFAULT_NAME_FORMAT = "caprec-%Y%m%d-%H%M%S.mp4"
 # Stream copy runs at disk speed; allow a floor plus 1 s per 20 MB.
@@ -132,7 +132,7 @@ def remux_checked(path: Path, *, ffmpeg_path: str) -> tuple[MediaCheck | None, s
     """Rewrite fragmented ``path`` as a regular file with its index first, in its extension's container.
 
     Stream copy into a temporary sibling caprec created (see
-    :mod:`capture.files.tempfiles`), then an atomic rename over ``path``: at every
+    :mod:`caprec.capture.files.tempfiles`), then an atomic rename over ``path``: at every
     moment ``path`` is a playable file. The copy is also the file's read-back:
     one pass over it, not two. Returns what the copy read (frames, duration,
     codec) and None, or None and why it failed (``path`` is left as it was).

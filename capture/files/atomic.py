@@ -6,13 +6,13 @@ import contextlib
 import os
 from pathlib import Path
 
-from capture.files.tempfiles import owned_temp
+from caprec.capture.files.tempfiles import owned_temp
 
 
 def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Replace the directory entry ``path`` with ``data``: a temporary sibling, then :func:`os.replace`.
 
-    The sibling is created by :func:`capture.files.tempfiles.owned_temp` in the
+    The sibling is created by :func:`caprec.capture.files.tempfiles.owned_temp` in the
     same directory (same filesystem, so the rename is atomic; ``O_EXCL``, an
     unguessable name). A symlink at ``path`` is replaced, never followed:
     a link planted in a shared directory cannot redirect the write. An

@@ -35,8 +35,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from capture.errors import DiskFullError
-from capture.units import format_bytes
+from caprec.capture.errors import DiskFullError
+from caprec.capture.units import format_bytes
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from capture.files.lock import try_lock
+from caprec.capture.files.lock import try_lock
 
 # Most filesystems cap one name at 255 bytes.
 NAME_MAX = 255

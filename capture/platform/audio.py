@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from capture.errors import SettingError
-from capture.ffmpeg.argv import AudioBackend, AudioSource
+from caprec.capture.errors import SettingError
+from caprec.capture.ffmpeg.argv import AudioBackend, AudioSource
 
 AUDIO_TEST = "test"
 AUDIO_DEFAULT = "default"
@@ -49,7 +49,7 @@ _WINDOWS = _DevicePlatform("Windows", AudioBackend.DSHOW, "a DirectShow audio de
 def parse_audio(text: str, *, platform: str, origin: str) -> AudioSource:
     """The audio input ``text`` names on ``platform`` (a :data:`sys.platform` value).
 
-    Linux and other Unix systems (as :func:`capture.platform.screen.default_backend`
+    Linux and other Unix systems (as :func:`caprec.capture.platform.screen.default_backend`
     treats them) take PulseAudio and ALSA, ``darwin`` avfoundation,
     ``win32`` DirectShow. Raises :class:`SettingError` naming ``origin`` for
     an empty name, a prefix of another platform, an ALSA name without

@@ -7,7 +7,7 @@
 ``desktop``             what the computer plays: the default sink's monitor
                         (Linux); macOS and Windows need a loopback device
                         (BlackHole, Stereo Mix) given by name
-anything else          as :func:`capture.platform.audio.parse_audio` reads it
+anything else          as :func:`caprec.capture.platform.audio.parse_audio` reads it
 ======================  ==========================================================
 
 Several inputs become an :class:`AudioMix`: mixed into one track, or one
@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from capture.errors import SettingError
-from capture.ffmpeg.argv import Audio, AudioBackend, AudioMix, AudioSource, AudioTracks
-from capture.platform.audio import parse_audio
-from capture.platform.pulse import DEFAULT_MONITOR, DEFAULT_SOURCE
+from caprec.capture.errors import SettingError
+from caprec.capture.ffmpeg.argv import Audio, AudioBackend, AudioMix, AudioSource, AudioTracks
+from caprec.capture.platform.audio import parse_audio
+from caprec.capture.platform.pulse import DEFAULT_MONITOR, DEFAULT_SOURCE
 
 MIC = "mic"
 DESKTOP = "desktop"

@@ -10,8 +10,8 @@ Windows                 a DirectShow video device name (``caprec devices``)
 
 from __future__ import annotations
 
-from capture.errors import SettingError
-from capture.ffmpeg.argv import CameraBackend, CameraSource, Corner
+from caprec.capture.errors import SettingError
+from caprec.capture.ffmpeg.argv import CameraBackend, CameraSource, Corner
 
 CAMERA_TEST = "test"
 V4L2_PREFIX = "/dev/video"

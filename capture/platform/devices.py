@@ -1,10 +1,10 @@
 """The screens and audio inputs caprec can capture on this machine.
 
 Pure parsers turn the text FFmpeg and the system tools print into
-:class:`capture.platform.listing.Device` values; thin runners call those
-tools through :func:`capture.ffmpeg.process.run_tool`. Each platform has
-its module (:mod:`capture.platform.devices_macos`,
-:mod:`capture.platform.devices_windows`, :mod:`capture.platform.devices_linux`);
+:class:`caprec.capture.platform.listing.Device` values; thin runners call those
+tools through :func:`caprec.capture.ffmpeg.process.run_tool`. Each platform has
+its module (:mod:`caprec.capture.platform.devices_macos`,
+:mod:`caprec.capture.platform.devices_windows`, :mod:`caprec.capture.platform.devices_linux`);
 :func:`list_devices` puts them together for one platform:
 
 - macOS: ``ffmpeg -f avfoundation -list_devices true -i ""`` (screens are the
@@ -30,10 +30,10 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from capture.errors import DisplayError
-from capture.ffmpeg.argv import Backend
-from capture.ffmpeg.process import run_tool
-from capture.platform.devices_linux import (
+from caprec.capture.errors import DisplayError
+from caprec.capture.ffmpeg.argv import Backend
+from caprec.capture.ffmpeg.process import run_tool
+from caprec.capture.platform.devices_linux import (
     ALSA_PCM_PATH,
     XScreen,
     list_alsa_capture,
@@ -41,11 +41,11 @@ from capture.platform.devices_linux import (
     read_x_screens,
     x11_devices,
 )
-from capture.platform.devices_macos import list_avfoundation, with_display_sizes
-from capture.platform.devices_windows import gdigrab_desktop, list_dshow, windows_monitors
-from capture.platform.displays import DisplayReader, GeometryUnavailable, display_reader
-from capture.platform.listing import Device, DeviceKind, Note, Runner, note
-from capture.platform.screen import default_backend
+from caprec.capture.platform.devices_macos import list_avfoundation, with_display_sizes
+from caprec.capture.platform.devices_windows import gdigrab_desktop, list_dshow, windows_monitors
+from caprec.capture.platform.displays import DisplayReader, GeometryUnavailable, display_reader
+from caprec.capture.platform.listing import Device, DeviceKind, Note, Runner, note
+from caprec.capture.platform.screen import default_backend
 
 TEST_AUDIO_ID = "test"
 TEST_AUDIO_NAME = "test tone (lavfi sine, 440 Hz)"

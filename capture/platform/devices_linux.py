@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from capture.ffmpeg.argv import Backend
-from capture.ffmpeg.process import run_tool
-from capture.platform.listing import Device, DeviceKind, Note, Runner, decode, last_line, note
-from capture.platform.pulse import NoSoundServer, Pactl
-from capture.platform.x11info import x_connection
+from caprec.capture.ffmpeg.argv import Backend
+from caprec.capture.ffmpeg.process import run_tool
+from caprec.capture.platform.listing import Device, DeviceKind, Note, Runner, decode, last_line, note
+from caprec.capture.platform.pulse import NoSoundServer, Pactl
+from caprec.capture.platform.x11info import x_connection
 
 PACTL_TIMEOUT_S = 5.0
 ALSA_PCM_PATH = Path("/proc/asound/pcm")
@@ -113,7 +113,8 @@ def x11_devices(display: str, screens: Sequence[XScreen]) -> list[Device]:
     """
     base = display_base(display)
     devices: list[Device] = []
-    number = 0  # the ``screen`` field's N: each monitor of each screen, or the screen itself (capture.platform.targets)
+    # The ``screen`` field's N: each monitor of each screen, or the screen itself (caprec.capture.platform.targets).
+    number = 0
     several = sum(max(1, len(screen.monitors)) for screen in screens) > 1
     for screen in screens:
         screen_id = f"{base}.{screen.number}"

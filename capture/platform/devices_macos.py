@@ -10,11 +10,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from capture.errors import DeviceError
-from capture.ffmpeg.argv import Backend
-from capture.ffmpeg.process import run_tool
-from capture.platform.displays import DisplayInfo, avfoundation_screen_index
-from capture.platform.listing import Device, DeviceKind, Runner, last_line, log_lines, run_listing
+from caprec.capture.errors import DeviceError
+from caprec.capture.ffmpeg.argv import Backend
+from caprec.capture.ffmpeg.process import run_tool
+from caprec.capture.platform.displays import DisplayInfo, avfoundation_screen_index
+from caprec.capture.platform.listing import Device, DeviceKind, Runner, last_line, log_lines, run_listing
 
 _AVF_HEADER = re.compile(r"AVFoundation (video|audio) devices:")
 _AVF_DEVICE = re.compile(r"^\[(\d+)\]\s+(.+?)\s*$")

@@ -1,6 +1,6 @@
 """Windows devices: gdigrab's ``desktop`` and its monitors, then DirectShow's cameras and microphones.
 
-Monitors come from EnumDisplayMonitors (:func:`capture.platform.displays.read_windows_monitors`),
+Monitors come from EnumDisplayMonitors (:func:`caprec.capture.platform.displays.read_windows_monitors`),
 in physical pixels relative to the primary monitor; DirectShow devices from
 ``ffmpeg -list_devices true -f dshow -i dummy``, in either of FFmpeg's formats.
 """
@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from capture.errors import DeviceError
-from capture.ffmpeg.argv import Backend
-from capture.ffmpeg.process import run_tool
-from capture.platform.displays import DisplayInfo
-from capture.platform.listing import Device, DeviceKind, Runner, last_line, log_lines, run_listing
+from caprec.capture.errors import DeviceError
+from caprec.capture.ffmpeg.argv import Backend
+from caprec.capture.ffmpeg.process import run_tool
+from caprec.capture.platform.displays import DisplayInfo
+from caprec.capture.platform.listing import Device, DeviceKind, Runner, last_line, log_lines, run_listing
 
 DESKTOP_ID = "desktop"
 DSHOW = "dshow"

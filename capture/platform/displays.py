@@ -24,9 +24,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from capture.errors import CaptureError
-from capture.ffmpeg.argv import Backend
-from capture.units import Region
+from caprec.capture.errors import CaptureError
+from caprec.capture.ffmpeg.argv import Backend
+from caprec.capture.units import Region
 
 #: avfoundation names screen N "Capture screen N" (after the cameras in its index list).
 AVF_SCREEN_PREFIX = "Capture screen "

@@ -22,17 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from capture.errors import DisplayError, FFmpegNotFoundError
-from capture.ffmpeg.argv import DEFAULT_CODEC, HARDWARE_CODECS, Backend
-from capture.ffmpeg.binary import EXPLICIT_ORIGIN, FFmpegBinary, find_ffmpeg
-from capture.ffmpeg.process import TOOL_TIMEOUT, ToolResult, run_tool
-from capture.files.diskspace import DiskSpaceError, FreeBytes, check_start, existing_ancestor, free_bytes
-from capture.platform.devices import parse_ffmpeg_devices
-from capture.platform.permissions import MICROPHONE, SCREEN_RECORDING, ScreenPreflight, screen_capture_preflight
-from capture.platform.pulse import NoSoundServer, Pactl
-from capture.platform.screen import default_backend, is_wayland, x11_screen_size
-from capture.record.segment import FIRST_FRAME_TIMEOUT_S
-from capture.units import format_bytes
+from caprec.capture.errors import DisplayError, FFmpegNotFoundError
+from caprec.capture.ffmpeg.argv import DEFAULT_CODEC, HARDWARE_CODECS, Backend
+from caprec.capture.ffmpeg.binary import EXPLICIT_ORIGIN, FFmpegBinary, find_ffmpeg
+from caprec.capture.ffmpeg.process import TOOL_TIMEOUT, ToolResult, run_tool
+from caprec.capture.files.diskspace import DiskSpaceError, FreeBytes, check_start, existing_ancestor, free_bytes
+from caprec.capture.platform.devices import parse_ffmpeg_devices
+from caprec.capture.platform.permissions import MICROPHONE, SCREEN_RECORDING, ScreenPreflight, screen_capture_preflight
+from caprec.capture.platform.pulse import NoSoundServer, Pactl
+from caprec.capture.platform.screen import default_backend, is_wayland, x11_screen_size
+from caprec.capture.record.segment import FIRST_FRAME_TIMEOUT_S
+from caprec.capture.units import format_bytes
 
 DEVICES_TIMEOUT_S = TOOL_TIMEOUT
 PROBE_FILE_PREFIX = ".caprec-doctor-"
@@ -65,7 +65,7 @@ class Check:
 
 
 class FFmpegFinder(Protocol):
-    """:func:`capture.ffmpeg.binary.find_ffmpeg`'s shape, as far as the doctor calls it."""
+    """:func:`caprec.capture.ffmpeg.binary.find_ffmpeg`'s shape, as far as the doctor calls it."""
 
     def __call__(self, *, explicit: str | None = ..., explicit_origin: str = ...,
                  environ: Mapping[str, str] = ...) -> FFmpegBinary: ...
@@ -184,7 +184,7 @@ def check_pynput(*, backend: Callable[[], str] = pynput_backend_name) -> Check:
 
 
 def check_free_space(output_dir: Path, *, free: FreeBytes = free_bytes) -> Check:
-    """Free space where recordings go, against :mod:`capture.files.diskspace`'s thresholds."""
+    """Free space where recordings go, against :mod:`caprec.capture.files.diskspace`'s thresholds."""
     measured: list[int] = []
 
     def measure(path: Path) -> int:

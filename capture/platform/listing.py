@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from capture.errors import DeviceError
-from capture.ffmpeg.process import ToolResult
+from caprec.capture.errors import DeviceError
+from caprec.capture.ffmpeg.process import ToolResult
 
 # Listing asks the devices themselves; macOS can take a few seconds.
 LIST_TIMEOUT_S = 20.0
@@ -43,7 +43,7 @@ class Device:
     set for an X11 RandR monitor: record it with ``--display ID --region
     REGION``. ``alternative`` is DirectShow's unique "Alternative name", for
     two devices that share a name. ``screen`` is the number that picks an X11
-    screen or monitor through the ``screen`` field (capture.platform.targets),
+    screen or monitor through the ``screen`` field (caprec.capture.platform.targets),
     set when there are several to pick from.
     """
 

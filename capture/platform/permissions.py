@@ -13,7 +13,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from capture.ffmpeg.argv import Audio, AudioBackend, AudioMix, Backend, VideoSource
+from caprec.capture.ffmpeg.argv import Audio, AudioBackend, AudioMix, Backend, VideoSource
 
 SCREEN_RECORDING = "Screen Recording"
 MICROPHONE = "Microphone"

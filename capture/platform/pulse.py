@@ -1,7 +1,7 @@
 """The PulseAudio (or PipeWire-pulse) sound server, as ``pactl`` reports it.
 
 Pure parsers for ``pactl info`` and ``pactl list short sources|sinks``, and
-thin runners through :func:`capture.ffmpeg.process.run_tool`. Used to check the
+thin runners through :func:`caprec.capture.ffmpeg.process.run_tool`. Used to check the
 audio inputs a recording names before anything starts, by ``caprec
 devices`` (sources and sinks with their kind) and by ``caprec doctor``
 (is a sound server running?).
@@ -14,8 +14,8 @@ import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from capture.errors import SettingError
-from capture.ffmpeg.process import ToolResult, run_tool
+from caprec.capture.errors import SettingError
+from caprec.capture.ffmpeg.process import ToolResult, run_tool
 
 PACTL_TIMEOUT_S = 5.0
 MONITOR_SUFFIX = ".monitor"

@@ -6,8 +6,8 @@ import os
 import sys
 from collections.abc import Mapping
 
-from capture.errors import DisplayError
-from capture.ffmpeg.argv import AVFOUNDATION_DEFAULT_SCREEN, Backend
+from caprec.capture.errors import DisplayError
+from caprec.capture.ffmpeg.argv import AVFOUNDATION_DEFAULT_SCREEN, Backend
 
 
 def default_backend(platform: str = sys.platform) -> Backend:

@@ -1,8 +1,8 @@
 """What to record, resolved: a monitor of several, one window, a picked region.
 
 Pure functions over what the system reports (X screens and RandR monitors
-from :func:`capture.platform.devices_linux.read_x_screens`, windows from
-:mod:`capture.platform.x11info`), so that every choice and every refusal is tested
+from :func:`caprec.capture.platform.devices_linux.read_x_screens`, windows from
+:mod:`caprec.capture.platform.x11info`), so that every choice and every refusal is tested
 without a display. Errors are :class:`SettingError` naming the ``origin``
 the caller passes (the field as the user gave it).
 """
@@ -13,10 +13,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from capture.errors import SettingError
-from capture.platform.devices_linux import XScreen, display_base
-from capture.platform.x11info import XWindow
-from capture.units import Region
+from caprec.capture.errors import SettingError
+from caprec.capture.platform.devices_linux import XScreen, display_base
+from caprec.capture.platform.x11info import XWindow
+from caprec.capture.units import Region
 
 #: ``--screen all``: the whole X screen (every monitor on it).
 ALL_SCREENS = "all"

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from capture.errors import DisplayError
+from caprec.capture.errors import DisplayError
 
 
 class WindowGone(Exception):

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from capture.errors import DisplayError
-from capture.platform.x11info import x_connection
-from capture.units import Region
+from caprec.capture.errors import DisplayError
+from caprec.capture.platform.x11info import x_connection
+from caprec.capture.units import Region
 
 #: How long a pick waits for the user before giving up.
 PICK_TIMEOUT_S = 120.0

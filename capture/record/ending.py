@@ -11,7 +11,7 @@ import errno
 import signal
 from typing import Any
 
-from capture.errors import (
+from caprec.capture.errors import (
     CaptureError,
     DeviceError,
     DiskFullError,
@@ -20,15 +20,15 @@ from capture.errors import (
     RecordingFailedError,
     WriteError,
 )
-from capture.ffmpeg.argv import Audio, AudioBackend, AudioMix, TrackFiles, VideoSource
-from capture.ffmpeg.encoders import most_specific_line
-from capture.ffmpeg.finish import MediaCheck, moved_output, remux_checked, verify_media
-from capture.ffmpeg.progress import StderrReader
-from capture.files.diskspace import DiskSpaceError, DiskWatch, has_room
-from capture.platform.x11info import window_end_note
-from capture.record.pump import PipePump, PumpSink, Sink, is_disk_full
-from capture.record.results import RecordingResult, RecordingStats, Status, Target
-from capture.units import format_bytes
+from caprec.capture.ffmpeg.argv import Audio, AudioBackend, AudioMix, TrackFiles, VideoSource
+from caprec.capture.ffmpeg.encoders import most_specific_line
+from caprec.capture.ffmpeg.finish import MediaCheck, moved_output, remux_checked, verify_media
+from caprec.capture.ffmpeg.progress import StderrReader
+from caprec.capture.files.diskspace import DiskSpaceError, DiskWatch, has_room
+from caprec.capture.platform.x11info import window_end_note
+from caprec.capture.record.pump import PipePump, PumpSink, Sink, is_disk_full
+from caprec.capture.record.results import RecordingResult, RecordingStats, Status, Target
+from caprec.capture.units import format_bytes
 
 ERROR_LINES = 3
 # FFmpeg exiting 0 this long before the --duration is an early end, not the end.

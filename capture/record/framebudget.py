@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from capture.ffmpeg.argv import Backend
-from capture.platform.displays import DisplayInfo, avfoundation_screen_index
-from capture.units import Region, format_bytes
+from caprec.capture.ffmpeg.argv import Backend
+from caprec.capture.platform.displays import DisplayInfo, avfoundation_screen_index
+from caprec.capture.units import Region, format_bytes
 
 #: What queued frames of one capture input may hold at most.
 QUEUE_MEMORY_BUDGET = 512 * 1024 * 1024

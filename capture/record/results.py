@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from capture.errors import CaptureError
-from capture.ffmpeg.finish import MediaCheck
-from capture.ffmpeg.progress import FFmpegProgress
-from capture.record.pump import PumpSink
+from caprec.capture.errors import CaptureError
+from caprec.capture.ffmpeg.finish import MediaCheck
+from caprec.capture.ffmpeg.progress import FFmpegProgress
+from caprec.capture.record.pump import PumpSink
 
 
 class Status(enum.StrEnum):

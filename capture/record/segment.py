@@ -3,12 +3,12 @@
 The :class:`Recorder` starts FFmpeg through :class:`ManagedProcess`, pumps its
 fragmented MP4 to the destination, watches for the end (duration, a stop
 request, FFmpeg exiting, a write error, no first frame, a stall) and stops
-everything in order. Then :func:`capture.record.ending.finish_segment`
+everything in order. Then :func:`caprec.capture.record.ending.finish_segment`
 finishes the file (remux to a regular MP4 at a clean stop, read it back
 before calling it a success) and words how it ended.
 
-The segment's types live by concern (:mod:`capture.record.control` for stop
-and pause requests, :mod:`capture.record.results` for the target, stats and
+The segment's types live by concern (:mod:`caprec.capture.record.control` for stop
+and pause requests, :mod:`caprec.capture.record.results` for the target, stats and
 result) and are importable from here too: this module is the segment's API.
 """
 
@@ -19,21 +19,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from capture.errors import DeviceError
-from capture.ffmpeg.argv import Audio, Encoding, TrackFiles, VideoSource, build_record_argv
-from capture.ffmpeg.binary import FFmpegBinary
-from capture.ffmpeg.finish import ffmpeg_file_url
-from capture.ffmpeg.process import ManagedProcess
-from capture.ffmpeg.progress import WALLCLOCK_TOLERANCE_S, LogLine, StderrReader
-from capture.files.diskspace import DiskWatch
-from capture.platform.permissions import no_first_frame_hint
-from capture.record.control import StopControl as StopControl
-from capture.record.ending import finish_segment, reader_closed
-from capture.record.pump import DEFAULT_PIPE_BUFFER, PipePump, PumpSink, Sink, tune_pipe
-from capture.record.results import RecordingResult as RecordingResult
-from capture.record.results import RecordingStats as RecordingStats
-from capture.record.results import Status as Status
-from capture.record.results import Target as Target
+from caprec.capture.errors import DeviceError
+from caprec.capture.ffmpeg.argv import Audio, Encoding, TrackFiles, VideoSource, build_record_argv
+from caprec.capture.ffmpeg.binary import FFmpegBinary
+from caprec.capture.ffmpeg.finish import ffmpeg_file_url
+from caprec.capture.ffmpeg.process import ManagedProcess
+from caprec.capture.ffmpeg.progress import WALLCLOCK_TOLERANCE_S, LogLine, StderrReader
+from caprec.capture.files.diskspace import DiskWatch
+from caprec.capture.platform.permissions import no_first_frame_hint
+from caprec.capture.record.control import StopControl as StopControl
+from caprec.capture.record.ending import finish_segment, reader_closed
+from caprec.capture.record.pump import DEFAULT_PIPE_BUFFER, PipePump, PumpSink, Sink, tune_pipe
+from caprec.capture.record.results import RecordingResult as RecordingResult
+from caprec.capture.record.results import RecordingStats as RecordingStats
+from caprec.capture.record.results import Status as Status
+from caprec.capture.record.results import Target as Target
 
 # How often the watch loop wakes: the bound on how late caprec notices a
 # stop request, FFmpeg's exit or a write error.

@@ -11,7 +11,7 @@ into the output. In **studio** mode the output is a bundle directory::
       cursor.ndjson             one log on the recording's timeline
       segments/1/display.mp4    pointer hidden (the cursor log has it)
       segments/1/audio.m4a      with one audio input; with several, one file each:
-      segments/1/audio-mic.m4a  (named by the input, see capture.studio.tracks)
+      segments/1/audio-mic.m4a  (named by the input, see caprec.capture.studio.tracks)
       segments/1/camera.mp4     with a camera
       segments/2/...
 
@@ -32,20 +32,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from capture.cursor.format import CursorContext, CursorUnavailableError
-from capture.cursor.listener import CursorSidecar
-from capture.cursor.shapes import ShapeSidecar
-from capture.cursor.writer import CursorStats, CursorWriter
-from capture.errors import CaptureError, OutputError, WriteError
-from capture.ffmpeg.argv import Audio, Encoding, TrackFiles, VideoSource
-from capture.ffmpeg.finish import MediaCheck, join_checked, remux_checked, verify_media
-from capture.files.diskspace import check_start
-from capture.files.lock import hold_lock
-from capture.record.segment import Recorder, RecordingResult, RecordingStats, Status, StopControl, Target
-from capture.record.session_stats import Warnings, kbps, offset_stats, summed_progress
-from capture.studio.bundle_manifest import SegmentInfo, bundle_document
-from capture.studio.manifest import utc_now, write_manifest
-from capture.studio.tracks import SegmentLayout, segment_layout
+from caprec.capture.cursor.format import CursorContext, CursorUnavailableError
+from caprec.capture.cursor.listener import CursorSidecar
+from caprec.capture.cursor.shapes import ShapeSidecar
+from caprec.capture.cursor.writer import CursorStats, CursorWriter
+from caprec.capture.errors import CaptureError, OutputError, WriteError
+from caprec.capture.ffmpeg.argv import Audio, Encoding, TrackFiles, VideoSource
+from caprec.capture.ffmpeg.finish import MediaCheck, join_checked, remux_checked, verify_media
+from caprec.capture.files.diskspace import check_start
+from caprec.capture.files.lock import hold_lock
+from caprec.capture.record.segment import Recorder, RecordingResult, RecordingStats, Status, StopControl, Target
+from caprec.capture.record.session_stats import Warnings, kbps, offset_stats, summed_progress
+from caprec.capture.studio.bundle_manifest import SegmentInfo, bundle_document
+from caprec.capture.studio.manifest import utc_now, write_manifest
+from caprec.capture.studio.tracks import SegmentLayout, segment_layout
 
 
 class Mode(enum.StrEnum):
@@ -66,7 +66,7 @@ PAUSED_TICK_S = 0.25
 
 
 class CursorRecorder(Protocol):
-    """The cursor sidecar as the session drives it (capture.cursor.listener.CursorSidecar)."""
+    """The cursor sidecar as the session drives it (caprec.capture.cursor.listener.CursorSidecar)."""
 
     def start(self) -> None: ...
     def stop(self) -> CursorStats: ...
@@ -85,7 +85,7 @@ class CursorSpec:
     flush_interval: float
     display: str | None = None  # the X display whose pointer is logged (None: the process's $DISPLAY)
     overwrite: bool = False  # replace an existing log (its directory entry); else an existing one is refused
-    shapes_dir: Path | None = None  # studio on X11: the bundle's cursors/ (capture.cursor.shapes)
+    shapes_dir: Path | None = None  # studio on X11: the bundle's cursors/ (caprec.capture.cursor.shapes)
 
 
 @dataclass(frozen=True)

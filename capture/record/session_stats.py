@@ -7,8 +7,8 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from capture.ffmpeg.progress import FFmpegProgress
-from capture.record.segment import RecordingResult, RecordingStats
+from caprec.capture.ffmpeg.progress import FFmpegProgress
+from caprec.capture.record.segment import RecordingResult, RecordingStats
 
 
 class Warnings:

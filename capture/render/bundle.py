@@ -14,18 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from capture.cursor.format import CursorFormatError
-from capture.cursor.reader import read_cursor_log
-from capture.cursor.shapes import SHAPE_SUFFIX, SHAPES_DIR, ShapeError, read_png_rgba
-from capture.ffmpeg.argv import DEFAULT_CAMERA_WIDTH, Corner
-from capture.ffmpeg.finish import ffmpeg_file_url
-from capture.ffmpeg.process import run_tool
-from capture.record.session import CURSOR_NAME, MANIFEST_NAME
-from capture.render.cursor_art import ShapeImage, ShapeTrack, shape_image
-from capture.render.spec import RenderInputError
-from capture.render.spring import CursorTrack
-from capture.studio.manifest import ManifestError, read_manifest, segment_audio
+from caprec.capture.cursor.format import CursorFormatError
+from caprec.capture.cursor.reader import read_cursor_log
+from caprec.capture.cursor.shapes import SHAPE_SUFFIX, SHAPES_DIR, ShapeError, read_png_rgba
+from caprec.capture.ffmpeg.argv import DEFAULT_CAMERA_WIDTH, Corner
+from caprec.capture.ffmpeg.finish import ffmpeg_file_url
+from caprec.capture.ffmpeg.process import run_tool
+from caprec.capture.record.session import CURSOR_NAME, MANIFEST_NAME
+from caprec.capture.render.cursor_art import ShapeImage, ShapeTrack, shape_image
+from caprec.capture.render.spec import RenderInputError
+from caprec.capture.render.spring import CursorTrack
+from caprec.capture.studio.manifest import ManifestError, read_manifest, segment_audio
 
 _STREAM_SIZE = re.compile(r"Stream #\d+:\d+.*?: Video: .*?, (\d{2,5})x(\d{2,5})")
 _STREAM_FPS = re.compile(r"Stream #\d+:\d+.*?: Video: .*?, ([\d.]+) fps")

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-
-from capture.render.spec import CardStyle, RenderInputError
+from caprec.capture.render.spec import CardStyle, RenderInputError
 
 Floats = npt.NDArray[np.float32]
 Bytes = npt.NDArray[np.uint8]

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from capture.ffmpeg.argv import Corner, camera_corner_xy
-from capture.ffmpeg.finish import ffmpeg_file_url
-from capture.render.spec import DEFAULT_CRF, OutputFormat, RenderInputError, Trim
+from caprec.capture.ffmpeg.argv import Corner, camera_corner_xy
+from caprec.capture.ffmpeg.finish import ffmpeg_file_url
+from caprec.capture.render.spec import DEFAULT_CRF, OutputFormat, RenderInputError, Trim
 
 AUDIO_BITRATE = {OutputFormat.MP4: ("aac", "160k"), OutputFormat.WEBM: ("libopus", "128k")}
 # GIF: a palette generated from the whole render, then dithered with it.

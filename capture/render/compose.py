@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-
-from capture.render.card import Card, finish_card
-from capture.render.cursor_art import (
+from caprec.capture.render.card import Card, finish_card
+from caprec.capture.render.cursor_art import (
     ShapeTrack,
     Sprite,
     arrow_height,
@@ -27,9 +26,9 @@ from capture.render.cursor_art import (
     ring_sprite,
     shrink_at,
 )
-from capture.render.spec import ClickEffect
-from capture.render.spring import CursorTrack, SmoothCursor
-from capture.render.zoom import View, ZoomTrack
+from caprec.capture.render.spec import ClickEffect
+from caprec.capture.render.spring import CursorTrack, SmoothCursor
+from caprec.capture.render.zoom import View, ZoomTrack
 
 Bytes = npt.NDArray[np.uint8]
 # Idle hiding fades over this long once the delay is over (Cap: 400 ms).

@@ -1,8 +1,8 @@
 """Frames stream from an FFmpeg decoder through a numpy transform into an FFmpeg encoder.
 
 Both FFmpegs are children that this module starts (through
-:class:`capture.ffmpeg.process.ManagedProcess`), feeds and stops; the pipes get
-the project's tuned buffer (one frame, see :func:`capture.record.pump.tune_pipe`).
+:class:`caprec.capture.ffmpeg.process.ManagedProcess`), feeds and stops; the pipes get
+the project's tuned buffer (one frame, see :func:`caprec.capture.record.pump.tune_pipe`).
 A reader thread, owned by :func:`run_pipeline` and always stopped and
 joined, decodes ahead into a small pool of reused frame buffers, so
 decoding, the transform and encoding overlap and memory is a fixed
@@ -23,10 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-
-from capture.ffmpeg.process import ManagedProcess
-from capture.record.pump import DEFAULT_PIPE_BUFFER, tune_pipe
-from capture.render.spec import RenderFailedError
+from caprec.capture.ffmpeg.process import ManagedProcess
+from caprec.capture.record.pump import DEFAULT_PIPE_BUFFER, tune_pipe
+from caprec.capture.render.spec import RenderFailedError
 
 # Frames decoded ahead of the transform: enough to ride out an encoder
 # hiccup, few enough that memory stays a handful of frames.

@@ -18,15 +18,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from capture.ffmpeg.argv import CAMERA_MARGIN
-from capture.ffmpeg.finish import MediaCheck, verify_media
-from capture.record.pump import DEFAULT_PIPE_BUFFER
-from capture.render.bundle import Bundle, read_bundle
-from capture.render.card import build_card, card_box
-from capture.render.commands import CameraOverlay, SegmentInput, decode_argv, encode_argv, output_size
-from capture.render.compose import CursorStyle, FrameComposer, Planes, frame_bytes
-from capture.render.pipeline import Frame, PipelineProgress, PipelineStats, run_pipeline
-from capture.render.spec import (
+from caprec.capture.ffmpeg.argv import CAMERA_MARGIN
+from caprec.capture.ffmpeg.finish import MediaCheck, verify_media
+from caprec.capture.record.pump import DEFAULT_PIPE_BUFFER
+from caprec.capture.render.bundle import Bundle, read_bundle
+from caprec.capture.render.card import build_card, card_box
+from caprec.capture.render.commands import CameraOverlay, SegmentInput, decode_argv, encode_argv, output_size
+from caprec.capture.render.compose import CursorStyle, FrameComposer, Planes, frame_bytes
+from caprec.capture.render.pipeline import Frame, PipelineProgress, PipelineStats, run_pipeline
+from caprec.capture.render.spec import (
     DEFAULT_GIF_FPS,
     DEFAULT_GIF_WIDTH,
     GIF_FPS_RANGE,
@@ -38,8 +38,8 @@ from capture.render.spec import (
     ZoomMode,
     ZoomSegment,
 )
-from capture.render.spring import SmoothCursor
-from capture.render.zoom import ZoomTrack, auto_segments, check_segments
+from caprec.capture.render.spring import SmoothCursor
+from caprec.capture.render.zoom import ZoomTrack, auto_segments, check_segments
 
 NEW_FILE_MODE = 0o666
 # The encoded file may hold a frame or two fewer than were sent (FFmpeg's

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from pathlib import Path
 
-from capture.errors import CaptureError
+from caprec.capture.errors import CaptureError
 
 DEFAULT_GIF_WIDTH = 800
 GIF_FPS_RANGE = (10.0, 30.0)
@@ -17,7 +17,7 @@ DEFAULT_CRF = {"mp4": 23, "webm": 34}
 
 
 class Smoothing(enum.StrEnum):
-    """The cursor smoothing presets (Cap's springs, see :mod:`capture.render.spring`); ``off`` draws the raw
+    """The cursor smoothing presets (Cap's springs, see :mod:`caprec.capture.render.spring`); ``off`` draws the raw
     positions."""
 
     OFF = "off"

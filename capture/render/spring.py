@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-
-from capture.render.spec import Smoothing
+from caprec.capture.render.spec import Smoothing
 
 # Sub-steps of at most this long, so the target (sampled per step) moves
 # smoothly even at 10 fps output. Cap simulates at 60 Hz.

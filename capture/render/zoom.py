@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
-
-from capture.render.spec import MAX_ZOOM_SCALE, RenderInputError, ZoomSegment
-from capture.render.spring import CursorTrack, SpringParams, spring_step
+from caprec.capture.render.spec import MAX_ZOOM_SCALE, RenderInputError, ZoomSegment
+from caprec.capture.render.spring import CursorTrack, SpringParams, spring_step
 
 # Cap's automatic zoom: each click gives [t - 0.3 s, t + 2.5 s]; closer than
 # 2.5 s merge; clicks in the last second are ignored; ends stop 0.8 s short.

@@ -1,7 +1,7 @@
 """The cursor log of a replay buffer: a ring of recent events instead of a growing file.
 
-:class:`CursorRing` is a :class:`capture.cursor.writer.CursorSink`: the ordinary
-:class:`~capture.cursor.writer.CursorWriter` formats events and "writes" them here,
+:class:`CursorRing` is a :class:`caprec.capture.cursor.writer.CursorSink`: the ordinary
+:class:`~caprec.capture.cursor.writer.CursorWriter` formats events and "writes" them here,
 where they are kept as lines in a bounded deque, forgotten when the video
 ring forgets the same span (:meth:`CursorRing.trim_before`). A save takes
 :meth:`CursorRing.slice`: the header and the events of the clip's span, with
@@ -16,7 +16,7 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
-from capture.cursor.writer import MAX_PENDING_EVENTS
+from caprec.capture.cursor.writer import MAX_PENDING_EVENTS
 
 _T_PREFIX = b'{"t":'
 

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from capture.errors import CaptureError
-from capture.files.atomic import write_atomic
+from caprec.capture.errors import CaptureError
+from caprec.capture.files.atomic import write_atomic
 
 APP_NAME = "caprec"
 RUNTIME_PREFIX = "replay-"

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from capture.errors import CaptureError
-from capture.ffmpeg.argv import build_remux_argv
-from capture.ffmpeg.finish import REMUX_BYTES_PER_SECOND, REMUX_TIMEOUT_FLOOR, ffmpeg_file_url, verify_media
-from capture.ffmpeg.process import run_tool
-from capture.replay.ring import Clip
+from caprec.capture.errors import CaptureError
+from caprec.capture.ffmpeg.argv import build_remux_argv
+from caprec.capture.ffmpeg.finish import REMUX_BYTES_PER_SECOND, REMUX_TIMEOUT_FLOOR, ffmpeg_file_url, verify_media
+from caprec.capture.ffmpeg.process import run_tool
+from caprec.capture.replay.ring import Clip
 
 DEFAULT_CLIP_NAME = "caprec"
 CLIP_SUFFIX = ".mp4"

@@ -1,12 +1,12 @@
 """A replay-buffer recording: FFmpeg into an in-memory ring, clips saved on request.
 
-:class:`ReplaySession` runs one :class:`~capture.record.segment.Recorder` recording
-whose pump writes into a :class:`~capture.replay.ring.ReplayBuffer` instead of a
+:class:`ReplaySession` runs one :class:`~caprec.capture.record.segment.Recorder` recording
+whose pump writes into a :class:`~caprec.capture.replay.ring.ReplayBuffer` instead of a
 file. Nothing reaches the disk until a save is requested through
 :class:`SaveControl` (a key, a signal): a saver thread owned by the session
-takes a snapshot of the ring and writes it (:func:`capture.replay.save.save_clip`)
+takes a snapshot of the ring and writes it (:func:`caprec.capture.replay.save.save_clip`)
 while the recording goes on. The cursor log, when on, is a ring as well
-(:class:`~capture.replay.cursor.CursorRing`), trimmed with the video.
+(:class:`~caprec.capture.replay.cursor.CursorRing`), trimmed with the video.
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
-from capture.cursor.listener import CursorSidecar
-from capture.cursor.writer import CursorStats, CursorWriter
-from capture.errors import CaptureError
-from capture.ffmpeg.argv import Audio, Encoding, VideoSource
-from capture.record.segment import Recorder, RecordingResult, RecordingStats, StopControl, Target
-from capture.record.session import CursorSpec
-from capture.replay.cursor import CursorRing
-from capture.replay.ring import DEFAULT_MAX_MEMORY, BufferStats, ReplayBuffer
-from capture.replay.save import ClipPattern, SavedClip, SaveError, save_clip
+from caprec.capture.cursor.listener import CursorSidecar
+from caprec.capture.cursor.writer import CursorStats, CursorWriter
+from caprec.capture.errors import CaptureError
+from caprec.capture.ffmpeg.argv import Audio, Encoding, VideoSource
+from caprec.capture.record.segment import Recorder, RecordingResult, RecordingStats, StopControl, Target
+from caprec.capture.record.session import CursorSpec
+from caprec.capture.replay.cursor import CursorRing
+from caprec.capture.replay.ring import DEFAULT_MAX_MEMORY, BufferStats, ReplayBuffer
+from caprec.capture.replay.save import ClipPattern, SavedClip, SaveError, save_clip
 
 # The saver wakes this often to notice the end of the recording.
 SAVER_TICK_S = 0.1
@@ -98,7 +98,7 @@ class ReplayResult:
 
 
 class ReplayCursor(Protocol):
-    """The cursor sidecar as the replay session drives it (capture.cursor.listener.CursorSidecar)."""
+    """The cursor sidecar as the replay session drives it (caprec.capture.cursor.listener.CursorSidecar)."""
 
     def start(self) -> None: ...
     def stop(self) -> CursorStats: ...

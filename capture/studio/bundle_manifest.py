@@ -1,7 +1,7 @@
 """What a studio session writes in its bundle's ``recording.toml``: the document, segment by segment.
 
 The session rewrites the manifest at the start, at each segment and at the
-end (see :mod:`capture.studio.manifest` for the format's versions and the
+end (see :mod:`caprec.capture.studio.manifest` for the format's versions and the
 atomic write).
 """
 
@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from capture import __version__
-from capture.ffmpeg.argv import Audio, VideoSource, describe_audio
-from capture.record.segment import RecordingResult
-from capture.studio.manifest import MANIFEST_FORMAT, MANIFEST_MINOR, MANIFEST_VERSION, utc_now
-from capture.studio.tracks import input_names
+from caprec.capture import __version__
+from caprec.capture.ffmpeg.argv import Audio, VideoSource, describe_audio
+from caprec.capture.record.segment import RecordingResult
+from caprec.capture.studio.manifest import MANIFEST_FORMAT, MANIFEST_MINOR, MANIFEST_VERSION, utc_now
+from caprec.capture.studio.tracks import input_names
 
 
 @dataclass(frozen=True)

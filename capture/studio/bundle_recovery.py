@@ -1,7 +1,7 @@
 """``caprec recover`` for a studio bundle: finish every file of every segment, then the manifest.
 
 Each segment's screen, audio files (one per input) and camera are rewritten
-in place (see :mod:`capture.studio.repair`); segments without a frame and
+in place (see :mod:`caprec.capture.studio.repair`); segments without a frame and
 tracks without content leave the manifest (their files stay); the manifest
 is marked ``complete`` with a ``recovered`` time.
 """
@@ -14,21 +14,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from capture.errors import OutputError
-from capture.ffmpeg.finish import MediaCheck, ffmpeg_file_url, verify_media
-from capture.ffmpeg.process import run_tool
-from capture.files.mp4boxes import read_layout
-from capture.files.tempfiles import owned_temp
-from capture.record.session import CURSOR_NAME, MANIFEST_NAME
-from capture.studio.manifest import ManifestError, read_manifest, segment_audio, utc_now, write_manifest
-from capture.studio.repair import (
+from caprec.capture.errors import OutputError
+from caprec.capture.ffmpeg.finish import MediaCheck, ffmpeg_file_url, verify_media
+from caprec.capture.ffmpeg.process import run_tool
+from caprec.capture.files.mp4boxes import read_layout
+from caprec.capture.files.tempfiles import owned_temp
+from caprec.capture.record.session import CURSOR_NAME, MANIFEST_NAME
+from caprec.capture.studio.manifest import ManifestError, read_manifest, segment_audio, utc_now, write_manifest
+from caprec.capture.studio.repair import (
     check_cursor_log,
     leftover_notes,
     refuse_if_in_use,
     rewrite_verified,
     stream_copy_into,
 )
-from capture.studio.report import Action, FileReport, NothingPlayableError, RecoveryReport
+from caprec.capture.studio.report import Action, FileReport, NothingPlayableError, RecoveryReport
 
 SEGMENT_COMPLETE = "complete"
 STATUS_COMPLETE = "complete"

@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
-
-from capture.errors import CaptureError
-from capture.files.atomic import write_atomic
+from caprec.capture.errors import CaptureError
+from caprec.capture.files.atomic import write_atomic
 
 MANIFEST_FORMAT = "caprec-studio"
 MANIFEST_VERSION = 1

@@ -22,22 +22,22 @@ import contextlib
 import re
 from pathlib import Path
 
-from capture.errors import OutputError
-from capture.ffmpeg.argv import INDEX_FIRST_CONTAINERS, container_for
-from capture.ffmpeg.finish import MediaCheck, verify_media
-from capture.files.mp4boxes import read_layout
-from capture.record.session import MANIFEST_NAME, STUDIO_SUFFIX
-from capture.studio.bundle_recovery import recover_studio
-from capture.studio.repair import (
+from caprec.capture.errors import OutputError
+from caprec.capture.ffmpeg.argv import INDEX_FIRST_CONTAINERS, container_for
+from caprec.capture.ffmpeg.finish import MediaCheck, verify_media
+from caprec.capture.files.mp4boxes import read_layout
+from caprec.capture.record.session import MANIFEST_NAME, STUDIO_SUFFIX
+from caprec.capture.studio.bundle_recovery import recover_studio
+from caprec.capture.studio.repair import (
     check_cursor_log,
     leftover_notes,
     refuse_if_in_use,
     rewrite_verified,
     trim_to_fragments,
 )
-from capture.studio.report import Action, FileReport, NothingPlayableError, RecoveryReport
+from caprec.capture.studio.report import Action, FileReport, NothingPlayableError, RecoveryReport
 
-# ``talk.mp4`` -> ``talk.part-2.mp4`` (capture.record.session.PART_FORMAT).
+# ``talk.mp4`` -> ``talk.part-2.mp4`` (caprec.capture.record.session.PART_FORMAT).
 PART_PATTERN = r"{stem}\.part-(\d+){suffix}"
 CURSOR_SUFFIX = ".cursor.ndjson"
 
@@ -59,7 +59,7 @@ def recover(path: Path, *, ffmpeg_path: str) -> RecoveryReport:
 
     Raises :class:`OutputError` for a path that is neither (or is still
     being recorded), :class:`NothingPlayableError` when no file holds a
-    frame, and :class:`capture.studio.manifest.ManifestError` for a bundle whose
+    frame, and :class:`caprec.capture.studio.manifest.ManifestError` for a bundle whose
     manifest cannot be read.
     """
     if path.name == MANIFEST_NAME and path.is_file():

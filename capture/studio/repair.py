@@ -15,11 +15,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from capture.cursor.format import CursorFormatError
-from capture.cursor.reader import summarize_cursor_log
-from capture.errors import DiskFullError, OutputError
-from capture.ffmpeg.argv import container_for
-from capture.ffmpeg.finish import (
+from caprec.capture.cursor.format import CursorFormatError
+from caprec.capture.cursor.reader import summarize_cursor_log
+from caprec.capture.errors import DiskFullError, OutputError
+from caprec.capture.ffmpeg.argv import container_for
+from caprec.capture.ffmpeg.finish import (
     REMUX_BYTES_PER_SECOND,
     REMUX_TIMEOUT_FLOOR,
     MediaCheck,
@@ -29,12 +29,12 @@ from capture.ffmpeg.finish import (
     stream_copy_argv,
     verify_media,
 )
-from capture.ffmpeg.process import run_tool
-from capture.files.lock import locked_by_other
-from capture.files.mp4boxes import Mp4Layout
-from capture.files.tempfiles import OwnedTemp, owned_temp, remove_leftovers
-from capture.record.pump import is_disk_full
-from capture.studio.report import CursorReport
+from caprec.capture.ffmpeg.process import run_tool
+from caprec.capture.files.lock import locked_by_other
+from caprec.capture.files.mp4boxes import Mp4Layout
+from caprec.capture.files.tempfiles import OwnedTemp, owned_temp, remove_leftovers
+from caprec.capture.record.pump import is_disk_full
+from caprec.capture.studio.report import CursorReport
 
 # A stream copy may lose the one packet a torn last fragment cut in half;
 # more than that per file means FFmpeg stopped early (the concat demuxer
@@ -77,7 +77,7 @@ def stream_copy_into(sources: list[Path], destination: OwnedTemp, *, ffmpeg_path
     """Stream-copy ``sources`` (joined in order) into ``destination`` with the index first.
 
     One source is a plain remux; several go through the concat demuxer,
-    the parts passed as descriptors (see :func:`capture.ffmpeg.finish.opened_parts`).
+    the parts passed as descriptors (see :func:`caprec.capture.ffmpeg.finish.opened_parts`).
     Returns None on success, else why not.
     """
     timeout = REMUX_TIMEOUT_FLOOR + sum(path.stat().st_size for path in sources) / REMUX_BYTES_PER_SECOND

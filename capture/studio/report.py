@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from capture.errors import CaptureError
+from caprec.capture.errors import CaptureError
 
 RECOVER_SCHEMA = "caprec-recover/1"
 

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from capture.ffmpeg.argv import Audio, AudioBackend, TrackFiles, audio_inputs
+from caprec.capture.ffmpeg.argv import Audio, AudioBackend, TrackFiles, audio_inputs
 
 DISPLAY_NAME = "display.mp4"
 AUDIO_NAME = "audio.m4a"

@@ -1,1 +1,1 @@
-"""The commands: each module exposes plain functions (and sub-apps); cli.app registers them."""
+"""The commands: each module exposes plain functions (and sub-apps); caprec.app registers them."""

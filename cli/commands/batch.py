@@ -1,9 +1,9 @@
 """``caprec batch PLAN.toml``: several captures, one after another, from a plan.
 
-The plan is read and checked by :mod:`cli.settings.batch_plan`, then every capture is
-resolved into a recording with :func:`cli.commands.plan.resolve_plan` (the same
+The plan is read and checked by :mod:`caprec.settings.batch_plan`, then every capture is
+resolved into a recording with :func:`caprec.commands.plan.resolve_plan` (the same
 checks as ``caprec record``), all before anything is recorded. Each capture
-then runs through :func:`cli.commands.run.run_plan` under one progress display.
+then runs through :func:`caprec.commands.run.run_plan` under one progress display.
 """
 
 from __future__ import annotations
@@ -15,24 +15,20 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
-from capture.errors import CaptureError, OutputError, SettingError
-from capture.record.segment import Recorder, StopControl
-from capture.record.session import Mode
-from capture.units import format_bytes, format_duration
-from cli.boundary import describe, error_console, run_guarded
-from cli.commands.batch_render import render_after_capture, render_note
-from cli.commands.plan import RecordPlan, resolve_plan, retarget
-from cli.commands.run import exit_code, run_plan, stop_on_signals
-from cli.env import Environment
-from cli.exit import ExitStatus, exit_status_for
-from cli.settings.batch_plan import BatchPlan, CaptureSpec, PlanError, load_plan, resolve_directory
-from cli.settings.probes import Probes
-from cli.ui.display import PanelOptions, make_batch_display
-from cli.ui.reports import (
+from caprec.boundary import describe, error_console, run_guarded
+from caprec.capture.errors import CaptureError, OutputError, SettingError
+from caprec.capture.record.segment import Recorder, StopControl
+from caprec.capture.record.session import Mode
+from caprec.capture.units import format_bytes, format_duration
+from caprec.commands.batch_render import render_after_capture, render_note
+from caprec.commands.plan import RecordPlan, resolve_plan, retarget
+from caprec.commands.run import exit_code, run_plan, stop_on_signals
+from caprec.env import Environment
+from caprec.exit import ExitStatus, exit_status_for
+from caprec.settings.batch_plan import BatchPlan, CaptureSpec, PlanError, load_plan, resolve_directory
+from caprec.settings.probes import Probes
+from caprec.ui.display import PanelOptions, make_batch_display
+from caprec.ui.reports import (
     STATUS_CANCELLED,
     STATUS_SKIPPED,
     JsonObject,
@@ -42,6 +38,9 @@ from cli.ui.reports import (
     result_summary,
     summary_exit_code,
 )
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 EXAMPLES = """
 Examples:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from capture.errors import CaptureError
-from capture.render.spec import RenderSpec
-from cli.boundary import describe
-from cli.exit import ExitStatus, exit_status_for
-from cli.ui.reports import JsonObject
+from caprec.boundary import describe
+from caprec.capture.errors import CaptureError
+from caprec.capture.render.spec import RenderSpec
+from caprec.exit import ExitStatus, exit_status_for
+from caprec.ui.reports import JsonObject
 
 
 def render_after_capture(summary: JsonObject, *, bundle: Path | None, output: Path, ffmpeg_path: str) -> JsonObject:
@@ -16,7 +16,7 @@ def render_after_capture(summary: JsonObject, *, bundle: Path | None, output: Pa
 
     The render takes every default (auto zoom, mellow smoothing, click rings); nothing is overwritten.
     """
-    from capture.render.renderer import plan_render, render
+    from caprec.capture.render.renderer import plan_render, render
 
     entry: JsonObject = {"output": str(output), "status": "failed", "frames": None, "duration_s": None,
                          "error": None}

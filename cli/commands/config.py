@@ -13,18 +13,17 @@ from typing import Annotated, Any
 
 import tomli_w
 import typer
+from caprec.boundary import error_console, run_guarded
+from caprec.capture.errors import SettingError
+from caprec.capture.units import Region
+from caprec.env import Environment
+from caprec.exit import ExitStatus
+from caprec.settings import schema as opt
+from caprec.settings.config import config_location, init_config, read_config, set_config_value, unset_config_value
+from caprec.settings.schema import OriginKind, ResolvedValue
+from caprec.settings.variables import check_variables
 from rich.console import Console
 from rich.table import Table
-
-from capture.errors import SettingError
-from capture.units import Region
-from cli.boundary import error_console, run_guarded
-from cli.env import Environment
-from cli.exit import ExitStatus
-from cli.settings import schema as opt
-from cli.settings.config import config_location, init_config, read_config, set_config_value, unset_config_value
-from cli.settings.schema import OriginKind, ResolvedValue
-from cli.settings.variables import check_variables
 
 JSON_INDENT = 2
 EXAMPLES = """

@@ -7,15 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from caprec.boundary import error_console, run_guarded
+from caprec.capture.cursor.reader import summarize_cursor_log
+from caprec.capture.cursor.target import resolve_cursor_target
+from caprec.capture.units import format_duration
+from caprec.env import Environment
+from caprec.exit import ExitStatus
 from rich.console import Console
 from rich.table import Table
-
-from capture.cursor.reader import summarize_cursor_log
-from capture.cursor.target import resolve_cursor_target
-from capture.units import format_duration
-from cli.boundary import error_console, run_guarded
-from cli.env import Environment
-from cli.exit import ExitStatus
 
 SUMMARY_EXAMPLES = """
 Examples:

@@ -13,19 +13,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from caprec.boundary import error_console, flag_for, run_guarded
+from caprec.capture.ffmpeg.binary import find_ffmpeg
+from caprec.capture.platform.devices import list_devices, needs_ffmpeg
+from caprec.capture.platform.listing import Device
+from caprec.env import Environment
+from caprec.exit import ExitStatus
+from caprec.settings import schema as opt
+from caprec.settings.config import load_config
+from caprec.settings.schema import ConfigValues
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-
-from capture.ffmpeg.binary import find_ffmpeg
-from capture.platform.devices import list_devices, needs_ffmpeg
-from capture.platform.listing import Device
-from cli.boundary import error_console, flag_for, run_guarded
-from cli.env import Environment
-from cli.exit import ExitStatus
-from cli.settings import schema as opt
-from cli.settings.config import load_config
-from cli.settings.schema import ConfigValues
 
 JSON_INDENT = 2
 COLUMNS = ("kind", "backend", "id", "name", "size")
@@ -59,7 +58,7 @@ def resolve_tool_settings(env: Environment, *, ffmpeg: str | None = None, displa
                           output_dir: str | None = None, check_all: bool = False) -> ToolSettings:
     """Resolve ``--ffmpeg``, ``--display`` and ``--output-dir`` as ``caprec record`` would.
 
-    Raises :class:`capture.errors.SettingError` for a bad config file or
+    Raises :class:`caprec.capture.errors.SettingError` for a bad config file or
     value; with ``check_all`` every record setting is checked, not only these.
     """
     config = load_config(environ=env.environ)

@@ -14,17 +14,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from caprec.boundary import describe, run_guarded
+from caprec.capture.errors import CaptureError
+from caprec.capture.ffmpeg.binary import find_ffmpeg
+from caprec.capture.platform.doctor import Check, CheckStatus, run_checks, worst
+from caprec.capture.platform.pulse import Pactl
+from caprec.commands.devices import output_console, resolve_tool_settings
+from caprec.env import Environment
+from caprec.exit import ExitStatus
 from rich.table import Table
 from rich.text import Text
-
-from capture.errors import CaptureError
-from capture.ffmpeg.binary import find_ffmpeg
-from capture.platform.doctor import Check, CheckStatus, run_checks, worst
-from capture.platform.pulse import Pactl
-from cli.boundary import describe, run_guarded
-from cli.commands.devices import output_console, resolve_tool_settings
-from cli.env import Environment
-from cli.exit import ExitStatus
 
 DOCTOR_SCHEMA = "caprec-doctor/1"
 JSON_INDENT = 2

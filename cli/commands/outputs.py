@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from capture.errors import OutputError, SettingError
-from capture.ffmpeg.argv import CONTAINERS
-from capture.ffmpeg.finish import default_output_name
-from capture.files.tempfiles import NAME_MAX
-from capture.record.session import STUDIO_SUFFIX
-from cli.settings import schema as opt
-from cli.settings.schema import ResolvedSettings
+from caprec.capture.errors import OutputError, SettingError
+from caprec.capture.ffmpeg.argv import CONTAINERS
+from caprec.capture.ffmpeg.finish import default_output_name
+from caprec.capture.files.tempfiles import NAME_MAX
+from caprec.capture.record.session import STUDIO_SUFFIX
+from caprec.settings import schema as opt
+from caprec.settings.schema import ResolvedSettings
 
 CURSOR_SUFFIX = ".cursor.ndjson"
 #: Appended to an output name without an extension.

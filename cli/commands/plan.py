@@ -12,18 +12,26 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from capture import __version__
-from capture.cursor.format import CursorContext
-from capture.cursor.format import Region as CursorRegion
-from capture.cursor.shapes import SHAPES_DIR
-from capture.errors import SettingError
-from capture.ffmpeg.argv import DEFAULT_TEST_SIZE, HARDWARE_CODECS, Audio, AudioTracks, Backend, Encoding, VideoSource
-from capture.ffmpeg.binary import FFmpegBinary
-from capture.ffmpeg.encoders import encoder_presets, try_encoder
-from capture.ffmpeg.finish import check_output_path
-from capture.ffmpeg.probe_cache import ProbeCache
-from capture.platform.audio_inputs import parse_audio_inputs, pulse_devices, with_queue_size
-from capture.platform.displays import (
+from caprec.capture import __version__
+from caprec.capture.cursor.format import CursorContext
+from caprec.capture.cursor.format import Region as CursorRegion
+from caprec.capture.cursor.shapes import SHAPES_DIR
+from caprec.capture.errors import SettingError
+from caprec.capture.ffmpeg.argv import (
+    DEFAULT_TEST_SIZE,
+    HARDWARE_CODECS,
+    Audio,
+    AudioTracks,
+    Backend,
+    Encoding,
+    VideoSource,
+)
+from caprec.capture.ffmpeg.binary import FFmpegBinary
+from caprec.capture.ffmpeg.encoders import encoder_presets, try_encoder
+from caprec.capture.ffmpeg.finish import check_output_path
+from caprec.capture.ffmpeg.probe_cache import ProbeCache
+from caprec.capture.platform.audio_inputs import parse_audio_inputs, pulse_devices, with_queue_size
+from caprec.capture.platform.displays import (
     DisplayInfo,
     DisplayReader,
     GeometryUnavailable,
@@ -32,26 +40,26 @@ from capture.platform.displays import (
     display_reader,
     pointer_area,
 )
-from capture.platform.pulse import Pactl, check_sources
-from capture.platform.screen import default_backend, default_screen_device, resolve_x11_display
-from capture.record.framebudget import capped_queue_size
-from capture.record.segment import Recorder, Target
-from capture.record.session import CURSOR_NAME, Mode, segment_files
-from capture.record.session import CursorSpec as CursorPlan
-from capture.units import check_region_fits
-from cli.commands.outputs import (
+from caprec.capture.platform.pulse import Pactl, check_sources
+from caprec.capture.platform.screen import default_backend, default_screen_device, resolve_x11_display
+from caprec.capture.record.framebudget import capped_queue_size
+from caprec.capture.record.segment import Recorder, Target
+from caprec.capture.record.session import CURSOR_NAME, Mode, segment_files
+from caprec.capture.record.session import CursorSpec as CursorPlan
+from caprec.capture.units import check_region_fits
+from caprec.commands.outputs import (
     bundle_path,
     check_bundle_path,
     check_cursor_log,
     cursor_log_path,
     output_path,
 )
-from cli.env import Environment
-from cli.settings import schema as opt
-from cli.settings.config import load_config
-from cli.settings.probes import Probes
-from cli.settings.schema import OriginKind, RawValue, ResolvedSettings
-from cli.settings.variables import check_variables
+from caprec.env import Environment
+from caprec.settings import schema as opt
+from caprec.settings.config import load_config
+from caprec.settings.probes import Probes
+from caprec.settings.schema import OriginKind, RawValue, ResolvedSettings
+from caprec.settings.variables import check_variables
 
 #: FFmpeg writes the video to caprec's pipe, which caprec writes to the output.
 PIPE_OUTPUT = "pipe:1"
@@ -98,7 +106,7 @@ def plan_cursor(*, video: VideoSource, path: Path | None, screen: tuple[int, int
     setting). ``log`` is the log's path (default: beside ``path``, see
     :func:`cursor_log_path`; a studio bundle's ``cursor.ndjson``). ``pointer``
     places the video in pointer coordinates on macOS and Windows (see
-    :func:`capture.platform.displays.pointer_area`); on X11 ``screen`` and the
+    :func:`caprec.capture.platform.displays.pointer_area`); on X11 ``screen`` and the
     region do.
     """
     if path is None:

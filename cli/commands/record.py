@@ -8,24 +8,29 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-
-from capture.errors import CaptureError, SettingError
-from capture.ffmpeg.argv import SUPPORTED_CODECS
-from capture.record.segment import StopControl
-from capture.record.session import Mode
-from cli.boundary import describe, error_console, run_guarded
-from cli.commands.plan import dry_run_text, resolve_plan
-from cli.commands.run import exit_code, run_plan, stop_on_signals
-from cli.commands.targets import TargetFlags, apply_targets, check_combinations
-from cli.env import Environment
-from cli.exit import ExitStatus
-from cli.settings import schema as opt
-from cli.settings.schema import Setting
-from cli.settings.variables import SCRIPT_JSON, SCRIPT_STATS_FILE, SCRIPT_SUMMARY_FILE, ScriptVariable, script_options
-from cli.ui.countdown import countdown
-from cli.ui.display import WarningTally, print_summary
-from cli.ui.keys import pause_keys
-from cli.ui.reports import STATUS_CANCELLED, Reports, empty_summary, result_summary
+from caprec.boundary import describe, error_console, run_guarded
+from caprec.capture.errors import CaptureError, SettingError
+from caprec.capture.ffmpeg.argv import SUPPORTED_CODECS
+from caprec.capture.record.segment import StopControl
+from caprec.capture.record.session import Mode
+from caprec.commands.plan import dry_run_text, resolve_plan
+from caprec.commands.run import exit_code, run_plan, stop_on_signals
+from caprec.commands.targets import TargetFlags, apply_targets, check_combinations
+from caprec.env import Environment
+from caprec.exit import ExitStatus
+from caprec.settings import schema as opt
+from caprec.settings.schema import Setting
+from caprec.settings.variables import (
+    SCRIPT_JSON,
+    SCRIPT_STATS_FILE,
+    SCRIPT_SUMMARY_FILE,
+    ScriptVariable,
+    script_options,
+)
+from caprec.ui.countdown import countdown
+from caprec.ui.display import WarningTally, print_summary
+from caprec.ui.keys import pause_keys
+from caprec.ui.reports import STATUS_CANCELLED, Reports, empty_summary, result_summary
 
 PANEL_REPLAY = "Replay"
 
@@ -221,7 +226,7 @@ def record(
     def body() -> int:
         if replay is not None or replay_max_memory is not None or save_on_exit:
             # Imported here: the replay buffer's modules are not needed (nor paid for) by a plain recording.
-            from cli.commands.replay import record_replay
+            from caprec.commands.replay import record_replay
 
             return record_replay(env=env, replay=replay, max_memory=replay_max_memory, save_on_exit=save_on_exit,
                                  output=output, dry_run=dry_run, quiet=quiet, json_output=json_output,

@@ -13,16 +13,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from capture.errors import CaptureError
-from capture.ffmpeg.binary import find_ffmpeg
-from capture.studio.recover import recover
-from capture.studio.report import Action, FileReport, RecoveryReport
-from capture.units import format_duration
-from cli.boundary import describe, run_guarded
-from cli.commands.devices import resolve_tool_settings
-from cli.env import Environment
-from cli.exit import ExitStatus, exit_status_for
+from caprec.boundary import describe, run_guarded
+from caprec.capture.errors import CaptureError
+from caprec.capture.ffmpeg.binary import find_ffmpeg
+from caprec.capture.studio.recover import recover
+from caprec.capture.studio.report import Action, FileReport, RecoveryReport
+from caprec.capture.units import format_duration
+from caprec.commands.devices import resolve_tool_settings
+from caprec.env import Environment
+from caprec.exit import ExitStatus, exit_status_for
 
 JSON_INDENT = 2
 EXAMPLES = """

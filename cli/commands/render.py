@@ -8,12 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
-
-from capture.errors import SettingError
-from capture.ffmpeg.binary import find_ffmpeg
-from capture.render.spec import (
+from caprec.boundary import describe, error_console, run_guarded
+from caprec.capture.errors import SettingError
+from caprec.capture.ffmpeg.binary import find_ffmpeg
+from caprec.capture.render.spec import (
     MAX_ZOOM_SCALE,
     CardStyle,
     ClickEffect,
@@ -23,15 +21,16 @@ from capture.render.spec import (
     Trim,
     ZoomMode,
 )
-from capture.units import format_duration, parse_duration
-from cli.boundary import describe, error_console, run_guarded
-from cli.commands.devices import resolve_tool_settings
-from cli.env import Environment
-from cli.exit import ExitStatus
+from caprec.capture.units import format_duration, parse_duration
+from caprec.commands.devices import resolve_tool_settings
+from caprec.env import Environment
+from caprec.exit import ExitStatus
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 if TYPE_CHECKING:  # the engine (numpy) loads only when rendering: `caprec --help` stays fast
-    from capture.render.pipeline import PipelineProgress
-    from capture.render.renderer import RenderPlan, RenderResult
+    from caprec.capture.render.pipeline import PipelineProgress
+    from caprec.capture.render.renderer import RenderPlan, RenderResult
 
 # Off a terminal, a progress line at most this often.
 PLAIN_PROGRESS_S = 2.0
@@ -93,8 +92,8 @@ def build_spec(bundle: Path, *, output: Path | None, overwrite: bool, fps: float
         raise SettingError("--crf", f"{crf} is out of range; use 0 to {MAX_CRF}")
     if hide_idle is not None and hide_idle < 0:
         raise SettingError("--hide-idle", "must be 0 seconds or more")
-    from capture.render.card import parse_colour
-    from capture.render.zoom import load_edit_list
+    from caprec.capture.render.card import parse_colour
+    from caprec.capture.render.zoom import load_edit_list
 
     if cursor_image not in ("recorded", "arrow"):
         raise SettingError("--cursor-image", f"{cursor_image!r} is not one of recorded|arrow")
@@ -127,7 +126,7 @@ def _image_text(plan: RenderPlan) -> str:
 
 def plan_text(plan: RenderPlan) -> str:
     """The dry run's plan: comments, then the zoom segments as an edit list ``--zoom FILE`` reads."""
-    from capture.render.zoom import edit_list_toml
+    from caprec.capture.render.zoom import edit_list_toml
 
     spec = plan.spec
     lines = [
@@ -253,7 +252,7 @@ def render_command(
     env = Environment()
 
     def body() -> int:
-        from capture.render.renderer import plan_render, render
+        from caprec.capture.render.renderer import plan_render, render
 
         console = error_console(env)
         try:

@@ -19,25 +19,24 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from caprec.boundary import describe, error_console
+from caprec.capture.errors import OutputError, SettingError
+from caprec.capture.record.segment import Recorder, StopControl
+from caprec.capture.record.session import Mode
+from caprec.capture.replay.ring import DEFAULT_MAX_MEMORY
+from caprec.capture.replay.runtime import SAVE_SIGNAL, RuntimeFile, runtime_dir
+from caprec.capture.replay.save import CLIP_SUFFIX, CURSOR_SUFFIX, DEFAULT_CLIP_NAME, ClipPattern, SavedClip
+from caprec.capture.replay.session import ReplayResult, ReplaySession, ReplaySpec, SaveControl, SaveOutcome
+from caprec.capture.units import format_bytes, parse_byte_size, parse_duration
+from caprec.commands.plan import RecordPlan, plan_argv, resolve_plan
+from caprec.commands.run import PAUSE_SIGNAL, stop_on_signals, use_display
+from caprec.env import Environment
+from caprec.exit import ExitStatus, exit_status_for
+from caprec.settings import schema as opt
+from caprec.ui.countdown import countdown
+from caprec.ui.display import TeeDisplay, make_display
+from caprec.ui.keys import pause_keys
 from rich.console import Console
-
-from capture.errors import OutputError, SettingError
-from capture.record.segment import Recorder, StopControl
-from capture.record.session import Mode
-from capture.replay.ring import DEFAULT_MAX_MEMORY
-from capture.replay.runtime import SAVE_SIGNAL, RuntimeFile, runtime_dir
-from capture.replay.save import CLIP_SUFFIX, CURSOR_SUFFIX, DEFAULT_CLIP_NAME, ClipPattern, SavedClip
-from capture.replay.session import ReplayResult, ReplaySession, ReplaySpec, SaveControl, SaveOutcome
-from capture.units import format_bytes, parse_byte_size, parse_duration
-from cli.boundary import describe, error_console
-from cli.commands.plan import RecordPlan, plan_argv, resolve_plan
-from cli.commands.run import PAUSE_SIGNAL, stop_on_signals, use_display
-from cli.env import Environment
-from cli.exit import ExitStatus, exit_status_for
-from cli.settings import schema as opt
-from cli.ui.countdown import countdown
-from cli.ui.display import TeeDisplay, make_display
-from cli.ui.keys import pause_keys
 
 SAVE_KEYS = b"sS"
 MIN_REPLAY_MEMORY = 1024 * 1024

@@ -1,4 +1,4 @@
-"""Running a :class:`~cli.commands.plan.RecordPlan`: the engine session, signals, exit codes."""
+"""Running a :class:`~caprec.commands.plan.RecordPlan`: the engine session, signals, exit codes."""
 
 from __future__ import annotations
 
@@ -8,15 +8,14 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+from caprec.capture.errors import CaptureError, OutputError
+from caprec.capture.record.segment import Recorder, RecordingResult, Status, StopControl
+from caprec.capture.record.session import Mode, Session, SessionSpec
+from caprec.commands.plan import RecordPlan, fd_is_terminal
+from caprec.exit import ExitStatus, exit_status_for
+from caprec.ui.display import Display, PanelOptions, TeeDisplay, WarningTally, make_display
+from caprec.ui.reports import StatsFileWriter
 from rich.console import Console
-
-from capture.errors import CaptureError, OutputError
-from capture.record.segment import Recorder, RecordingResult, Status, StopControl
-from capture.record.session import Mode, Session, SessionSpec
-from cli.commands.plan import RecordPlan, fd_is_terminal
-from cli.exit import ExitStatus, exit_status_for
-from cli.ui.display import Display, PanelOptions, TeeDisplay, WarningTally, make_display
-from cli.ui.reports import StatsFileWriter
 
 PAUSE_SIGNAL = getattr(signal, "SIGUSR1", None)
 HANGUP_SIGNAL = getattr(signal, "SIGHUP", None)

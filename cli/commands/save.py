@@ -1,6 +1,6 @@
 """``caprec save``: save the last seconds of the running replay buffer and print the clip's path.
 
-It finds the recorder by its runtime file (see :mod:`capture.replay.runtime`),
+It finds the recorder by its runtime file (see :mod:`caprec.capture.replay.runtime`),
 refuses when none or several run (listing them; ``--pid`` picks one), sends
 it SIGUSR2 and waits for its answer. stdout gets the path and nothing else,
 so ``caprec save | xargs ...`` works.
@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-
-from capture.errors import CaptureError, SettingError
-from capture.replay.runtime import NoRecorderError, find_recorders, request_save, runtime_dir
-from cli.boundary import run_guarded
-from cli.env import Environment
-from cli.exit import ExitStatus
+from caprec.boundary import run_guarded
+from caprec.capture.errors import CaptureError, SettingError
+from caprec.capture.replay.runtime import NoRecorderError, find_recorders, request_save, runtime_dir
+from caprec.env import Environment
+from caprec.exit import ExitStatus
 
 
 def save(

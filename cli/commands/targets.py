@@ -1,7 +1,7 @@
 """``caprec record``'s capture targets: ``--window``, ``--screen``, ``--region pick``, ``--follow-mouse``,
-``--audio-tracks``; applied to a resolved :class:`cli.commands.plan.RecordPlan`.
+``--audio-tracks``; applied to a resolved :class:`caprec.commands.plan.RecordPlan`.
 
-The engine resolves (:mod:`capture.platform.targets`) and points (:mod:`capture.platform.x11pick`);
+The engine resolves (:mod:`caprec.capture.platform.targets`) and points (:mod:`caprec.capture.platform.x11pick`);
 this module maps flags to those calls and messages.
 """
 
@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from capture.cursor.format import Region as CursorRegion
-from capture.errors import SettingError
-from capture.ffmpeg.argv import AudioMix, AudioTracks, Backend, VideoSource
-from capture.platform.camera import parse_camera, parse_camera_width, parse_corner
-from capture.platform.devices_linux import read_x_screens
-from capture.platform.displays import avfoundation_screen_device
-from capture.platform.targets import (
+from caprec.capture.cursor.format import Region as CursorRegion
+from caprec.capture.errors import SettingError
+from caprec.capture.ffmpeg.argv import AudioMix, AudioTracks, Backend, VideoSource
+from caprec.capture.platform.camera import parse_camera, parse_camera_width, parse_corner
+from caprec.capture.platform.devices_linux import read_x_screens
+from caprec.capture.platform.displays import avfoundation_screen_device
+from caprec.capture.platform.targets import (
     PICK,
     Monitor,
     choose_monitor,
@@ -28,12 +28,12 @@ from capture.platform.targets import (
     parse_window_id,
     x11_monitors,
 )
-from capture.platform.x11info import WindowGone, XWindow, list_windows, window_info
-from capture.platform.x11pick import PickCancelled, pick_region, pick_window
-from capture.units import Region
+from caprec.capture.platform.x11info import WindowGone, XWindow, list_windows, window_info
+from caprec.capture.platform.x11pick import PickCancelled, pick_region, pick_window
+from caprec.capture.units import Region
 
 if TYPE_CHECKING:
-    from cli.commands.plan import RecordPlan
+    from caprec.commands.plan import RecordPlan
 
 Say = Callable[[str], None]
 

@@ -38,13 +38,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from capture.errors import SettingError
-from capture.files.tempfiles import NAME_MAX
-from capture.files.textfile import parse_toml, read_regular_file
-from capture.record.session import Mode
-from cli.settings import schema as opt
-from cli.settings.origins import Setting
-from cli.settings.schema import describe_toml
+from caprec.capture.errors import SettingError
+from caprec.capture.files.tempfiles import NAME_MAX
+from caprec.capture.files.textfile import parse_toml, read_regular_file
+from caprec.capture.record.session import Mode
+from caprec.settings import schema as opt
+from caprec.settings.origins import Setting
+from caprec.settings.schema import describe_toml
 
 DEFAULT_MODE = opt.DEFAULT_MODE.value
 # More runs than this from one table is a typo, not a plan.

@@ -1,7 +1,7 @@
 """caprec's config file: where it lives, reading it, writing it atomically.
 
 The file is TOML with one table, ``[record]``, whose keys are the
-configurable settings of :mod:`cli.settings.schema` (the flag without ``--``,
+configurable settings of :mod:`caprec.settings.schema` (the flag without ``--``,
 dashes as underscores)::
 
     [record]
@@ -31,11 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
-
-from capture.errors import OutputError, SettingError
-from capture.files.atomic import write_atomic
-from capture.files.textfile import parse_toml, read_regular_file
-from cli.settings.schema import (
+from caprec.capture.errors import OutputError, SettingError
+from caprec.capture.files.atomic import write_atomic
+from caprec.capture.files.textfile import parse_toml, read_regular_file
+from caprec.settings.schema import (
     CONFIG_TABLE,
     ConfigValues,
     RawValue,
@@ -46,7 +45,7 @@ from cli.settings.schema import (
     known_keys,
     text_to_toml,
 )
-from cli.settings.suggest import did_you_mean
+from caprec.settings.suggest import did_you_mean
 
 CONFIG_ENV = "CAPREC_CONFIG"
 APP_NAME = "caprec"

@@ -1,7 +1,7 @@
 """The types of the settings table: :class:`Setting`, where a value came from (:class:`Origin`), resolved values.
 
-The table of settings and their resolution live in :mod:`cli.settings.schema`; the parsers in
-:mod:`cli.settings.parsers`.
+The table of settings and their resolution live in :mod:`caprec.settings.schema`; the parsers in
+:mod:`caprec.settings.parsers`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import tomli_w
-
-from capture.record.session import Mode
+from caprec.capture.record.session import Mode
 
 T = TypeVar("T")
 

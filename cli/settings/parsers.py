@@ -10,11 +10,11 @@ import re
 import sys
 from pathlib import Path
 
-from capture.errors import SettingError
-from capture.ffmpeg.argv import CRF_RANGE, SUPPORTED_CODECS
-from capture.platform.audio_inputs import parse_audio_inputs
-from capture.record.session import Mode
-from capture.units import (
+from caprec.capture.errors import SettingError
+from caprec.capture.ffmpeg.argv import CRF_RANGE, SUPPORTED_CODECS
+from caprec.capture.platform.audio_inputs import parse_audio_inputs
+from caprec.capture.record.session import Mode
+from caprec.capture.units import (
     MAX_PIPE_BUFFER_BYTES,
     MIN_PIPE_BUFFER_BYTES,
     Region,
@@ -24,7 +24,7 @@ from capture.units import (
     parse_fps,
     parse_region,
 )
-from cli.settings.origins import RawValue
+from caprec.settings.origins import RawValue
 
 SOURCES = ("screen", "test", "ddagrab")
 MIN_CURSOR_FLUSH_S = 0.05
@@ -73,14 +73,14 @@ def parse_source(raw: RawValue, origin: str) -> str:
 
 
 def parse_codec(raw: RawValue, origin: str) -> str:
-    """One of :data:`capture.ffmpeg.argv.SUPPORTED_CODECS`."""
+    """One of :data:`caprec.capture.ffmpeg.argv.SUPPORTED_CODECS`."""
     if raw not in SUPPORTED_CODECS:
         raise SettingError(origin, f"{raw!r} is not supported; use one of {', '.join(sorted(SUPPORTED_CODECS))}")
     return str(raw)
 
 
 def parse_crf(raw: RawValue, origin: str) -> int:
-    """A whole number in :data:`capture.ffmpeg.argv.CRF_RANGE`."""
+    """A whole number in :data:`caprec.capture.ffmpeg.argv.CRF_RANGE`."""
     low, high = CRF_RANGE
     if isinstance(raw, bool | float):
         raise SettingError(origin, f"{raw!r} is not a whole number; use {low} (best) to {high} (smallest)")
@@ -129,14 +129,14 @@ def parse_delay(raw: RawValue, origin: str) -> float:
 
 
 def parse_fps_setting(raw: RawValue, origin: str) -> float:
-    """A frame rate (see :func:`capture.units.parse_fps`)."""
+    """A frame rate (see :func:`caprec.capture.units.parse_fps`)."""
     if isinstance(raw, bool):
         raise SettingError(origin, f"{raw!r} is not a number; use a frame rate such as 30")
     return parse_fps(raw, origin=origin)
 
 
 def parse_duration_setting(raw: RawValue, origin: str) -> float:
-    """A duration; a TOML number is seconds (see :func:`capture.units.parse_duration`)."""
+    """A duration; a TOML number is seconds (see :func:`caprec.capture.units.parse_duration`)."""
     if isinstance(raw, bool):
         raise SettingError(origin, f"{raw!r} is not a duration; use seconds (90), 1m30s or 00:01:30")
     if isinstance(raw, int | float) and not raw > 0:
@@ -145,7 +145,7 @@ def parse_duration_setting(raw: RawValue, origin: str) -> float:
 
 
 def parse_region_setting(raw: RawValue, origin: str) -> Region:
-    """A region ``WxH+X+Y`` (see :func:`capture.units.parse_region`)."""
+    """A region ``WxH+X+Y`` (see :func:`caprec.capture.units.parse_region`)."""
     return parse_region(str(raw), origin=origin)
 
 
@@ -154,8 +154,8 @@ QUEUE_SIZE_RANGE_TEXT = f"{QUEUE_SIZE_RANGE[0]} to {QUEUE_SIZE_RANGE[1]} packets
 
 
 def parse_pipe_buffer(raw: RawValue, origin: str) -> int:
-    """A pipe buffer size in bytes, :data:`capture.units.MIN_PIPE_BUFFER_BYTES` to
-    :data:`capture.units.MAX_PIPE_BUFFER_BYTES` (``65536``, ``512KiB``, ``1MiB``).
+    """A pipe buffer size in bytes, :data:`caprec.capture.units.MIN_PIPE_BUFFER_BYTES` to
+    :data:`caprec.capture.units.MAX_PIPE_BUFFER_BYTES` (``65536``, ``512KiB``, ``1MiB``).
 
     Every error names the accepted range.
     """
@@ -197,10 +197,12 @@ def parse_mode(raw: RawValue, origin: str) -> Mode:
 
 
 def parse_audio_setting(raw: RawValue, origin: str) -> str | None:
-    """Audio inputs for this platform, a comma list (see :mod:`capture.platform.audio_inputs`), or None for ``none``.
+    """Audio inputs for this platform, a comma list, or None for ``none``.
+
+    See :mod:`caprec.capture.platform.audio_inputs`.
 
     The value kept is the text as given (stripped); the plan maps it to an
-    :class:`capture.ffmpeg.argv.AudioSource`.
+    :class:`caprec.capture.ffmpeg.argv.AudioSource`.
     """
     text = parse_text(raw, origin).strip()
     if text.lower() == AUDIO_NONE:

@@ -11,9 +11,9 @@ import functools
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 
-from capture.ffmpeg.binary import ENV_FFMPEG, FFmpegBinary, cached_probe, find_ffmpeg, probe_ffmpeg
-from capture.ffmpeg.probe_cache import ProbeCache, default_cache_dir
-from capture.platform.screen import x11_screen_size
+from caprec.capture.ffmpeg.binary import ENV_FFMPEG, FFmpegBinary, cached_probe, find_ffmpeg, probe_ffmpeg
+from caprec.capture.ffmpeg.probe_cache import ProbeCache, default_cache_dir
+from caprec.capture.platform.screen import x11_screen_size
 
 
 @dataclass
@@ -34,7 +34,7 @@ class Probes:
         return cls(cache=ProbeCache(default_cache_dir(environ)))
 
     def ffmpeg(self, *, explicit: str | None, explicit_origin: str, environ: Mapping[str, str]) -> FFmpegBinary:
-        """:func:`capture.ffmpeg.binary.find_ffmpeg`, once per distinct request."""
+        """:func:`caprec.capture.ffmpeg.binary.find_ffmpeg`, once per distinct request."""
         key = (explicit, explicit_origin, environ.get(ENV_FFMPEG))
         if key not in self._ffmpeg:
             probe = probe_ffmpeg if self.cache is None else functools.partial(cached_probe, cache=self.cache)
@@ -43,7 +43,7 @@ class Probes:
         return self._ffmpeg[key]
 
     def screen_size(self, display: str) -> tuple[int, int] | None:
-        """:func:`capture.platform.screen.x11_screen_size`, once per display."""
+        """:func:`caprec.capture.platform.screen.x11_screen_size`, once per display."""
         if display not in self._screens:
             self._screens[display] = x11_screen_size(display)
         return self._screens[display]

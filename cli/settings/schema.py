@@ -19,7 +19,7 @@ variable is not read at all::
     --queue-size > CAPREC_QUEUE_SIZE_<MODE> > CAPREC_QUEUE_SIZE > config queue_size > the mode's default
 
 The types (:class:`Setting`, :class:`Origin`, the resolved values) live in
-:mod:`cli.settings.origins`, the parsers in :mod:`cli.settings.parsers`; both
+:mod:`caprec.settings.origins`, the parsers in :mod:`caprec.settings.parsers`; both
 stay importable from here.
 """
 
@@ -31,16 +31,16 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from capture.cursor.writer import DEFAULT_FLUSH_INTERVAL
-from capture.errors import SettingError
-from capture.ffmpeg.argv import CRF_RANGE, DEFAULT_CODEC, DEFAULT_FPS
-from capture.ffmpeg.binary import ENV_FFMPEG
-from capture.record.pump import DEFAULT_PIPE_BUFFER
-from capture.record.session import Mode
-from capture.units import (
+from caprec.capture.cursor.writer import DEFAULT_FLUSH_INTERVAL
+from caprec.capture.errors import SettingError
+from caprec.capture.ffmpeg.argv import CRF_RANGE, DEFAULT_CODEC, DEFAULT_FPS
+from caprec.capture.ffmpeg.binary import ENV_FFMPEG
+from caprec.capture.record.pump import DEFAULT_PIPE_BUFFER
+from caprec.capture.record.session import Mode
+from caprec.capture.units import (
     Region,
 )
-from cli.settings.origins import (
+from caprec.settings.origins import (
     CONFIG_TABLE,
     DEFAULT_ORIGIN,
     ENV_PREFIX,
@@ -54,7 +54,7 @@ from cli.settings.origins import (
     Setting,
     mode_variable,
 )
-from cli.settings.parsers import (
+from caprec.settings.parsers import (
     AUDIO_NONE,
     MAX_CURSOR_FLUSH_S,
     MAX_DELAY_S,
@@ -80,7 +80,7 @@ from cli.settings.parsers import (
     parse_source,
     parse_text,
 )
-from cli.settings.suggest import did_you_mean
+from caprec.settings.suggest import did_you_mean
 
 T = TypeVar("T")
 
@@ -90,8 +90,8 @@ DEFAULT_MODE = Mode.INSTANT
 DEFAULT_QUEUE_SIZE_INSTANT = 96
 DEFAULT_QUEUE_SIZE_STUDIO = 240
 
-# The table and its resolution are this module's; the setting types (cli.settings.origins) and the parsers
-# (cli.settings.parsers) stay importable from here.
+# The table and its resolution are this module's; the setting types (caprec.settings.origins) and the parsers
+# (caprec.settings.parsers) stay importable from here.
 __all__ = [
     "AUDIO",
     "AUDIO_NONE",

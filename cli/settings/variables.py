@@ -13,11 +13,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from capture.errors import SettingError
-from capture.record.session import Mode
-from cli.settings import schema as opt
-from cli.settings.config import CONFIG_ENV
-from cli.settings.suggest import closest
+from caprec.capture.errors import SettingError
+from caprec.capture.record.session import Mode
+from caprec.settings import schema as opt
+from caprec.settings.config import CONFIG_ENV
+from caprec.settings.suggest import closest
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,8 @@ import math
 import time
 from collections.abc import Callable
 
+from caprec.capture.record.segment import StopControl
 from rich.console import Console
-
-from capture.record.segment import StopControl
 
 PLAIN_EVERY_SECOND_FROM = 10
 PLAIN_EVERY_S = 60

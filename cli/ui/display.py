@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from caprec.capture.record.segment import RecordingResult, RecordingStats, Status, StopControl
+from caprec.capture.units import format_bytes, format_duration
+from caprec.ui.panel import LABEL_STYLE, DropWindow, StatsView, ViewState, drop_warning, next_state, stats_line
 from rich.console import Console, Group
 from rich.live import Live
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-
-from capture.record.segment import RecordingResult, RecordingStats, Status, StopControl
-from capture.units import format_bytes, format_duration
-from cli.ui.panel import LABEL_STYLE, DropWindow, StatsView, ViewState, drop_warning, next_state, stats_line
 
 LIVE_REFRESH_PER_SECOND = 4
 PLAIN_INTERVAL_S = 5.0

@@ -4,7 +4,7 @@ A help page is a pure function of the command line, the terminal (width,
 colours, a TTY or not) and caprec's code. Building it costs ~0.15-0.3 s of
 CPU (Typer, rich and its Markdown support, the command's modules); the page
 it prints is stored, and the next identical request prints those bytes
-straight away. :mod:`cli.entry` serves it before importing anything heavy.
+straight away. :mod:`caprec.entry` serves it before importing anything heavy.
 
 * The entry's name comes from the command line and every variable and
   terminal property rich and Typer read (:data:`TERMINAL_VARIABLES`, TTYs,
@@ -15,7 +15,7 @@ straight away. :mod:`cli.entry` serves it before importing anything heavy.
 * Only a plain help request is cached (command words, then ``--help`` or
   ``-h``), and only a page that was printed with exit status 0 and nothing
   on stderr.
-* Storage is :class:`capture.ffmpeg.probe_cache.ProbeCache`'s: the user's
+* Storage is :class:`caprec.capture.ffmpeg.probe_cache.ProbeCache`'s: the user's
   cache directory, private, never through a symlink, written by exclusive
   create and rename. Any problem means "not cached".
 """
@@ -33,8 +33,8 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TextIO
 
-from capture import __version__
-from capture.ffmpeg.probe_cache import ProbeCache, default_cache_dir
+from caprec.capture import __version__
+from caprec.capture.ffmpeg.probe_cache import ProbeCache, default_cache_dir
 
 HELP_OPTIONS = ("--help", "-h")
 COMMAND_WORD = re.compile(r"[a-z][a-z-]*\Z")
@@ -46,7 +46,7 @@ TERMINAL_VARIABLES = (
 )
 VARIABLE_PREFIXES = ("CAPREC_", "XDG_")
 # The code a page comes from: caprec's packages, and the libraries that print it.
-CODE_PACKAGES = ("cli", "capture")
+CODE_PACKAGES = ("caprec", "caprec.capture")
 LIBRARY_FILES = (("typer", ("__init__.py", "core.py", "main.py", "rich_utils.py")),
                  ("rich", ("__init__.py", "console.py", "table.py", "panel.py", "text.py")))
 ENTRY_PREFIX = "help-"

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol, TextIO
 
-from capture.record.segment import StopControl
+from caprec.capture.record.segment import StopControl
 
 PAUSE_KEYS = frozenset(b" pP")
 KEY_POLL_S = 0.1

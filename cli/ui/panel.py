@@ -1,6 +1,6 @@
 """The live panel's view: what one stats snapshot looks like (rows, bars, warnings) and the plain stats line.
 
-:class:`StatsView` renders; the displays in :mod:`cli.ui.display` decide when
+:class:`StatsView` renders; the displays in :mod:`caprec.ui.display` decide when
 and where (a live region, plain lines every few seconds, or nothing).
 """
 
@@ -14,11 +14,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from caprec.capture.record.segment import RecordingStats, StopControl
+from caprec.capture.units import format_bytes, format_duration
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
-
-from capture.record.segment import RecordingStats, StopControl
-from capture.units import format_bytes, format_duration
 
 # More than this share of frames dropped over the window is worth a warning.
 DROP_WARN_RATIO = 0.01

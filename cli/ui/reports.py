@@ -15,13 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from capture.errors import CaptureError, SettingError
-from capture.files.atomic import write_atomic
-from capture.record.segment import RecordingResult, RecordingStats
-from cli.boundary import describe
-from cli.env import Environment
-from cli.exit import ExitStatus, exit_status_for
-from cli.streams import silence_stdout
+from caprec.boundary import describe
+from caprec.capture.errors import CaptureError, SettingError
+from caprec.capture.files.atomic import write_atomic
+from caprec.capture.record.segment import RecordingResult, RecordingStats
+from caprec.env import Environment
+from caprec.exit import ExitStatus, exit_status_for
+from caprec.streams import silence_stdout
 
 SUMMARY_SCHEMA = "caprec-summary/1"
 STATS_SCHEMA = "caprec-stats/1"

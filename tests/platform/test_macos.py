@@ -23,7 +23,7 @@ STOP_TIMEOUT_S = 60.0
 
 
 def main_display():  # type: ignore[no-untyped-def]
-    from capture.platform.displays import read_quartz_displays
+    from caprec.capture.platform.displays import read_quartz_displays
 
     return read_quartz_displays()[0]
 
@@ -44,9 +44,8 @@ def test_doctor_answers_the_permission_question(tmp_path: Path) -> None:
 
 
 def test_capture_screen_0_in_pixels_and_the_cursor_log_in_points(tmp_path: Path) -> None:
+    from caprec.capture.cursor.reader import read_cursor_log
     from pynput.mouse import Controller
-
-    from capture.cursor.reader import read_cursor_log
 
     display = main_display()
     out, log = tmp_path / "m.mp4", tmp_path / "m.cursor.ndjson"

@@ -30,8 +30,8 @@ FRAME_TOLERANCE = 0.15
 
 def desktop_size() -> tuple[int, int]:
     """The even-sized virtual screen gdigrab records, from caprec's own geometry reader."""
-    from capture.ffmpeg.argv import Backend
-    from capture.platform.displays import pointer_area, read_windows_monitors
+    from caprec.capture.ffmpeg.argv import Backend
+    from caprec.capture.platform.displays import pointer_area, read_windows_monitors
 
     area = pointer_area(backend=Backend.GDIGRAB, device="desktop", region=None, displays=read_windows_monitors())
     return int(area.width), int(area.height)
@@ -63,12 +63,11 @@ def test_ctrl_break_stops_cleanly(tmp_path: Path) -> None:
 
 def test_the_engine_stops_ffmpeg_with_q(tmp_path: Path) -> None:
     """A stop request (what Ctrl-C/Ctrl-Break ask for) writes q to ffmpeg: exit 0, a finished file."""
+    from caprec.capture.record.segment import StopControl
+    from caprec.commands.plan import resolve_plan
+    from caprec.commands.run import run_plan
+    from caprec.env import Environment
     from rich.console import Console
-
-    from capture.record.segment import StopControl
-    from cli.commands.plan import resolve_plan
-    from cli.commands.run import run_plan
-    from cli.env import Environment
 
     out = tmp_path / "q.mp4"
     plan = resolve_plan(env=Environment(stdout=io.StringIO(), stderr=io.StringIO()), output=str(out), cursor=False)
@@ -87,12 +86,11 @@ def test_the_engine_stops_ffmpeg_with_q(tmp_path: Path) -> None:
 
 
 def test_pause_and_resume(tmp_path: Path) -> None:
+    from caprec.capture.record.segment import StopControl
+    from caprec.commands.plan import resolve_plan
+    from caprec.commands.run import run_plan
+    from caprec.env import Environment
     from rich.console import Console
-
-    from capture.record.segment import StopControl
-    from cli.commands.plan import resolve_plan
-    from cli.commands.run import run_plan
-    from cli.env import Environment
 
     out, stats = tmp_path / "p.mp4", tmp_path / "stats.json"
     plan = resolve_plan(env=Environment(stdout=io.StringIO(), stderr=io.StringIO()), output=str(out),
@@ -137,9 +135,8 @@ def test_recover_after_a_kill(tmp_path: Path) -> None:
 
 
 def test_pointer_moves_land_in_the_cursor_log(tmp_path: Path) -> None:
+    from caprec.capture.cursor.reader import read_cursor_log
     from pynput.mouse import Controller
-
-    from capture.cursor.reader import read_cursor_log
 
     log = tmp_path / "c.cursor.ndjson"
     targets = [(100, 100), (300, 200), (500, 300)]
@@ -164,7 +161,7 @@ def test_pointer_moves_land_in_the_cursor_log(tmp_path: Path) -> None:
 
 def test_gdigrab_argv_really_runs(tmp_path: Path) -> None:
     """The exact argv the unit tests pin opens gdigrab here (no caprec in between)."""
-    from capture.ffmpeg.argv import Backend, Encoding, VideoSource, build_record_argv
+    from caprec.capture.ffmpeg.argv import Backend, Encoding, VideoSource, build_record_argv
 
     argv = build_record_argv(VideoSource(Backend.GDIGRAB), Encoding(duration=1), ffmpeg_path="ffmpeg",
                              output=str(tmp_path / "a.mp4"))

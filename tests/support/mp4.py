@@ -1,10 +1,10 @@
-"""The top-level boxes of an MP4 file, read by the engine's own box reader (capture.files.mp4boxes)."""
+"""The top-level boxes of an MP4 file, read by the engine's own box reader (caprec.capture.files.mp4boxes)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from capture.files.mp4boxes import read_layout
+from caprec.capture.files.mp4boxes import read_layout
 
 
 def mp4_top_level_boxes(path: Path) -> list[str]:

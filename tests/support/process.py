@@ -1,4 +1,4 @@
-"""Processes a test starts or watches: state and children (psutil), pending signals, reaping, ``python -m cli``."""
+"""Processes a test starts or watches: state and children (psutil), pending signals, reaping, ``python -m caprec``."""
 
 from __future__ import annotations
 
@@ -71,8 +71,8 @@ def kill_if_running(proc: subprocess.Popen[bytes] | subprocess.Popen[str]) -> No
 
 
 def python_argv(*args: str) -> list[str]:
-    """``python -m cli ...`` with the interpreter running the tests."""
-    return [sys.executable, "-m", "cli", *args]
+    """``python -m caprec ...`` with the interpreter running the tests."""
+    return [sys.executable, "-m", "caprec", *args]
 
 
 def pid_alive(pid: int) -> bool:
