@@ -1,6 +1,6 @@
-"""Fixtures for caprec's tests: a real Xvfb display, caprec as a subprocess, ffprobe.
+"""Fixtures for caprec's tests: a real Xvfb display, a real PulseAudio server, caprec as a subprocess, ffprobe.
 
-Tests use real parts: the system ffmpeg/ffprobe, an Xvfb server started here and xdotool. The helpers
+Tests use real parts: the system ffmpeg/ffprobe, Xvfb and PulseAudio servers started here and xdotool. The helpers
 these fixtures use, and that tests import, live in ``tests/support/``.
 """
 
@@ -16,6 +16,7 @@ from support.env import scrubbed_environ
 from support.media import Probe, ffprobe
 from support.paths import REPO_ROOT
 from support.process import kill_if_running, python_argv
+from support.pulse import Pulse, start_pulse
 from support.run import CAPREC_TIMEOUT_S, RunCaprec, SpawnCaprec
 from support.xserver import XVFB_HEIGHT, XVFB_SCREEN, XVFB_WIDTH, XServer, start_xvfb
 
@@ -48,6 +49,12 @@ def caprec_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))  # the ffmpeg probe cache
     env["NO_COLOR"] = "1"
     return env
+
+
+@pytest.fixture
+def x_env(caprec_env: dict[str, str], xvfb: XServer) -> dict[str, str]:
+    """caprec's environment pointed at the Xvfb display."""
+    return {**caprec_env, "DISPLAY": xvfb.display}
 
 
 @pytest.fixture
@@ -89,3 +96,10 @@ def probe() -> Callable[[Path], Probe]:
     if shutil.which("ffprobe") is None:
         pytest.fail("ffprobe is not installed (apt-get install ffmpeg)")
     return ffprobe
+
+
+@pytest.fixture(scope="session")
+def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pulse]:
+    """A private PulseAudio server for the session: sinks ``speakers`` and ``micsink``, source ``mic``."""
+    with start_pulse(tmp_path_factory.mktemp("pulse")) as server:
+        yield server

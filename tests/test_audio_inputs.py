@@ -14,7 +14,6 @@ import signal
 import subprocess
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,13 +35,12 @@ from caprec.capture.platform.audio_inputs import parse_audio_inputs, split_audio
 from caprec.capture.platform.pulse import DEFAULT_MONITOR, DEFAULT_SOURCE, Pactl, check_sources, parse_info, parse_short
 from support.mp4 import complete_fragments
 from support.polling import wait_until
-from support.process import children_of, process_gone, terminate_and_reap
+from support.process import children_of, process_gone
+from support.pulse import SAMPLE_RATE, Pulse
 from support.run import RunCaprec, SpawnCaprec
 
 FF = "/usr/bin/ffmpeg"
-SAMPLE_RATE = 48000
 DESKTOP_HZ, MIC_HZ = 440, 880
-PULSE_START_TIMEOUT_S = 20.0
 RECORD_S = "3"
 KILL_AFTER_TIMEOUT_S = 30.0
 
@@ -144,57 +142,6 @@ def test_unknown_source_and_missing_server_are_named() -> None:
 
 
 # -- a real PulseAudio server ------------------------------------------------------
-
-@dataclass(frozen=True)
-class Pulse:
-    """A running PulseAudio server: the variables that point clients at it."""
-
-    env: dict[str, str]
-
-    def play(self, hz: int, sink: str) -> subprocess.Popen[bytes]:
-        """A tone of ``hz`` played into ``sink`` in real time until killed."""
-        return subprocess.Popen([FF, "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
-                                 f"sine=frequency={hz}:sample_rate={SAMPLE_RATE}", "-f", "pulse", "-device", sink,
-                                 f"caprec-test-{hz}"], env={**os.environ, **self.env}, stdin=subprocess.DEVNULL)
-
-
-def _server_answers(env: dict[str, str]) -> bool:
-    result = subprocess.run(["pactl", "info"], env={**os.environ, **env}, capture_output=True, timeout=10,
-                            check=False)
-    return result.returncode == 0
-
-
-@pytest.fixture(scope="session")
-def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pulse]:
-    for tool in ("pulseaudio", "pactl"):
-        if shutil.which(tool) is None:
-            if os.environ.get("CI"):
-                pytest.fail(f"{tool} is not installed (CI must run the audio tests)")
-            pytest.skip(f"{tool} is not installed (apt-get install pulseaudio pulseaudio-utils)")
-    home = tmp_path_factory.mktemp("pulse")
-    socket = home / "native"
-    env = {"HOME": str(home), "XDG_RUNTIME_DIR": str(home), "PULSE_RUNTIME_PATH": str(home / "runtime"),
-           "PULSE_SERVER": f"unix:{socket}"}
-    modules = [f"module-native-protocol-unix socket={socket} auth-anonymous=1",
-               "module-null-sink sink_name=speakers", "module-null-sink sink_name=micsink",
-               "module-remap-source source_name=mic master=micsink.monitor"]
-    argv = ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--system=no", "--disallow-exit",
-            "--log-target=file:" + str(home / "pulse.log")]
-    for module in modules:
-        argv += ["-L", module]
-    server = subprocess.Popen(argv, env={**os.environ, **env}, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        wait_until(lambda: server.poll() is not None or _server_answers(env), PULSE_START_TIMEOUT_S,
-                   message="PulseAudio to answer", interval=0.1)
-        if server.poll() is not None:
-            pytest.fail(f"pulseaudio exited: {(home / 'pulse.log').read_text(errors='replace')[-2000:]}")
-        subprocess.run(["pactl", "set-default-sink", "speakers"], env={**os.environ, **env}, check=True, timeout=10)
-        subprocess.run(["pactl", "set-default-source", "mic"], env={**os.environ, **env}, check=True, timeout=10)
-        yield Pulse(env)
-    finally:
-        terminate_and_reap(server)
-
 
 @pytest.fixture(scope="module")
 def tones(pulse: Pulse) -> Iterator[Pulse]:

@@ -30,9 +30,9 @@ from caprec.capture.ffmpeg.argv import (
 )
 from support.av_offsets import offsets
 from support.process import terminate_and_reap
+from support.pulse import Pulse
 from support.run import RunCaprec
 from support.xserver import XServer
-from test_audio_inputs import Pulse, pulse  # noqa: F401  (the session's PulseAudio server fixture)
 
 MAX_OFFSET_MS = 50.0
 FPS = 30
@@ -93,7 +93,7 @@ def test_no_clock_sharing_where_the_clocks_differ(source: VideoSource, audio: Au
 
 
 @pytest.fixture
-def av_env(caprec_env: dict[str, str], pulse: Pulse, xvfb: XServer) -> dict[str, str]:  # noqa: F811
+def av_env(caprec_env: dict[str, str], pulse: Pulse, xvfb: XServer) -> dict[str, str]:
     return {**caprec_env, **pulse.env, "DISPLAY": xvfb.display}
 
 

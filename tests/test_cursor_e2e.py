@@ -25,8 +25,8 @@ import imageio_ffmpeg
 import pytest
 from caprec.capture.cursor.reader import read_cursor_log
 from caprec.capture.ffmpeg.binary import find_ffmpeg
-from support.files import file_size
 from support.polling import wait_until
+from support.recording import FINISH_TIMEOUT_S, START_TIMEOUT_S, finish, record_in_background
 from support.run import RunCaprec, SpawnCaprec
 from support.xserver import XServer
 
@@ -50,8 +50,6 @@ JUMP_SPACING_S = 0.35
 SYNC_BOUND_MS = {"modern": 67.0, "legacy": 150.0}
 SEARCH_BEFORE_MS = 150.0
 THREADED_GRAB_MAJOR = 7
-START_TIMEOUT_S = 20.0
-FINISH_TIMEOUT_S = 40.0
 XDOTOOL_TIMEOUT_S = 5.0
 
 
@@ -78,29 +76,6 @@ def pointer_visible(path: Path, spot: tuple[int, int]) -> list[bool]:
     size = PROBE_BOX * PROBE_BOX
     return [max(raw[i:i + size]) >= BRIGHT for i in range(0, len(raw), size)]
 
-
-
-@pytest.fixture
-def x_env(caprec_env: dict[str, str], xvfb: XServer) -> dict[str, str]:
-    """caprec's environment pointed at the Xvfb display."""
-    return {**caprec_env, "DISPLAY": xvfb.display}
-
-
-def record_in_background(spawn_caprec: SpawnCaprec, xvfb: XServer, env: dict[str, str], tmp_path: Path,
-                         *extra: str, name: str = "rec.mp4") -> tuple[subprocess.Popen[bytes], Path, Path]:
-    video = tmp_path / name
-    proc = spawn_caprec(["record", "--display", xvfb.display, "-o", str(video), "--quiet", "--cursor", *extra],
-                        cwd=tmp_path, env=env)
-    log = video.with_name(video.stem + ".cursor.ndjson")
-    wait_until(lambda: (file_size(video) > 0 and log.exists()) or proc.poll() is not None, START_TIMEOUT_S,
-               message="the recording to start")
-    assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-    return proc, video, log
-
-
-def finish(proc: subprocess.Popen[bytes]) -> tuple[int, str]:
-    _, err = proc.communicate(timeout=FINISH_TIMEOUT_S)
-    return proc.returncode, err.decode("utf-8", "replace") if err else ""
 
 
 def ffmpeg_binaries() -> list[Any]:

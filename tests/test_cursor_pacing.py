@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from caprec.capture.cursor.reader import read_cursor_log
+from support.recording import finish, record_in_background
 from support.run import SpawnCaprec
 from support.xserver import XServer
-from test_cursor_e2e import finish, record_in_background, x_env  # noqa: F401  (x_env is a fixture)
 
 pytestmark = [pytest.mark.x11,
               pytest.mark.skipif(shutil.which("xdotool") is None or shutil.which("ffmpeg") is None,
@@ -25,7 +25,7 @@ XDOTOOL_TIMEOUT_S = 60.0
 
 
 def test_a_busy_pointer_costs_one_read_per_frame(spawn_caprec: SpawnCaprec, xvfb: XServer,
-                                                 x_env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+                                                 x_env: dict[str, str], tmp_path: Path) -> None:
     proc, _video, log = record_in_background(spawn_caprec, xvfb, x_env, tmp_path, "--fps", str(FPS),
                                              "--cursor-flush", "0.2")
     # One xdotool process moving the pointer MOVES times as fast as it can, then clicks and scrolls.
@@ -63,7 +63,7 @@ SPAWN_SLACK_S = 0.15
 
 
 def test_the_first_move_after_a_rest_is_exact_and_clicks_at_rest_too(
-        spawn_caprec: SpawnCaprec, xvfb: XServer, x_env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+        spawn_caprec: SpawnCaprec, xvfb: XServer, x_env: dict[str, str], tmp_path: Path) -> None:
     """A resting pointer is not read every frame; its first move is still logged within one frame."""
     subprocess.run(["xdotool", "mousemove", "--sync", "50", "60"], env=xvfb.env, check=True,
                    timeout=XDOTOOL_TIMEOUT_S)

@@ -12,42 +12,9 @@ from caprec.capture.cursor.format import CURSOR_FORMAT, CursorContext, CursorFor
 from caprec.capture.cursor.reader import iter_cursor_events, read_cursor_log, summarize_cursor_log
 from caprec.capture.cursor.writer import CursorWriter
 from support.clock import FakeClock
+from support.cursor_logs import WALL, click, header, move, write_log
 
 ORIGIN = 50.0
-WALL = 1_700_000_000.0
-
-
-def header(**overrides: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "format": CURSOR_FORMAT,
-        "version": "1.0",
-        "caprec_version": "0.1.0",
-        "source": "lavfi",
-        "region": {"x": 0, "y": 0, "width": 100, "height": 100},
-        "screen": None,
-        "unit": "pixels",
-        "scale": None,
-        "fps": 30.0,
-        "first_frame_wall": WALL,
-        "first_frame_utc": "2023-11-14T22:13:20.000Z",
-        "flush_interval": 1.0,
-    }
-    base.update(overrides)
-    return base
-
-
-def write_log(path: Path, head: dict[str, Any], events: list[dict[str, Any]], tail: bytes = b"") -> Path:
-    lines = [json.dumps(head, separators=(",", ":"))] + [json.dumps(e, separators=(",", ":")) for e in events]
-    path.write_bytes(("\n".join(lines) + "\n").encode() + tail)
-    return path
-
-
-def move(t: float, x: float, y: float) -> dict[str, Any]:
-    return {"t": t, "type": "move", "x": x, "y": y, "nx": x / 100, "ny": y / 100}
-
-
-def click(t: float, button: str, pressed: bool, x: float = 0, y: float = 0) -> dict[str, Any]:
-    return {"t": t, "type": "click", "x": x, "y": y, "nx": x / 100, "ny": y / 100, "button": button, "pressed": pressed}
 
 
 def test_round_trip_through_the_writer(tmp_path: Path) -> None:

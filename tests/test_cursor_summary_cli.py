@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support.cursor_logs import click, header, move, write_log
 from support.run import RunCaprec
-from test_cursor_reader import click, header, move, write_log
 
 EVENTS = [move(0.0, 0, 0), click(100.0, "left", True), click(180.0, "left", False), move(400.0, 3, 4)]
 

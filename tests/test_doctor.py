@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +12,7 @@ import caprec.commands.doctor
 import pytest
 from caprec.app import app
 from caprec.boundary import describe
-from caprec.capture.errors import DisplayError, FFmpegNotFoundError
-from caprec.capture.ffmpeg.binary import FFmpegBinary
+from caprec.capture.errors import DisplayError
 from caprec.capture.ffmpeg.process import ToolResult
 from caprec.capture.files.diskspace import GIB, MIB
 from caprec.capture.platform.doctor import (
@@ -23,62 +22,13 @@ from caprec.capture.platform.doctor import (
     check_free_space,
     check_pynput,
     check_writable,
-    run_checks,
     worst,
 )
+from support.doctor import NOT_FOUND, by_name, devices_runner, fake_checks, ffmpeg, finder
 from support.env import cli_runner_unset
 from support.run import RunCaprec
 from support.xserver import XServer
 from typer.testing import CliRunner
-
-ALL_ENCODERS = frozenset({"libx264", "h264_nvenc", "h264_qsv", "h264_vaapi", "mpeg4"})
-DEVICES_LINUX = b" D  lavfi           Libavfilter virtual input device\n D  x11grab         X11 screen capture\n"
-NOT_FOUND = "no usable ffmpeg: tried ffmpeg on PATH (not found); install ffmpeg"
-
-
-def finder(binary: FFmpegBinary | None = None, *, error: str = NOT_FOUND) -> Callable[..., FFmpegBinary]:
-    """A find_ffmpeg stand-in: returns ``binary``, or raises FFmpegNotFoundError without one."""
-    calls: list[dict[str, Any]] = []
-
-    def find(**kwargs: Any) -> FFmpegBinary:
-        calls.append(kwargs)
-        if binary is None:
-            raise FFmpegNotFoundError(error)
-        return binary
-
-    find.calls = calls  # type: ignore[attr-defined]
-    return find
-
-
-def ffmpeg(encoders: frozenset[str] = ALL_ENCODERS) -> FFmpegBinary:
-    return FFmpegBinary("/opt/ffmpeg/bin/ffmpeg", "7.1", "PATH", encoders)
-
-
-def devices_runner(stdout: bytes = DEVICES_LINUX) -> Callable[..., ToolResult]:
-    def run(argv: Sequence[str], *, timeout: float) -> ToolResult:
-        assert list(argv) == ["/opt/ffmpeg/bin/ffmpeg", "-hide_banner", "-devices"]
-        return ToolResult(0, stdout, b"")
-
-    return run
-
-
-def plenty(path: Path) -> int:
-    return 50 * GIB
-
-
-def fake_checks(tmp_path: Path, **overrides: Any) -> list[Check]:
-    """run_checks on a healthy Linux machine made of fakes; ``overrides`` break one part."""
-    arguments: dict[str, Any] = {
-        "output_dir": tmp_path, "platform": "linux", "environ": {"DISPLAY": ":7"},
-        "find": finder(ffmpeg()), "runner": devices_runner(), "screen_size": lambda display: (1920, 1080),
-        "pynput_backend": lambda: "pynput.mouse._xorg", "free": plenty,
-    }
-    arguments.update(overrides)
-    return run_checks(**arguments)
-
-
-def by_name(checks: list[Check]) -> dict[str, Check]:
-    return {check.name: check for check in checks}
 
 
 def test_a_healthy_linux_machine_passes_everything(tmp_path: Path) -> None:

@@ -25,15 +25,15 @@ from pathlib import Path
 
 import pytest
 from caprec.capture.cursor.reader import CursorLog, read_cursor_log
-from caprec.capture.ffmpeg.argv import FRAGMENTED_MP4_FLAGS
 from caprec.exit import ExitStatus
 from support.fake_ffmpeg import wrapped_ffmpeg
-from support.files import file_size
-from support.media import Probe
+from support.files import file_size, tmpfs
+from support.media import Probe, no_frames_video
 from support.mp4 import complete_fragments
 from support.paths import REPO_ROOT
 from support.polling import wait_until
 from support.process import children_of, proc_state, process_gone
+from support.recording import finish
 from support.run import RunCaprec, SpawnCaprec
 from support.xserver import XServer, start_xvfb
 
@@ -170,11 +170,6 @@ def reaped(pid: int) -> bool:
     return proc_state(pid) is None
 
 
-def finish(proc: subprocess.Popen[bytes], timeout: float = FINISH_TIMEOUT_S) -> tuple[int, str]:
-    _, err = proc.communicate(timeout=timeout)
-    return proc.returncode, err.decode(errors="replace") if err else ""
-
-
 def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("error:")]
 
@@ -277,23 +272,6 @@ def test_ffmpeg_killed_mid_recording(spawn_caprec: SpawnCaprec, run_caprec: RunC
 
 
 # --- a full disk -----------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def tmpfs(where: Path, size: str) -> Iterator[Path]:
-    """A tmpfs of ``size`` mounted at ``where`` (root only); always unmounted afterwards."""
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a small tmpfs needs root and mount(8)")
-    where.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(where)],
-                             capture_output=True, text=True, check=False)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip() or mounted.returncode}")
-    try:
-        yield where
-    finally:
-        if subprocess.run(["umount", str(where)], capture_output=True, check=False).returncode != 0:
-            subprocess.run(["umount", "-l", str(where)], capture_output=True, check=False)
-
 
 @dataclass(frozen=True)
 class Watched:
@@ -421,14 +399,6 @@ def test_the_display_goes_away(spawn_caprec: SpawnCaprec, caprec_env: dict[str, 
 
 # --- never a success for an empty or unplayable output ---------------------------------------
 
-def header_only_mp4(path: Path) -> Path:
-    """A fragmented MP4 header without a single frame."""
-    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
-                    "-frames:v", "0", "-c:v", "libx264", "-f", "mp4", "-movflags", FRAGMENTED_MP4_FLAGS, "-y",
-                    str(path)], check=True, timeout=FINISH_TIMEOUT_S)
-    return path
-
-
 def fake_ffmpeg(directory: Path, behaviour: str) -> Path:
     """The real ffmpeg for everything but the recording itself, which writes ``behaviour`` and exits 0.
 
@@ -437,7 +407,7 @@ def fake_ffmpeg(directory: Path, behaviour: str) -> Path:
     """
     body = {
         "garbage": "head -c 300000 /dev/urandom",
-        "header-only": f"cat '{header_only_mp4(directory / 'header.mp4')}'",
+        "header-only": f"cat '{no_frames_video(directory / 'header.mp4')}'",
         "nothing": ":",
     }[behaviour]
     return wrapped_ffmpeg(directory / "ffmpeg-fake", 'case "$*" in *empty_moov*)\n'

@@ -32,13 +32,12 @@ from caprec.capture.ffmpeg.binary import find_ffmpeg
 from caprec.capture.record.segment import Recorder, RecordingStats, StopControl
 from caprec.capture.record.session import CursorSpec, Mode, Session, SessionSpec
 from support.fake_ffmpeg import wrapped_ffmpeg
-from support.media import ffprobe
+from support.files import tmpfs
+from support.media import ffprobe, fragmented_video, tear
 from support.polling import wait_until
 from support.process import children_of, kill_if_running, process_gone
 from support.run import RunCaprec, SpawnCaprec
 from support.xserver import XServer
-from test_faults import tmpfs
-from test_recover import fragmented_video, tear
 
 FPS = 30
 START_TIMEOUT_S = 30.0

@@ -15,9 +15,9 @@ from caprec.capture.ffmpeg.process import ManagedProcess
 from caprec.capture.platform.doctor import CheckStatus, check_macos_permission
 from caprec.capture.platform.permissions import no_first_frame_hint
 from caprec.capture.record.segment import Target
+from support.doctor import by_name, fake_checks
+from support.fake_recorder import close_pipes, recorder_with
 from support.process import reaped
-from test_doctor import by_name, fake_checks
-from test_process import close_pipes, recorder_with
 
 MAC_SCREEN = VideoSource(Backend.AVFOUNDATION, device="Capture screen 0")
 MAC_MIC = AudioSource(AudioBackend.AVFOUNDATION, device="0")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import select
 import signal
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,10 +17,9 @@ from pathlib import Path
 import pytest
 from caprec.capture.errors import DisplayError, NoFirstFrameError, WriteError
 from caprec.capture.ffmpeg.argv import Backend, Encoding, VideoSource
-from caprec.capture.ffmpeg.binary import FFmpegBinary
 from caprec.capture.ffmpeg.process import ManagedProcess, StopOutcome
-from caprec.capture.record.segment import Recorder, Status, StopControl, Target
-from support.fake_ffmpeg import FAKE_FFMPEG
+from caprec.capture.record.segment import Status, StopControl, Target
+from support.fake_recorder import close_pipes, fake_argv, recorder_with
 from support.process import pid_alive, reaped
 
 READY_TIMEOUT_S = 10.0
@@ -30,13 +28,6 @@ SHORT_Q_S = 0.3
 SHORT_TERM_S = 0.3
 # Generous bounds for "it did not wait for a deadline it should have skipped".
 FAST_ENOUGH_S = 3.0
-
-
-def fake_argv(mode: str, log: Path | None = None, *extra: str) -> list[str]:
-    argv = [sys.executable, str(FAKE_FFMPEG), "--mode", mode]
-    if log is not None:
-        argv += ["--log", str(log)]
-    return [*argv, *extra]
 
 
 def events(log: Path) -> list[str]:
@@ -55,12 +46,6 @@ def wait_ready(proc: ManagedProcess) -> None:
             chunk = os.read(fd, 4096)
             assert chunk, f"fake ffmpeg exited before it was ready; stderr: {data!r}"
             data += chunk
-
-
-def close_pipes(proc: ManagedProcess) -> None:
-    for stream in (proc.proc.stdin, proc.proc.stdout, proc.proc.stderr):
-        if stream is not None and not stream.closed:
-            stream.close()
 
 
 @pytest.fixture
@@ -218,18 +203,7 @@ def test_child_runs_in_its_own_session(managed: Callable[..., ManagedProcess]) -
 
 # --- The Recorder supervising a scripted ffmpeg -------------------------------------------
 
-FAKE_BINARY = FFmpegBinary(path="/fake/ffmpeg", version="5.1-fake", origin="test", encoders=frozenset({"libx264"}))
 SOURCE = VideoSource(backend=Backend.X11GRAB, device=":99.0")
-
-
-def recorder_with(mode: str, started: list[ManagedProcess], *extra: str, **kwargs: float) -> Recorder:
-    def factory(argv: list[str]) -> ManagedProcess:
-        assert argv[0] == FAKE_BINARY.path  # the recorder built the real command for this binary
-        proc = ManagedProcess(fake_argv(mode, None, *extra), stop_key_timeout=2.0, terminate_timeout=2.0)
-        started.append(proc)
-        return proc
-
-    return Recorder(FAKE_BINARY, process_factory=factory, **kwargs)
 
 
 def test_recorder_turns_an_early_display_error_into_display_error(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from support.media import Probe, ffprobe_bytes
 from support.mp4 import complete_fragments, mp4_top_level_boxes
 from support.polling import wait_until
 from support.process import children_of, process_gone, signal_pending
+from support.recording import finish
 from support.run import RunCaprec, SpawnCaprec
 from support.xserver import XServer
 
@@ -71,11 +72,6 @@ def only_child(pid: int) -> int:
     kids = wait_until(lambda: children_of(pid), START_TIMEOUT_S, message=f"a child of {pid}")
     assert len(kids) == 1, kids
     return kids[0]
-
-
-def finish(proc: subprocess.Popen[bytes]) -> tuple[int, str]:
-    _, err = proc.communicate(timeout=FINISH_TIMEOUT_S)
-    return proc.returncode, err.decode(errors="replace") if err else ""
 
 
 # --- The test pattern -------------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -18,19 +17,15 @@ from pathlib import Path
 import pytest
 import tomli_w
 from caprec.capture.cursor.reader import read_cursor_log
-from caprec.capture.ffmpeg.argv import FRAGMENTED_MP4_FLAGS
 from caprec.capture.files.mp4boxes import read_layout
 from caprec.capture.studio.recover import find_parts
 from caprec.exit import ExitStatus
-from support.media import Probe, ffprobe
+from support.media import FPS, Probe, ffprobe, fragmented_audio, fragmented_video, no_frames_video, tear
 from support.mp4 import complete_fragments, mp4_top_level_boxes
 from support.polling import wait_until
 from support.run import RunCaprec, SpawnCaprec
 
-FPS = 30
-SMALL = "320x240"
 START_TIMEOUT_S = 20.0
-FFMPEG_TIMEOUT_S = 60.0
 # A stream copy may lose the one packet a torn fragment cut in half.
 TORN_FRAME_SLACK = 1
 CURSOR_HEADER = {"format": "caprec-cursor", "version": "1.0", "caprec_version": "0.1.0", "source": "x11grab",
@@ -39,36 +34,6 @@ CURSOR_HEADER = {"format": "caprec-cursor", "version": "1.0", "caprec_version": 
                  "first_frame_utc": "2023-11-14T22:13:20.000Z", "flush_interval": 1.0}
 
 Probe_ = Callable[[Path], Probe]
-
-
-def fragmented_video(path: Path, seconds: float, *, fps: int = FPS) -> Path:
-    """A fragmented MP4 as caprec's recorder writes it (a keyframe and a fragment per second), fast."""
-    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", f"testsrc2=size={SMALL}:rate={fps}",
-                    "-t", f"{seconds:g}", "-c:v", "libx264", "-preset", "ultrafast", "-g", str(fps),
-                    "-pix_fmt", "yuv420p", "-f", "mp4", "-movflags", FRAGMENTED_MP4_FLAGS, "-y", str(path)],
-                   check=True, timeout=FFMPEG_TIMEOUT_S)
-    return path
-
-
-def fragmented_audio(path: Path, seconds: float) -> Path:
-    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-                    "-t", f"{seconds:g}", "-c:a", "aac", "-f", "mp4", "-movflags", FRAGMENTED_MP4_FLAGS, "-y",
-                    str(path)], check=True, timeout=FFMPEG_TIMEOUT_S)
-    return path
-
-
-def no_frames_video(path: Path) -> Path:
-    """What ffmpeg leaves when it dies before its first frame: a header and no fragment."""
-    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", f"testsrc2=size={SMALL}:rate={FPS}",
-                    "-frames:v", "0", "-c:v", "libx264", "-f", "mp4", "-movflags", FRAGMENTED_MP4_FLAGS, "-y",
-                    str(path)], check=True, timeout=FFMPEG_TIMEOUT_S)
-    return path
-
-
-def tear(path: Path, cut: int = 3000) -> None:
-    """Cut the end off the last fragment, as a write interrupted by SIGKILL leaves it."""
-    os.truncate(path, path.stat().st_size - cut)
-    assert read_layout(path).torn
 
 
 def assert_regular_mp4(path: Path) -> None:

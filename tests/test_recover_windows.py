@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from caprec.capture.files.tempfiles import owned_temp
 from caprec.capture.studio.repair import rewrite_verified
-from test_recover import FPS, fragmented_video
+from support.media import FPS, fragmented_video
 
 
 def windows_fsync(fd: int) -> None:

@@ -1,4 +1,4 @@
-"""Files and directories in tests: a growing file's size, a directory nobody can write."""
+"""Files and directories in tests: a growing file's size, a directory nobody can write, a small disk."""
 
 from __future__ import annotations
 
@@ -37,3 +37,20 @@ def read_only_directory(path: Path) -> Iterator[None]:
         yield
     finally:
         subprocess.run(["umount", str(path)], capture_output=True, check=False)
+
+
+@contextlib.contextmanager
+def tmpfs(where: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` mounted at ``where`` (root only); always unmounted afterwards."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root and mount(8)")
+    where.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(where)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip() or mounted.returncode}")
+    try:
+        yield where
+    finally:
+        if subprocess.run(["umount", str(where)], capture_output=True, check=False).returncode != 0:
+            subprocess.run(["umount", "-l", str(where)], capture_output=True, check=False)

@@ -1,13 +1,23 @@
-"""What the real ffprobe reads back from a video: frames (counted by decoding), duration, codec, size."""
+"""Videos in tests: made fast by the real ffmpeg (fragmented MP4 as caprec's recorder writes it, torn as a
+SIGKILL leaves it) and read back by the real ffprobe (frames counted by decoding, duration, codec, size).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from caprec.capture.ffmpeg.argv import FRAGMENTED_MP4_FLAGS
+from caprec.capture.files.mp4boxes import read_layout
+
 FFPROBE_TIMEOUT_S = 60.0
+FFMPEG_TIMEOUT_S = 60.0
+FPS = 30
+"""The frame rate of the videos made here."""
+SMALL = "320x240"
 
 
 @dataclass(frozen=True)
@@ -57,3 +67,34 @@ def ffprobe_bytes(data: bytes) -> Probe:
                             timeout=FFPROBE_TIMEOUT_S, check=False)
     assert result.returncode == 0, f"ffprobe pipe:0 failed: {result.stderr.decode(errors='replace').strip()}"
     return _probe_from_json(result.stdout.decode())
+
+
+def fragmented_video(path: Path, seconds: float, *, fps: int = FPS) -> Path:
+    """A fragmented MP4 as caprec's recorder writes it (a keyframe and a fragment per second), fast."""
+    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", f"testsrc2=size={SMALL}:rate={fps}",
+                    "-t", f"{seconds:g}", "-c:v", "libx264", "-preset", "ultrafast", "-g", str(fps),
+                    "-pix_fmt", "yuv420p", "-f", "mp4", "-movflags", FRAGMENTED_MP4_FLAGS, "-y", str(path)],
+                   check=True, timeout=FFMPEG_TIMEOUT_S)
+    return path
+
+
+def fragmented_audio(path: Path, seconds: float) -> Path:
+    """A fragmented MP4 of a 440 Hz tone (AAC, 48 kHz), as caprec writes a separate audio input."""
+    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+                    "-t", f"{seconds:g}", "-c:a", "aac", "-f", "mp4", "-movflags", FRAGMENTED_MP4_FLAGS, "-y",
+                    str(path)], check=True, timeout=FFMPEG_TIMEOUT_S)
+    return path
+
+
+def no_frames_video(path: Path) -> Path:
+    """What ffmpeg leaves when it dies before its first frame: a header and no fragment."""
+    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", f"testsrc2=size={SMALL}:rate={FPS}",
+                    "-frames:v", "0", "-c:v", "libx264", "-f", "mp4", "-movflags", FRAGMENTED_MP4_FLAGS, "-y",
+                    str(path)], check=True, timeout=FFMPEG_TIMEOUT_S)
+    return path
+
+
+def tear(path: Path, cut: int = 3000) -> None:
+    """Cut the end off the last fragment, as a write interrupted by SIGKILL leaves it."""
+    os.truncate(path, path.stat().st_size - cut)
+    assert read_layout(path).torn
