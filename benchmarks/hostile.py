@@ -1,7 +1,7 @@
 """Rerun the hostile cases of issue 9 and print pass/fail per item, optionally before/after.
 
-The cases are the tests in ``tests/test_hardening.py`` (items 1-11) and
-``tests/test_hostile_input.py`` (items 12-14): symlinks planted by a second
+The cases are the tests in ``tests/e2e/test_hardening.py`` (items 1-11) and
+``tests/e2e/test_hostile_input.py`` (items 12-14): symlinks planted by a second
 local user, a frozen FFmpeg, 20 pauses, a renamed output, a full disk, closed
 streams, absurd names and configs. Some need root (a second user, a tmpfs)
 and are skipped without it.
@@ -10,14 +10,20 @@ and are skipped without it.
     python3 benchmarks/hostile.py --before a063500 # the same cases on that revision too
 
 With ``--before``, the revision is exported (``git archive``) to a temporary
-directory, the two test files of this tree are copied in, and both trees are
-run one after the other. A case that fails "before" and passes "after" is a
-fixed item.
+directory, the two test files of this tree are copied in (where that revision
+keeps its tests: ``tests/e2e/``, or flat in ``tests/`` before the tests
+mirrored the code's layout) with the fixtures and helpers they import
+(``tests/conftest.py``, ``tests/support/``), and both trees are run one after
+the other, each with its own code as ``caprec`` (``_common.source_env``). A
+case that fails "before" and passes "after" is a fixed item; the test files
+import the engine's modules by their current names, so a revision whose
+modules lay elsewhere reports its cases as missing.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -25,8 +31,16 @@ import tempfile
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
+from _common import source_env
+
 ROOT = Path(__file__).resolve().parents[1]
-TEST_FILES = ("tests/test_hardening.py", "tests/test_hostile_input.py")
+HOSTILE_TESTS = ("test_hardening.py", "test_hostile_input.py")
+# Where a tree keeps them: end-to-end tests live in tests/e2e/ since the tests mirror the code's layout;
+# a tree from before that has them flat in tests/.
+E2E_TESTS = "tests/e2e"
+FLAT_TESTS = "tests"
+# What the hostile tests import besides the code under test: this tree's fixtures and helpers.
+TEST_SUPPORT = ("tests/conftest.py", "tests/support")
 RUN_TIMEOUT_S = 1800
 
 # Issue 9's items and the tests (name substrings) that reproduce each.
@@ -50,11 +64,18 @@ ITEMS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
 )
 
 
+def hostile_test_paths(tree: Path) -> list[str]:
+    """The hostile tests' paths in ``tree`` (relative to it), in the layout that tree has."""
+    folder = E2E_TESTS if (tree / E2E_TESTS).is_dir() else FLAT_TESTS
+    return [f"{folder}/{name}" for name in HOSTILE_TESTS]
+
+
 def run_tree(tree: Path, report: Path) -> dict[str, str]:
-    """Run the hostile tests in ``tree``; {test name: passed|failed|skipped}."""
-    argv = [sys.executable, "-m", "pytest", *TEST_FILES, "-q", "--tb=no", "-p", "no:cacheprovider",
+    """Run the hostile tests in ``tree`` against its own code; {test name: passed|failed|skipped}."""
+    argv = [sys.executable, "-m", "pytest", *hostile_test_paths(tree), "-q", "--tb=no", "-p", "no:cacheprovider",
             f"--junitxml={report}"]
-    subprocess.run(argv, cwd=tree, check=False, timeout=RUN_TIMEOUT_S, stdout=subprocess.DEVNULL)
+    subprocess.run(argv, cwd=tree, env={**os.environ, **source_env(tree)}, check=False, timeout=RUN_TIMEOUT_S,
+                   stdout=subprocess.DEVNULL)
     outcomes: dict[str, str] = {}
     if not report.exists():
         return outcomes
@@ -77,12 +98,19 @@ def item_outcome(outcomes: dict[str, str], names: tuple[str, ...]) -> str:
 
 
 def export(revision: str, into: Path) -> Path:
-    """``revision`` of this repository as plain files in ``into``, with this tree's hostile tests."""
+    """``revision`` of this repository as plain files in ``into``, with this tree's hostile tests and helpers."""
     archive = subprocess.run(["git", "archive", "--format=tar", revision], cwd=ROOT, check=True,
                              capture_output=True, timeout=RUN_TIMEOUT_S).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True, timeout=RUN_TIMEOUT_S)
-    for name in TEST_FILES:
-        shutil.copy2(ROOT / name, into / name)
+    for name in TEST_SUPPORT:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, into / name, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / name, into / name)
+    for ours, theirs in zip(hostile_test_paths(ROOT), hostile_test_paths(into), strict=True):
+        (into / theirs).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / ours, into / theirs)
     return into
 
 

@@ -32,7 +32,7 @@ class CaprecGroup(HelpGroup):
 
     def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         # caprec.coercion reaches into Typer's private coercion (pyproject pins Typer's minor version, and
-        # tests/test_coercion.py compares every parameter with Typer's own result); should those internals
+        # tests/cli/test_coercion.py compares every parameter with Typer's own result); should those internals
         # move anyway, Typer's own (slower) coercion runs instead of caprec failing to start.
         try:
             from caprec.coercion import install_plain_coercion
@@ -73,7 +73,7 @@ def root(
 
 
 # Each command's summary: the first paragraph of its help, which ``caprec --help`` and a TAB on the command
-# word show. Those two need nothing else, so they import no command (tests/test_startup.py compares these
+# word show. Those two need nothing else, so they import no command (tests/cli/test_startup.py compares these
 # with the commands' own help). In the order of ``caprec --help``'s listing.
 COMMAND_SUMMARIES = {
     "devices": "List the screens and audio inputs caprec can capture here, with the id to pass to caprec.",

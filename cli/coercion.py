@@ -11,7 +11,7 @@ an unset value unset (as Typer does) without building anything; for one
 annotated ``str``, ``str | None``, ``list[str]`` or ``list[str] | None`` (no
 parser, no choices, not a file) it returns what pydantic would for strings
 (the same string; a list of the strings), and any other value goes to
-Typer's own coercion, built then. tests/test_coercion.py checks both give
+Typer's own coercion, built then. tests/cli/test_coercion.py checks both give
 the same values.
 """
 

@@ -10,7 +10,7 @@ by running caprec with ``_CAPREC_COMPLETE=source_<shell>`` (Typer's
 instruction style), so it is exactly what ``caprec --install-completion``
 installs. The scripts call back into ``caprec`` for the candidates, so new
 options and commands complete without regenerating; regenerate after
-upgrading Typer (tests/test_completions.py says when).
+upgrading Typer (tests/cli/test_completions.py says when).
 """
 
 from __future__ import annotations

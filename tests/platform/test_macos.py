@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from platform_support import run_caprec, spawned_caprec
+from support.installed import run_caprec, spawned_caprec
 from support.media import ffprobe
 from support.polling import wait_until
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from platform_support import read_json, run_caprec, spawned_caprec
+from support.installed import read_json, run_caprec, spawned_caprec
 from support.media import ffprobe
 from support.polling import wait_until
 

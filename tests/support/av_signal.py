@@ -1,6 +1,6 @@
 """Ground truth for A/V sync: a flash on the X screen and a beep into PulseAudio sinks at known instants.
 
-Run as ``python tests/av_signal.py --sink speakers [--sink micsink] --period 0.5 --count 20`` with ``DISPLAY``
+Run as ``python tests/support/av_signal.py --sink speakers [--sink micsink] --period 0.5 --count 20`` with ``DISPLAY``
 and ``PULSE_SERVER`` set. It covers the screen with a black window, and every ``--period`` seconds turns it
 white for ``FLASH_S``; at the same instants a beep starts in one of the sinks (they take turns: event k beeps
 in sink ``k % len(sinks)``, so each audio input is paired with its own flashes even in a mixed track).

@@ -3,7 +3,7 @@
 Real ffmpeg for the camera (``--camera test`` is lavfi's testsrc) and for
 kill -9 + recover; the argv of real cameras (v4l2, avfoundation, dshow) is
 asserted exactly, as those devices do not exist here. The PulseAudio tests
-(two inputs, one file each, FFT) are in ``test_audio_inputs.py``.
+(two inputs, one file each, FFT) are in ``tests/capture/platform/test_audio_inputs.py``.
 """
 
 from __future__ import annotations

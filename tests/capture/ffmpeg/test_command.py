@@ -1,7 +1,7 @@
 """FFmpeg argv builders: the exact command for every backend and codec.
 
 macOS and Windows backends cannot run here, so their argv is pinned exactly;
-the Linux ones run for real in test_record_e2e.py.
+the Linux ones run for real in tests/e2e/test_record_e2e.py.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Real parts throughout: the system ffmpeg, Xvfb servers, xdotool, a tmpfs
 mounted by the test (root only; skipped with the reason otherwise).
-``tests/test_record_e2e.py`` already covers the signals (SIGINT, SIGTERM,
+``tests/e2e/test_record_e2e.py`` already covers the signals (SIGINT, SIGTERM,
 SIGHUP, a second SIGINT) and a basic kill -9 of a test-pattern recording.
 """
 

@@ -1,6 +1,6 @@
 """The pointer-image store: PNG round trip, premultiplied XFixes pixels, each image once, no symlinks followed.
 
-The XFixes watcher itself runs against a real Xvfb in tests/test_render.py
+The XFixes watcher itself runs against a real Xvfb in tests/e2e/test_render.py
 (the studio bundle fixture changes the pointer's image mid-recording).
 """
 

@@ -1,5 +1,5 @@
 """The replay buffer's parts on a real fragmented MP4 made by ffmpeg: the ring, the save, the cursor ring,
-the runtime files. (End to end through the CLI: test_replay_e2e.py.)"""
+the runtime files. (End to end through the CLI: tests/e2e/test_replay_e2e.py.)"""
 
 from __future__ import annotations
 

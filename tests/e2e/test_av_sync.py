@@ -29,6 +29,7 @@ from caprec.capture.ffmpeg.argv import (
     build_record_argv,
 )
 from support.av_offsets import offsets
+from support.paths import TESTS_DIR
 from support.process import terminate_and_reap
 from support.pulse import Pulse
 from support.run import RunCaprec
@@ -43,7 +44,7 @@ MIN_PAIRS = 4  # per track: events found in both the picture and the sound (each
 MOST = 0.75  # this share of the events, too, within MAX_OFFSET_MS plus a frame interval
 SIGNAL_BOUND_MS = 5.0  # the signal's own median error between its flash and its beep
 SIGNAL_READY_TIMEOUT_S = 30.0
-SIGNAL = Path(__file__).parent / "support" / "av_signal.py"
+SIGNAL = TESTS_DIR / "support" / "av_signal.py"
 
 
 FF = "/usr/bin/ffmpeg"

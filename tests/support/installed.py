@@ -1,6 +1,7 @@
-"""Helpers for the real-machine suite (macOS and Windows runners; see .github/workflows/platforms.yml).
+"""caprec as installed on PATH, for the real-machine suite (``tests/platform``; macOS and Windows runners, see
+.github/workflows/platforms.yml).
 
-These tests drive the ``caprec`` that ``pip install .`` put on PATH, with the
+Those tests drive the ``caprec`` that ``pip install .`` put on PATH, with the
 real desktop, the real ffmpeg and ffprobe, and pynput's own Controller to
 move the pointer. Everywhere else they are skipped (marker ``platform``).
 """

@@ -14,20 +14,25 @@ TEST_COMMAND = "python3 -m pytest"
 # A page a newcomer reads in five minutes (the old one was 42 KB).
 README_MAX_BYTES = 10_000
 LINK = re.compile(r"\]\(([^)#\s]+)(#[^)]*)?\)")
+# A test file or folder a page names in a code span (`tests/e2e/test_faults.py`), from the repository root.
+TEST_PATH = re.compile(r"`(tests/[\w./-]+)`")
 
 
 def pages() -> list[Path]:
     return [README, *sorted(DOCS.glob("*.md"))]
 
 
-def test_every_relative_link_resolves() -> None:
+def test_every_relative_link_and_named_test_path_resolves() -> None:
     broken = []
     for page in pages():
-        for target, _anchor in LINK.findall(page.read_text(encoding="utf-8")):
+        text = page.read_text(encoding="utf-8")
+        for target, _anchor in LINK.findall(text):
             if "://" in target:
                 continue
             if not (page.parent / target).exists():
                 broken.append(f"{page.relative_to(REPO_ROOT)} -> {target}")
+        broken += [f"{page.relative_to(REPO_ROOT)} names {path}" for path in TEST_PATH.findall(text)
+                   if not (REPO_ROOT / path).exists()]
     assert broken == []
 
 

@@ -10,8 +10,8 @@ import re
 from pathlib import Path
 
 import pytest
+from support.paths import REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("capture", "cli")
 # Each directory's import name once installed (pyproject.toml's package-dir): one namespace, caprec.
 INSTALLED_AS = {"capture": "caprec.capture", "cli": "caprec"}
@@ -21,7 +21,7 @@ BANNED_IN_ENGINE = ("typer", "click", "rich")
 
 
 def module_name(path: Path) -> str:
-    directory, *parts = path.relative_to(REPO).with_suffix("").parts
+    directory, *parts = path.relative_to(REPO_ROOT).with_suffix("").parts
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join([INSTALLED_AS[directory], *parts])
@@ -35,7 +35,7 @@ def is_application(name: str) -> bool:
 
 
 def modules(package: str) -> dict[str, Path]:
-    return {module_name(path): path for path in sorted((REPO / package).rglob("*.py"))}
+    return {module_name(path): path for path in sorted((REPO_ROOT / package).rglob("*.py"))}
 
 
 def resolve(module: str, node: ast.ImportFrom, is_package: bool) -> str:

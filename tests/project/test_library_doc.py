@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from caprec.capture.cursor.reader import read_cursor_log
 from support.media import ffprobe
+from support.paths import REPO_ROOT
 from support.xserver import XServer
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "library.md"
+DOC = REPO_ROOT / "docs" / "library.md"
 EXAMPLE_DURATION_S = 3.0
 DURATION_SLACK_S = 0.2
 MOVE_INTERVAL_S = 0.2

@@ -12,7 +12,8 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from support.paths import REPO_ROOT
+
 WHEEL_TIMEOUT_S = 120.0
 INSTALLED_AS = {"cli": "caprec", "capture": "caprec.capture"}
 
@@ -20,14 +21,14 @@ INSTALLED_AS = {"cli": "caprec", "capture": "caprec.capture"}
 def tree_packages() -> set[str]:
     found = set()
     for directory, name in INSTALLED_AS.items():
-        for init in (REPO / directory).rglob("__init__.py"):
-            parts = init.parent.relative_to(REPO / directory).parts
+        for init in (REPO_ROOT / directory).rglob("__init__.py"):
+            parts = init.parent.relative_to(REPO_ROOT / directory).parts
             found.add(".".join([name, *parts]))
     return found
 
 
 def test_every_package_of_the_tree_is_listed_for_the_wheel() -> None:
-    setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    setuptools = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert set(setuptools["packages"]) == tree_packages()
     assert setuptools["package-dir"] == {"caprec": "cli", "caprec.capture": "capture"}
 
@@ -42,7 +43,7 @@ def test_python_dash_m_caprec_is_the_command() -> None:
 def test_the_wheel_installs_one_top_level_package(tmp_path: Path) -> None:
     """Nothing named ``cli`` or ``capture`` lands in site-packages: every file of the wheel is under ``caprec/``."""
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-                            "-w", str(tmp_path), str(REPO)], capture_output=True, text=True, check=False,
+                            "-w", str(tmp_path), str(REPO_ROOT)], capture_output=True, text=True, check=False,
                            timeout=WHEEL_TIMEOUT_S, cwd=tmp_path)
     assert build.returncode == 0, build.stderr
     (wheel,) = tmp_path.glob("caprec-*.whl")
