@@ -433,7 +433,8 @@ class TrackFiles:
 def build_record_argv(source: VideoSource, encoding: Encoding, *, ffmpeg_path: str,
                       output: str = "pipe:1", audio: Audio | None = None,
                       tracks: TrackFiles | None = None, ffmpeg_major: int | None = None,
-                      output_queue_size: int | None = None, url: Any = str) -> list[str]:
+                      output_queue_size: int | None = None, url: Any = str,
+                      stats_period: float = STATS_PERIOD_S) -> list[str]:
     """The full argv of a recording: capture, encode, fragmented MP4 to ``output``.
 
     With ``audio``, the track (or tracks, see :class:`AudioMix`) is muxed
@@ -442,7 +443,7 @@ def build_record_argv(source: VideoSource, encoding: Encoding, *, ffmpeg_path: s
     to its own file rather than drawn over the screen. ``url`` turns a
     track's path into FFmpeg's name for it. Progress blocks and log lines
     both go to stderr (``-progress pipe:2``): one stream to read, and it
-    works the same on Windows.
+    works the same on Windows; a block every ``stats_period`` seconds.
     """
     import ffmpeg  # lazy: see the module docstring
     common: dict[str, Any] = {"f": "mp4", "movflags": FRAGMENTED_MP4_FLAGS}
@@ -481,7 +482,7 @@ def build_record_argv(source: VideoSource, encoding: Encoding, *, ffmpeg_path: s
     stream = ffmpeg.merge_outputs(*outputs) if len(outputs) > 1 else outputs[0]
     stream = stream.global_args(
         "-hide_banner", "-nostats", "-loglevel", "level+info",
-        "-progress", "pipe:2", "-stats_period", f"{STATS_PERIOD_S:g}",
+        "-progress", "pipe:2", "-stats_period", f"{stats_period:g}",
     )
     return list(ffmpeg.compile(stream, cmd=ffmpeg_path))
 

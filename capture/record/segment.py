@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from caprec.capture.errors import DeviceError
-from caprec.capture.ffmpeg.argv import Audio, Encoding, TrackFiles, VideoSource, build_record_argv
+from caprec.capture.ffmpeg.argv import STATS_PERIOD_S, Audio, Encoding, TrackFiles, VideoSource, build_record_argv
 from caprec.capture.ffmpeg.binary import FFmpegBinary
 from caprec.capture.ffmpeg.finish import ffmpeg_file_url
 from caprec.capture.ffmpeg.process import ManagedProcess
@@ -38,10 +38,11 @@ from caprec.capture.record.results import Target as Target
 # How often the watch loop wakes: the bound on how late caprec notices a
 # stop request, FFmpeg's exit or a write error.
 TICK_S = 0.1
-# Between the first frame and the last second of a --duration only an unexpected FFmpeg exit
-# needs the tick (stops, pauses and pump errors wake the loop): each wake costs ~0.1 ms of CPU
-# on a small VM, so a slower tick there saves ~0.6 ms of CPU per second of recording.
-STEADY_TICK_S = 0.25
+# Between the first frame and the last second of a --duration only an unexpected FFmpeg exit,
+# a stall and low disk space need the tick (stops, pauses and pump errors wake the loop at once):
+# each wake costs ~0.1-0.15 ms of CPU on a small shared VM, so 2 wakes a second instead of 10
+# save ~1 ms of CPU per second of recording; an FFmpeg that dies is noticed within half a second.
+STEADY_TICK_S = 0.5
 # ...and the fast tick again this close to a --duration's end, where FFmpeg's exit is due.
 ENDING_WINDOW_S = 1.0
 STATS_INTERVAL_S = 0.25
@@ -52,8 +53,11 @@ FIRST_FRAME_TIMEOUT_S = 15.0
 # device that stalls so that -t is never reached.
 DURATION_GRACE_S = 10.0
 THREAD_JOIN_TIMEOUT_S = 10.0
-# No new frame for this long while recording is a stall (a frozen or starved FFmpeg);
-# FFmpeg reports its frame count every STATS_PERIOD_S (0.5 s).
+# FFmpeg's progress block (its frame count) comes every STATS_PERIOD_S (0.5 s) for live stats; with no
+# reader of them, every UNWATCHED_STATS_PERIOD_S: it then serves only the stall check below, and each
+# block wakes caprec's stderr reader (~0.15 ms of CPU on a small shared VM).
+UNWATCHED_STATS_PERIOD_S = 1.0
+# No new frame for this long while recording is a stall (a frozen or starved FFmpeg).
 STALL_AFTER_S = 2.0
 # ...or this many frame intervals, for a slow --fps (a time-lapse at 0.5 fps is not stalled).
 STALL_AFTER_FRAMES = 3
@@ -129,11 +133,17 @@ class Recorder:
         self._pipe_buffer = pipe_buffer
 
     def argv(self, source: VideoSource, encoding: Encoding, *, audio: Audio | None = None,
-             tracks: TrackFiles | None = None, output_queue_size: int | None = None) -> list[str]:
-        """The FFmpeg command a recording of ``source`` runs (video to caprec's pipe)."""
+             tracks: TrackFiles | None = None, output_queue_size: int | None = None,
+             live_stats: bool = True) -> list[str]:
+        """The FFmpeg command a recording of ``source`` runs (video to caprec's pipe).
+
+        ``live_stats`` False: no one reads the recording's live stats, and FFmpeg reports its
+        progress every :data:`UNWATCHED_STATS_PERIOD_S` instead of every ``STATS_PERIOD_S``.
+        """
         return build_record_argv(
             source, encoding, ffmpeg_path=self.ffmpeg.path, audio=audio, tracks=tracks, url=ffmpeg_file_url,
             ffmpeg_major=self.ffmpeg.major, output_queue_size=output_queue_size,
+            stats_period=STATS_PERIOD_S if live_stats else UNWATCHED_STATS_PERIOD_S,
         )
 
     def record(self, source: VideoSource, encoding: Encoding, target: Target, *,
@@ -165,8 +175,8 @@ class Recorder:
         says what went wrong, with every file kept.
         """
         stop = stop or StopControl()
-        argv = self.argv(source, encoding, audio=audio, tracks=tracks,
-                         output_queue_size=output_queue_size)
+        argv = self.argv(source, encoding, audio=audio, tracks=tracks, output_queue_size=output_queue_size,
+                         live_stats=on_stats is not None)
         proc = self._process_factory(argv)
         watch = _Watch(stall_after=max(STALL_AFTER_S, STALL_AFTER_FRAMES / source.fps if source.fps > 0 else 0.0))
         try:
@@ -244,6 +254,8 @@ class Recorder:
         next_stats = started
         announced = False
         tick = TICK_S
+        # Live stats keep their pace; without a reader of them the loop wakes only for what it watches.
+        steady = STEADY_TICK_S if on_stats is None else min(STEADY_TICK_S, STATS_INTERVAL_S)
         while True:
             if stop.wait(tick):
                 if stop.requested:
@@ -280,7 +292,7 @@ class Recorder:
                 next_stats = now + STATS_INTERVAL_S
                 announced = first is not None
             ending = duration is not None and first is not None and now - first > duration - ENDING_WINDOW_S
-            tick = TICK_S if first is None or ending else STEADY_TICK_S
+            tick = TICK_S if first is None or ending else steady
 
     def _origin(self, reader: StderrReader, first_output: float) -> dict[str, float]:
         """t = 0 of the video on caprec's monotonic clock, and as Unix time.

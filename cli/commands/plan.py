@@ -210,8 +210,10 @@ def resolve_plan(*, env: Environment, source: str | None = None, output: str | N
     return plan_from_settings(env=env, settings=settings, probes=probes, platform=platform, displays=displays)
 
 
-def plan_argv(plan: RecordPlan) -> list[str]:
+def plan_argv(plan: RecordPlan, *, live_stats: bool = True) -> list[str]:
     """The FFmpeg command the recording of ``plan`` runs (its first segment's, in studio mode).
+
+    ``live_stats`` False: for a recording whose live stats no one reads (see :meth:`Recorder.argv`).
 
     The video goes to caprec's pipe (``pipe:1``), which caprec writes to the
     output; in studio mode, each audio input and the camera go to their own
@@ -225,7 +227,7 @@ def plan_argv(plan: RecordPlan) -> list[str]:
                                   camera=plan.source.camera is not None)
         tracks = None if layout is None else layout.tracks
     return Recorder(plan.ffmpeg).argv(plan.source, plan.encoding, audio=plan.audio, tracks=tracks,
-                                      output_queue_size=plan.queue_size)
+                                      output_queue_size=plan.queue_size, live_stats=live_stats)
 
 
 def plan_from_settings(*, env: Environment, settings: ResolvedSettings, probes: Probes | None = None,
@@ -395,13 +397,15 @@ def _plan_audio(settings: ResolvedSettings, *, queue_size: int, studio: bool) ->
     return with_queue_size(audio, queue_size)
 
 
-def dry_run_text(plan: RecordPlan) -> str:
+def dry_run_text(plan: RecordPlan, *, live_stats: bool = True) -> str:
     """What ``--dry-run`` prints: the FFmpeg command, where its output goes, then every setting.
+
+    ``live_stats``: whether the recording's live stats are read (see :func:`plan_argv`).
 
     Everything after the command is a ``#`` comment, so the text stays a
     valid shell script (``shlex.split(text, comments=True)`` is the argv).
     """
-    lines = [shlex.join(plan_argv(plan))]
+    lines = [shlex.join(plan_argv(plan, live_stats=live_stats))]
     bundle = plan.bundle
     if bundle is not None:
         video, layout = segment_files(Mode.STUDIO, bundle.absolute(), 1, audio=plan.audio,

@@ -254,7 +254,8 @@ def record(
             for note in plan.notes:
                 console.print(f"note: {note}", markup=False, soft_wrap=True)
         if dry_run:
-            env.stdout.write(dry_run_text(plan))
+            # As run_plan asks: --quiet without --stats-file reads no live stats.
+            env.stdout.write(dry_run_text(plan, live_stats=not quiet or reports.stats_file is not None))
             return ExitStatus.OK
         stop = StopControl()
         tally = WarningTally()

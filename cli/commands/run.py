@@ -13,7 +13,7 @@ from caprec.capture.record.segment import Recorder, RecordingResult, Status, Sto
 from caprec.capture.record.session import Mode, Session, SessionSpec
 from caprec.commands.plan import RecordPlan, fd_is_terminal
 from caprec.exit import ExitStatus, exit_status_for
-from caprec.ui.display import Display, PanelOptions, TeeDisplay, WarningTally, make_display
+from caprec.ui.display import Display, PanelOptions, TeeDisplay, WarningTally, make_display, reads_stats
 from caprec.ui.reports import StatsFileWriter
 from rich.console import Console
 
@@ -60,7 +60,8 @@ def run_plan(plan: RecordPlan, *, console: Console, quiet: bool, stop: StopContr
     extra = (*(() if stats is None else (stats,)), *(() if warnings is None else (warnings,)))
     try:
         with TeeDisplay(shown, *extra) as both:
-            result = session.run(session_spec(plan), stop=stop, on_stats=both.update, on_warning=both.warn)
+            result = session.run(session_spec(plan), stop=stop, on_stats=both.update if reads_stats(both) else None,
+                                 on_warning=both.warn)
     except CaptureError as exc:
         if plan.cursor is not None and plan.mode is Mode.INSTANT and not isinstance(exc, OutputError):
             plan.cursor.path.unlink(missing_ok=True)

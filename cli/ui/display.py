@@ -138,6 +138,9 @@ class PlainDisplay:
 class QuietDisplay:
     """Nothing but errors (--quiet)."""
 
+    # Nothing reads the live stats: the recorder need not build them (see :func:`reads_stats`).
+    reads_stats = False
+
     def __enter__(self) -> QuietDisplay:
         return self
 
@@ -281,6 +284,15 @@ def make_batch_display(console: Console, *, quiet: bool, total: int,
     return PlainBatchDisplay(console, total=total)
 
 
+def reads_stats(display: Display) -> bool:
+    """Whether ``display`` uses the live stats it is sent; one that says ``reads_stats = False`` does not.
+
+    A recording shown by no one who reads them (``--quiet`` without ``--stats-file``) asks the recorder
+    for none: building a snapshot four times a second is ~0.4 ms of CPU per second of recording.
+    """
+    return bool(getattr(display, "reads_stats", True))
+
+
 class TeeDisplay:
     """Several displays fed the same stats (the screen and the --stats-file writer)."""
 
@@ -296,6 +308,10 @@ class TeeDisplay:
         for display in reversed(self._displays):
             display.__exit__(*exc_info)
 
+    @property
+    def reads_stats(self) -> bool:
+        return any(reads_stats(display) for display in self._displays)
+
     def update(self, stats: RecordingStats) -> None:
         for display in self._displays:
             display.update(stats)
@@ -307,6 +323,8 @@ class TeeDisplay:
 
 class WarningTally:
     """Counts the warnings a recording's displays are shown, so the summary says the same as the panel."""
+
+    reads_stats = False  # warnings only
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -168,10 +168,14 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def test_stats_file_changes_during_the_recording_and_ends_final(env: dict[str, str], tmp_path: Path) -> None:
+@pytest.mark.parametrize("quiet", [[], ["--quiet"]], ids=["shown", "quiet"])
+def test_stats_file_changes_during_the_recording_and_ends_final(env: dict[str, str], tmp_path: Path,
+                                                                quiet: list[str]) -> None:
+    # --quiet shows no stats; the stats file still reads them live.
     stats_path = tmp_path / "live.json"
     video = tmp_path / "watched.mp4"
-    proc = subprocess.Popen(python_argv(*record_args(str(video), "--stats-file", str(stats_path), duration=3)),
+    proc = subprocess.Popen(python_argv(*record_args(str(video), "--stats-file", str(stats_path), *quiet,
+                                                     duration=3)),
                             cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     try:

@@ -21,11 +21,11 @@ from caprec.capture.cursor.format import CursorContext, Region
 from caprec.capture.cursor.listener import CursorSidecar
 from caprec.capture.cursor.reader import read_cursor_log
 from caprec.capture.cursor.writer import CursorWriter
-from caprec.capture.ffmpeg.argv import AudioBackend, AudioSource, Backend, Encoding, VideoSource
+from caprec.capture.ffmpeg.argv import STATS_PERIOD_S, AudioBackend, AudioSource, Backend, Encoding, VideoSource
 from caprec.capture.ffmpeg.binary import find_ffmpeg
 from caprec.capture.ffmpeg.finish import join_checked
 from caprec.capture.ffmpeg.process import ManagedProcess
-from caprec.capture.record.segment import Recorder, RecordingStats, StopControl
+from caprec.capture.record.segment import UNWATCHED_STATS_PERIOD_S, Recorder, RecordingStats, StopControl, Target
 from caprec.capture.record.session import CursorSpec, Mode, Session, SessionSpec, part_path
 from support.media import ffprobe
 from support.mp4 import mp4_top_level_boxes
@@ -374,3 +374,26 @@ def test_a_stop_right_after_a_resume_keeps_the_recording(tmp_path: Path, mode: M
         assert [s["index"] for s in tomllib.loads((output / "recording.toml").read_text())["segments"]] == [1]
     else:
         assert sorted(p.name for p in tmp_path.iterdir()) == ["talk.mp4"]
+
+
+def test_ffmpeg_reports_progress_half_as_often_when_no_one_reads_the_stats(tmp_path: Path) -> None:
+    """Without ``on_stats`` FFmpeg's progress serves only the stall check: a block a second, not two."""
+    spawned: list[list[str]] = []
+
+    class Spawned(ManagedProcess):
+        def start(self) -> None:
+            spawned.append(self.argv)
+            super().start()
+
+    recorder = Recorder(find_ffmpeg(), process_factory=Spawned)
+    seen: list[RecordingStats] = []
+    watched = recorder.record(pattern(), Encoding(duration=1.5), Target(path=tmp_path / "watched.mp4"),
+                              on_stats=seen.append)
+    unwatched = recorder.record(pattern(), Encoding(duration=1.5), Target(path=tmp_path / "unwatched.mp4"))
+    periods = [argv[argv.index("-stats_period") + 1] for argv in spawned]
+    assert periods == [f"{STATS_PERIOD_S:g}", f"{UNWATCHED_STATS_PERIOD_S:g}"]
+    assert seen and seen[-1].progress.frame > 0
+    for result in (watched, unwatched):
+        assert result.error is None and result.media is not None
+        assert result.media.frames == round(1.5 * FPS)
+        assert result.stats.progress.frame == round(1.5 * FPS)

@@ -23,6 +23,7 @@ from caprec.capture.ffmpeg.binary import FFmpegBinary, probe_version
 from caprec.exit import ExitStatus
 from caprec.settings.schema import DEFAULT_QUEUE_SIZE_INSTANT
 from support.env import cli_runner_unset
+from support.fake_ffmpeg import wrapped_ffmpeg
 from support.run import RunCaprec
 from support.xserver import XServer
 from typer.testing import CliRunner
@@ -121,6 +122,26 @@ def test_dry_run_prints_the_exact_ffmpeg_command(run_caprec: RunCaprec, tmp_path
     assert shlex.split(result.stdout, comments=True) == expected
     assert "-progress pipe:2" in result.stdout
     assert snapshot(tmp_path) == {}  # a dry run creates nothing
+
+
+@pytest.mark.parametrize(("extra", "period"), [([], "0.5"), (["--quiet"], "1"),
+                                               (["--quiet", "--stats-file", "stats.json"], "0.5")],
+                         ids=["shown", "quiet", "quiet-with-stats-file"])
+def test_dry_run_shows_the_progress_period_the_recording_runs(run_caprec: RunCaprec, tmp_path: Path,
+                                                               extra: list[str], period: str) -> None:
+    """No one reads a quiet recording's live stats: FFmpeg reports progress once a second, and --dry-run says so."""
+    ran = tmp_path / "ran.txt"
+    # The recording's own ffmpeg (the only one with -progress pipe:2) writes its argv down, one per line.
+    script = f'case "$*" in *"-progress pipe:2"*) printf "%s\\n" "$@" > {ran};; esac'
+    ffmpeg = wrapped_ffmpeg(tmp_path / "ffmpeg", script)
+    args = ["record", "--source", "test", "-d", "1", "--fps", "10", "-o", "out.mp4", "--ffmpeg", str(ffmpeg), *extra]
+    dry = run_caprec([*args, "--dry-run"], cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    shown = shlex.split(dry.stdout, comments=True)
+    assert shown[shown.index("-stats_period") + 1] == period
+    real = run_caprec(args, cwd=tmp_path)
+    assert real.returncode == 0, real.stderr
+    assert ran.read_text().splitlines() == shown[1:]  # the very command, after the binary's path
 
 
 BAD_INPUT = [

@@ -22,11 +22,14 @@ from caprec.ui.display import (
     LIVE_REFRESH_PER_SECOND,
     LiveDisplay,
     PlainDisplay,
+    QuietDisplay,
     TeeDisplay,
     WarningTally,
     print_summary,
+    reads_stats,
 )
 from caprec.ui.panel import DROP_WINDOW_MAX_SNAPSHOTS, WARNING_HOLD_S, DropWindow, StatsView, drop_warning
+from caprec.ui.reports import StatsFileWriter
 from rich.console import Console
 from support.clock import FakeClock
 from support.media import ffprobe
@@ -549,3 +552,15 @@ def test_ctrl_c_shows_stopping_then_saves(caprec_env: dict[str, str], tmp_path: 
     assert child.exitstatus == 0, rest
     assert "saved:" in rest
     assert ffprobe(output).frames > 0
+
+
+# --- who reads the live stats ----------------------------------------------------------------------------
+
+
+def test_a_quiet_recording_asks_for_no_stats_unless_a_stats_file_reads_them(tmp_path: Path) -> None:
+    quiet = QuietDisplay()
+    assert not reads_stats(quiet)
+    assert not reads_stats(TeeDisplay(quiet, WarningTally()))
+    assert reads_stats(TeeDisplay(quiet, StatsFileWriter(tmp_path / "stats.json", video=None), WarningTally()))
+    assert reads_stats(TeeDisplay(PlainDisplay(Console(file=io.StringIO())), WarningTally()))
+    assert reads_stats(LiveDisplay(Console(file=io.StringIO(), force_terminal=True)))
