@@ -35,7 +35,6 @@ from caprec.capture.ffmpeg.argv import Backend
 from caprec.capture.ffmpeg.process import run_tool
 from caprec.capture.platform.devices_linux import (
     ALSA_PCM_PATH,
-    XScreen,
     list_alsa_capture,
     list_pulse_sources,
     read_x_screens,
@@ -46,6 +45,7 @@ from caprec.capture.platform.devices_windows import gdigrab_desktop, list_dshow,
 from caprec.capture.platform.displays import DisplayReader, GeometryUnavailable, display_reader
 from caprec.capture.platform.listing import Device, DeviceKind, Note, Runner, note
 from caprec.capture.platform.screen import default_backend
+from caprec.capture.platform.x11wire import XScreen
 
 TEST_AUDIO_ID = "test"
 TEST_AUDIO_NAME = "test tone (lavfi sine, 440 Hz)"

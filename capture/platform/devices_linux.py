@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from caprec.capture.ffmpeg.process import run_tool
 from caprec.capture.platform.listing import Device, DeviceKind, Note, Runner, decode, last_line, note
 from caprec.capture.platform.pulse import NoSoundServer, Pactl
 from caprec.capture.platform.x11info import x_connection
+from caprec.capture.platform.x11wire import RANDR_MONITORS_VERSION, XMonitor, XScreen, wire_screens
 
 PACTL_TIMEOUT_S = 5.0
 ALSA_PCM_PATH = Path("/proc/asound/pcm")
@@ -27,32 +27,6 @@ PULSE_MONITOR_SUFFIX = ".monitor"
 PULSE = "pulse"
 ALSA = "alsa"
 _ALSA_PCM = re.compile(r"^(\d+)-(\d+):\s*(.*)$")
-# RandR 1.5 added monitors (GetMonitors).
-_RANDR_MONITORS_VERSION = (1, 5)
-
-
-@dataclass(frozen=True)
-class XMonitor:
-    """A RandR monitor: a rectangle of an X screen (one physical display)."""
-
-    name: str
-    x: int
-    y: int
-    width: int
-    height: int
-    primary: bool = False
-
-
-
-@dataclass(frozen=True)
-class XScreen:
-    """An X screen of a display: its number, size and RandR monitors (empty when unknown)."""
-
-    number: int
-    width: int
-    height: int
-    monitors: tuple[XMonitor, ...] = ()
-
 
 
 def parse_pactl_sources(text: str) -> list[Device]:
@@ -138,14 +112,21 @@ def x11_devices(display: str, screens: Sequence[XScreen]) -> list[Device]:
 
 
 def read_x_screens(display: str) -> list[XScreen]:
-    """The screens of X ``display`` with their sizes and RandR monitors (python-xlib).
+    """The screens of X ``display`` with their sizes and RandR monitors.
 
     Raises :class:`DisplayError` when the display cannot be opened (or
     python-xlib is missing). Monitors are best effort: an X server without
-    RandR 1.5 gives screens without monitors. The requests go over a bare
-    connection (:func:`x_connection` ``setup_only``): every recording on X11
-    asks this before FFmpeg starts.
+    RandR 1.5 gives screens without monitors. Every recording on X11 asks
+    this before FFmpeg starts: a local display is asked over its socket
+    (:mod:`caprec.capture.platform.x11wire`), any other through python-xlib.
     """
+    screens = wire_screens(display)
+    return screens if screens is not None else xlib_screens(display)
+
+
+def xlib_screens(display: str) -> list[XScreen]:
+    """:func:`read_x_screens` through python-xlib, over a bare connection (:func:`x_connection`
+    ``setup_only``): any display python-xlib reaches, and its errors."""
     with x_connection(display, setup_only=True) as conn:
         from Xlib.error import XError
 
@@ -179,9 +160,9 @@ def _randr_monitors(conn: Any, opcode: int | None, root: Any) -> tuple[XMonitor,
     from Xlib.ext import randr
     from Xlib.protocol import request
 
-    version = randr.QueryVersion(display=conn, opcode=opcode, major_version=_RANDR_MONITORS_VERSION[0],
-                                 minor_version=_RANDR_MONITORS_VERSION[1])
-    if (int(version.major_version), int(version.minor_version)) < _RANDR_MONITORS_VERSION:
+    version = randr.QueryVersion(display=conn, opcode=opcode, major_version=RANDR_MONITORS_VERSION[0],
+                                 minor_version=RANDR_MONITORS_VERSION[1])
+    if (int(version.major_version), int(version.minor_version)) < RANDR_MONITORS_VERSION:
         return ()
     reply = randr.GetMonitors(display=conn, opcode=opcode, window=root, is_active=True)
     return tuple(

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from caprec.capture.errors import DisplayError
 from caprec.capture.ffmpeg.argv import AVFOUNDATION_DEFAULT_SCREEN, Backend
+from caprec.capture.platform.x11wire import local_screen_number, wire_screens
 
 
 def default_backend(platform: str = sys.platform) -> Backend:
@@ -49,8 +50,13 @@ def is_wayland(environ: Mapping[str, str] = os.environ) -> bool:
 def x11_screen_size(display: str) -> tuple[int, int] | None:
     """The size of ``display``'s screen in pixels, or None if it cannot be read.
 
-    Uses python-xlib, which pynput already needs on Linux.
+    A local display is asked over its socket (:mod:`caprec.capture.platform.x11wire`); any other, and every error,
+    through python-xlib, which pynput already needs on Linux.
     """
+    number = local_screen_number(display)
+    screens = wire_screens(display) if number is not None else None
+    if screens is not None and number is not None and number < len(screens):
+        return screens[number].width, screens[number].height
     try:
         from Xlib import display as xdisplay
         from Xlib.error import ConnectionClosedError, XauthError

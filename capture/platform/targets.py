@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from caprec.capture.errors import SettingError
-from caprec.capture.platform.devices_linux import XScreen, display_base
+from caprec.capture.platform.devices_linux import display_base
 from caprec.capture.platform.x11info import XWindow
+from caprec.capture.platform.x11wire import XScreen
 from caprec.capture.units import Region
 
 #: ``--screen all``: the whole X screen (every monitor on it).

@@ -16,14 +16,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from caprec.capture.record.segment import RecordingResult, RecordingStats, Status, StopControl
 from caprec.capture.units import format_bytes, format_duration
 from caprec.ui.panel import LABEL_STYLE, DropWindow, StatsView, ViewState, drop_warning, next_state, stats_line
-from rich.console import Console, Group
-from rich.live import Live
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from rich.live import Live
+    from rich.progress import TaskID
 
 LIVE_REFRESH_PER_SECOND = 4
 PLAIN_INTERVAL_S = 5.0
@@ -39,6 +41,10 @@ class Display(Protocol):
 
 
 def _live(console: Console, renderable: Any) -> Live:
+    # rich's Live, Progress and Table are imported only by the panels that use them: a recording imports
+    # this module before FFmpeg starts, and with --quiet or a plain log it never needs them.
+    from rich.live import Live
+
     # Not redirecting stdout: `--json` prints there, and `-o -` streams the video.
     return Live(renderable, console=console, refresh_per_second=LIVE_REFRESH_PER_SECOND, auto_refresh=True,
                 transient=True, redirect_stdout=False, redirect_stderr=False)
@@ -198,6 +204,9 @@ class LiveBatchDisplay:
     """One rich Live for the whole batch: a progress bar over captures and the current capture's panel."""
 
     def __init__(self, console: Console, *, total: int, options: PanelOptions = PanelOptions()) -> None:
+        from rich.console import Group
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
         self._console = console
         self.total = total
         self.view = StatsView(stop=options.stop, pausable=options.pausable, cursor=options.cursor,

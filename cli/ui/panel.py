@@ -344,7 +344,9 @@ class StatsView:
     def _frame_cells(stats: RecordingStats | None, *, settled: bool) -> list[Text]:
         progress = stats.progress if stats is not None else None
         target = f"{stats.target_fps:g}" if stats is not None else "-"
-        fps = progress.fps if progress is not None and settled else None
+        # FFmpeg reports fps 0 until a second after its own start (t > 1 ? frames / t : 0), which may come a
+        # moment after the panel's run settled: 0 means not known yet.
+        fps = progress.fps if progress is not None and settled and progress.fps else None
         return [
             _cell("frames", str(progress.frame if progress else 0), width=FRAMES_WIDTH),
             _cell("fps", f"{_fps(fps)}/{target}", width=len("00.0/00")),

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 from caprec.capture.errors import SettingError
 from caprec.capture.ffmpeg.argv import Backend, Encoding, VideoSource, build_record_argv
-from caprec.capture.platform.devices_linux import XMonitor, XScreen
 from caprec.capture.platform.targets import choose_monitor, choose_window, default_monitor, even_region, x11_monitors
 from caprec.capture.platform.x11info import XWindow
+from caprec.capture.platform.x11wire import XMonitor, XScreen
 from caprec.capture.units import Region
 from support.env import scrubbed_environ
 from support.media import ffprobe
