@@ -23,100 +23,37 @@ the video, and its times are on the joined timeline.
 from __future__ import annotations
 
 import contextlib
-import enum
 import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
 
-from caprec.capture.cursor.format import CursorContext, CursorUnavailableError
+from caprec.capture.cursor.format import CursorUnavailableError
 from caprec.capture.cursor.listener import CursorSidecar
 from caprec.capture.cursor.shapes import ShapeSidecar
 from caprec.capture.cursor.writer import CursorStats, CursorWriter
 from caprec.capture.errors import CaptureError, OutputError, WriteError
-from caprec.capture.ffmpeg.argv import Audio, Encoding, TrackFiles, VideoSource
+from caprec.capture.ffmpeg.argv import TrackFiles
 from caprec.capture.ffmpeg.finish import MediaCheck, join_checked, remux_checked, verify_media
 from caprec.capture.files.diskspace import check_start
 from caprec.capture.files.lock import hold_lock
 from caprec.capture.record.segment import Recorder, RecordingResult, RecordingStats, Status, StopControl, Target
 from caprec.capture.record.session_stats import Warnings, kbps, offset_stats, summed_progress
+from caprec.capture.record.spec import CURSOR_NAME, MANIFEST_NAME, CursorRecorder, segment_files
+
+# The session's public spec types, importable from here too (see docs/library.md).
+from caprec.capture.record.spec import CursorSpec as CursorSpec
+from caprec.capture.record.spec import Mode as Mode
+from caprec.capture.record.spec import SessionSpec as SessionSpec
+from caprec.capture.record.spec import part_path as part_path
 from caprec.capture.studio.bundle_manifest import SegmentInfo, bundle_document
 from caprec.capture.studio.manifest import utc_now, write_manifest
-from caprec.capture.studio.tracks import SegmentLayout, segment_layout
+from caprec.capture.studio.tracks import SegmentLayout
 
-
-class Mode(enum.StrEnum):
-    """``instant``: one shareable MP4, pointer drawn in. ``studio``: a bundle
-    directory with separate tracks per segment, pointer hidden, for editing."""
-
-    INSTANT = "instant"
-    STUDIO = "studio"
-
-
-STUDIO_SUFFIX = ".caprec"
-MANIFEST_NAME = "recording.toml"
-CURSOR_NAME = "cursor.ndjson"
-SEGMENTS_DIR = "segments"
-PART_FORMAT = "{stem}.part-{index}{suffix}"
 # While paused the display still gets a snapshot this often.
 PAUSED_TICK_S = 0.25
-
-
-class CursorRecorder(Protocol):
-    """The cursor sidecar as the session drives it (caprec.capture.cursor.listener.CursorSidecar)."""
-
-    def start(self) -> None: ...
-    def stop(self) -> CursorStats: ...
-    def stats(self) -> CursorStats: ...
-    def set_origin(self, *, monotonic: float, wall: float) -> None: ...
-    def pause(self) -> None: ...
-    def resume(self, *, offset_ms: float) -> None: ...
-
-
-@dataclass(frozen=True)
-class CursorSpec:
-    """Where and how the cursor log is written."""
-
-    path: Path
-    context: CursorContext
-    flush_interval: float
-    display: str | None = None  # the X display whose pointer is logged (None: the process's $DISPLAY)
-    overwrite: bool = False  # replace an existing log (its directory entry); else an existing one is refused
-    shapes_dir: Path | None = None  # studio on X11: the bundle's cursors/ (caprec.capture.cursor.shapes)
-
-
-@dataclass(frozen=True)
-class SessionSpec:
-    """Everything a session records, resolved and validated by the caller.
-
-    ``output`` is the MP4 (instant) or the bundle directory (studio); None
-    with ``fd`` streams an instant recording (no pause) to that descriptor.
-    ``encoding.duration`` is the recorded time wanted, pauses excluded.
-    """
-
-    mode: Mode
-    source: VideoSource
-    encoding: Encoding
-    output: Path | None
-    fd: int | None = None
-    overwrite: bool = False
-    audio: Audio | None = None
-    queue_size: int | None = None
-    cursor: CursorSpec | None = None
-
-
-def segment_files(mode: Mode, output: Path, index: int, *, audio: Audio | None,
-                  camera: bool = False) -> tuple[Path, SegmentLayout | None]:
-    """Where segment ``index`` (from 1) of a recording to ``output`` goes: its video, and in studio mode
-    the layout of its tracks (an audio file per input, the camera). Instant mode muxes everything into
-    the video."""
-    if mode is Mode.INSTANT:
-        return (output if index == 1 else part_path(output, index)), None
-    layout = segment_layout(output / SEGMENTS_DIR / str(index), audio=audio, camera=camera)
-    return layout.display, layout
 
 
 def segment_length(result: RecordingResult, frames: int, fps: float) -> float:
@@ -130,11 +67,6 @@ def segment_length(result: RecordingResult, frames: int, fps: float) -> float:
     if frames > 0 and fps > 0:
         return frames / fps
     return result.media.duration_s if result.media is not None else result.stats.progress.out_time_s
-
-
-def part_path(output: Path, index: int) -> Path:
-    """``talk.mp4`` -> ``talk.part-2.mp4``: where instant segment ``index`` (>= 2) is recorded."""
-    return output.with_name(PART_FORMAT.format(stem=output.stem, index=index, suffix=output.suffix))
 
 
 def cursor_recorder(spec: CursorSpec, warn: Callable[[str], None]) -> CursorRecorder:

@@ -20,7 +20,7 @@ from caprec.capture.cursor.shapes import SHAPE_SUFFIX, SHAPES_DIR, ShapeError, r
 from caprec.capture.ffmpeg.argv import DEFAULT_CAMERA_WIDTH, Corner
 from caprec.capture.ffmpeg.finish import ffmpeg_file_url
 from caprec.capture.ffmpeg.process import run_tool
-from caprec.capture.record.session import CURSOR_NAME, MANIFEST_NAME
+from caprec.capture.record.spec import CURSOR_NAME, MANIFEST_NAME
 from caprec.capture.render.cursor_art import ShapeImage, ShapeTrack, shape_image
 from caprec.capture.render.spec import RenderInputError
 from caprec.capture.render.spring import CursorTrack

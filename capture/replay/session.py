@@ -24,7 +24,7 @@ from caprec.capture.cursor.writer import CursorStats, CursorWriter
 from caprec.capture.errors import CaptureError
 from caprec.capture.ffmpeg.argv import Audio, Encoding, VideoSource
 from caprec.capture.record.segment import Recorder, RecordingResult, RecordingStats, StopControl, Target
-from caprec.capture.record.session import CursorSpec
+from caprec.capture.record.spec import CursorSpec
 from caprec.capture.replay.cursor import CursorRing
 from caprec.capture.replay.ring import DEFAULT_MAX_MEMORY, BufferStats, ReplayBuffer
 from caprec.capture.replay.save import ClipPattern, SavedClip, SaveError, save_clip

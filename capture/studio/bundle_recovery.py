@@ -19,7 +19,7 @@ from caprec.capture.ffmpeg.finish import MediaCheck, ffmpeg_file_url, verify_med
 from caprec.capture.ffmpeg.process import run_tool
 from caprec.capture.files.mp4boxes import read_layout
 from caprec.capture.files.tempfiles import owned_temp
-from caprec.capture.record.session import CURSOR_NAME, MANIFEST_NAME
+from caprec.capture.record.spec import CURSOR_NAME, MANIFEST_NAME
 from caprec.capture.studio.manifest import ManifestError, read_manifest, segment_audio, utc_now, write_manifest
 from caprec.capture.studio.repair import (
     check_cursor_log,

@@ -26,7 +26,7 @@ from caprec.capture.errors import OutputError
 from caprec.capture.ffmpeg.argv import INDEX_FIRST_CONTAINERS, container_for
 from caprec.capture.ffmpeg.finish import MediaCheck, verify_media
 from caprec.capture.files.mp4boxes import read_layout
-from caprec.capture.record.session import MANIFEST_NAME, STUDIO_SUFFIX
+from caprec.capture.record.spec import MANIFEST_NAME, STUDIO_SUFFIX
 from caprec.capture.studio.bundle_recovery import recover_studio
 from caprec.capture.studio.repair import (
     check_cursor_log,

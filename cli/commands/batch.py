@@ -18,7 +18,7 @@ import typer
 from caprec.boundary import describe, error_console, run_guarded
 from caprec.capture.errors import CaptureError, OutputError, SettingError
 from caprec.capture.record.segment import Recorder, StopControl
-from caprec.capture.record.session import Mode
+from caprec.capture.record.spec import Mode
 from caprec.capture.units import format_bytes, format_duration
 from caprec.commands.batch_render import render_after_capture, render_note
 from caprec.commands.plan import RecordPlan, resolve_plan, retarget

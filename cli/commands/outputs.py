@@ -13,7 +13,7 @@ from caprec.capture.errors import OutputError, SettingError
 from caprec.capture.ffmpeg.argv import CONTAINERS
 from caprec.capture.ffmpeg.finish import default_output_name
 from caprec.capture.files.tempfiles import NAME_MAX
-from caprec.capture.record.session import STUDIO_SUFFIX
+from caprec.capture.record.spec import STUDIO_SUFFIX
 from caprec.settings import schema as opt
 from caprec.settings.schema import ResolvedSettings
 

@@ -44,8 +44,8 @@ from caprec.capture.platform.pulse import Pactl, check_sources
 from caprec.capture.platform.screen import default_backend, default_screen_device, resolve_x11_display
 from caprec.capture.record.framebudget import capped_queue_size
 from caprec.capture.record.segment import Recorder, Target
-from caprec.capture.record.session import CURSOR_NAME, Mode, segment_files
-from caprec.capture.record.session import CursorSpec as CursorPlan
+from caprec.capture.record.spec import CURSOR_NAME, Mode, segment_files
+from caprec.capture.record.spec import CursorSpec as CursorPlan
 from caprec.capture.units import check_region_fits
 from caprec.commands.outputs import (
     bundle_path,

@@ -12,7 +12,7 @@ from caprec.boundary import describe, error_console, run_guarded
 from caprec.capture.errors import CaptureError, SettingError
 from caprec.capture.ffmpeg.argv import SUPPORTED_CODECS
 from caprec.capture.record.segment import StopControl
-from caprec.capture.record.session import Mode
+from caprec.capture.record.spec import Mode
 from caprec.commands.plan import dry_run_text, resolve_plan
 from caprec.commands.run import exit_code, run_plan, stop_on_signals
 from caprec.commands.targets import TargetFlags, apply_targets, check_combinations

@@ -22,7 +22,7 @@ from typing import Any
 from caprec.boundary import describe, error_console
 from caprec.capture.errors import OutputError, SettingError
 from caprec.capture.record.segment import Recorder, StopControl
-from caprec.capture.record.session import Mode
+from caprec.capture.record.spec import Mode
 from caprec.capture.replay.ring import DEFAULT_MAX_MEMORY
 from caprec.capture.replay.runtime import SAVE_SIGNAL, RuntimeFile, runtime_dir
 from caprec.capture.replay.save import CLIP_SUFFIX, CURSOR_SUFFIX, DEFAULT_CLIP_NAME, ClipPattern, SavedClip

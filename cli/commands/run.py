@@ -10,7 +10,8 @@ from pathlib import Path
 
 from caprec.capture.errors import CaptureError, OutputError
 from caprec.capture.record.segment import Recorder, RecordingResult, Status, StopControl
-from caprec.capture.record.session import Mode, Session, SessionSpec
+from caprec.capture.record.session import Session
+from caprec.capture.record.spec import Mode, SessionSpec
 from caprec.commands.plan import RecordPlan, fd_is_terminal
 from caprec.exit import ExitStatus, exit_status_for
 from caprec.ui.display import Display, PanelOptions, TeeDisplay, WarningTally, make_display, reads_stats

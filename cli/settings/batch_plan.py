@@ -41,7 +41,7 @@ from typing import Any
 from caprec.capture.errors import SettingError
 from caprec.capture.files.tempfiles import NAME_MAX
 from caprec.capture.files.textfile import parse_toml, read_regular_file
-from caprec.capture.record.session import Mode
+from caprec.capture.record.spec import Mode
 from caprec.settings import schema as opt
 from caprec.settings.origins import Setting
 from caprec.settings.schema import describe_toml

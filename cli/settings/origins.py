@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import tomli_w
-from caprec.capture.record.session import Mode
+from caprec.capture.record.spec import Mode
 
 T = TypeVar("T")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from caprec.capture.errors import SettingError
 from caprec.capture.ffmpeg.argv import CRF_RANGE, SUPPORTED_CODECS
 from caprec.capture.platform.audio_inputs import parse_audio_inputs
-from caprec.capture.record.session import Mode
+from caprec.capture.record.spec import Mode
 from caprec.capture.units import (
     MAX_PIPE_BUFFER_BYTES,
     MIN_PIPE_BUFFER_BYTES,

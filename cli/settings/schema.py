@@ -36,7 +36,7 @@ from caprec.capture.errors import SettingError
 from caprec.capture.ffmpeg.argv import CRF_RANGE, DEFAULT_CODEC, DEFAULT_FPS
 from caprec.capture.ffmpeg.binary import ENV_FFMPEG
 from caprec.capture.record.pump import DEFAULT_PIPE_BUFFER
-from caprec.capture.record.session import Mode
+from caprec.capture.record.spec import Mode
 from caprec.capture.units import (
     Region,
 )

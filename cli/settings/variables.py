@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from caprec.capture.errors import SettingError
-from caprec.capture.record.session import Mode
+from caprec.capture.record.spec import Mode
 from caprec.settings import schema as opt
 from caprec.settings.config import CONFIG_ENV
 from caprec.settings.suggest import closest
