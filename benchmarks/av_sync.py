@@ -8,7 +8,8 @@ bound). ``tests/support/av_offsets.py`` finds each flash and beep in the file an
 (positive: the sound is late); a run's figure is the median over its events.
 
 Recordings, alternating: plain FFmpeg (x11grab + pulse, its defaults), and caprec with the desktop's sound,
-with microphone and desktop mixed, and with them on separate tracks.
+with microphone and desktop mixed, with them on separate tracks, and a studio bundle (the picture in
+``segments/1/display.mp4``, each input in its own ``audio-NAME.m4a``).
 
     python benchmarks/av_sync.py [--seconds 8] [--fps 30] [--reps 3] [--ffmpeg PATH]
 """
@@ -94,8 +95,8 @@ def main() -> None:
         home = Path(tmp)
         pulse, env = start_pulse(home)
         env.update(DISPLAY=server.display, **source_env(ROOT))
-        # name -> (argv, {track: what it holds})
-        kinds: dict[str, tuple[list[str], dict[int, str]]] = {
+        # name -> (argv, {track: what it holds}); a studio track is a file of the bundle's first segment
+        kinds: dict[str, tuple[list[str], dict[int | str, str]]] = {
             "plain ffmpeg": ([args.ffmpeg, "-v", "error", "-y", "-f", "x11grab", "-framerate", fps, "-i",
                               f"{server.display}.0", "-f", "pulse", "-i", "speakers.monitor", "-t", seconds,
                               "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-c:a", "aac",
@@ -104,6 +105,8 @@ def main() -> None:
             "caprec mixed": ([*caprec, str(home / "mixed.mp4"), "--audio", "mic,desktop"], {0: "mic+desktop"}),
             "caprec separate": ([*caprec, str(home / "separate.mp4"), "--audio", "mic,desktop", "--audio-tracks",
                                  "separate"], {0: "mic", 1: "desktop"}),
+            "caprec studio": ([*caprec, str(home / "studio.caprec"), "--audio", "mic,desktop", "--mode", "studio"],
+                              {"audio-mic.m4a": "mic", "audio-desktop.m4a": "desktop"}),
         }
         results: dict[tuple[str, str], list[float]] = {}
         bounds: list[float] = []
@@ -111,11 +114,18 @@ def main() -> None:
             for rep in range(args.reps):
                 for name, (argv, tracks) in kinds.items():
                     path = Path(argv[argv.index("-o") + 1] if "-o" in argv else argv[-1])
+                    if path.is_dir():
+                        shutil.rmtree(path)
                     path.unlink(missing_ok=True)
                     summary = record(argv, env, seconds=args.seconds)
                     bounds.append(summary["bound_ms"])
                     for track, label in tracks.items():
-                        found = offsets(path, fps=args.fps, period=PERIOD_S, track=track)
+                        if isinstance(track, str):  # a studio bundle: the picture and each input's file
+                            segment = path / "segments" / "1"
+                            found = offsets(segment / "display.mp4", fps=args.fps, period=PERIOD_S,
+                                            sound=segment / track)
+                        else:
+                            found = offsets(path, fps=args.fps, period=PERIOD_S, track=track)
                         print(f"run {rep + 1} {name} [{label}]: {found.summary()} "
                               f"(signal bound {summary['bound_ms']:.1f} ms)", flush=True)
                         if found.offsets_ms:

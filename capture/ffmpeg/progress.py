@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO
 
+from caprec.capture.ffmpeg.audio_input import WALLCLOCK_AUDIO
+
 LOG_RING_LINES = 64
 # A wall-clock start (Unix time) is within this of our own clock.
 WALLCLOCK_TOLERANCE_S = 120.0
@@ -28,6 +30,8 @@ _PROGRESS_KEY = re.compile(
 # "[x11grab @ 0x55d2] [error] Cannot open display :99, error 1."
 _LOG_LINE = re.compile(r"^(?:\[(?P<ctx>[^\]]+)\] )?\[(?P<level>[a-z]+)\] (?P<msg>.*)$")
 _INPUT_START = re.compile(r"^\s*Duration: .*?, start: (-?\d+(?:\.\d+)?)")
+# "Input #0, pulse, from 'mic':" opens each input's dump, its Duration line follows.
+_INPUT_HEADER = re.compile(r"^Input #\d+, (?P<format>[\w,]+), from ")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 # Levels worth showing to a user: FFmpeg's own names.
 PROBLEM_LEVELS = frozenset({"warning", "error", "fatal", "panic"})
@@ -92,6 +96,7 @@ class StderrState:
     """What the reader has learned; read by other threads as whole values."""
 
     progress: FFmpegProgress = field(default_factory=FFmpegProgress)
+    #: The first video input's ``start:`` (the first frame's wall clock for x11grab and gdigrab).
     input_start: float | None = None
     ring: deque[LogLine] = field(default_factory=lambda: deque(maxlen=LOG_RING_LINES))
     warnings: int = 0
@@ -111,6 +116,7 @@ class StderrReader:
         self._on_progress = on_progress
         self._on_log = on_log
         self.state = StderrState()
+        self._input_format = ""  # the demuxer of the input whose dump is being read
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="caprec-ffmpeg-stderr", daemon=True)
 
@@ -147,7 +153,11 @@ class StderrReader:
         if match is not None:
             ctx = match["ctx"]
             text = f"[{ctx.split(' @ ')[0]}] {match['msg']}" if ctx else match["msg"]
-        if self.state.input_start is None and (start := _INPUT_START.match(text)) is not None:
+        if (header := _INPUT_HEADER.match(text)) is not None:
+            self._input_format = header["format"]
+        # A wall-clock audio device opens before the screen (see WALLCLOCK_AUDIO): its start is not the video's.
+        elif (self.state.input_start is None and self._input_format not in WALLCLOCK_AUDIO
+              and (start := _INPUT_START.match(text)) is not None):
             self.state.input_start = float(start.group(1))
         if level == "info" or (level == "warning" and any(known in text for known in HARMLESS_WARNINGS)):
             return  # the input dump and encoder banner, settled questions: not worth the ring

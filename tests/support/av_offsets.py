@@ -85,9 +85,13 @@ def beep_onsets(path: Path, *, track: int = 0) -> list[float]:
     return onsets(levels, times, float(levels.max()) / 2)
 
 
-def offsets(path: Path, *, fps: float, period: float, track: int = 0) -> Offsets:
-    """Each flash paired with the nearest beep of ``track`` (closer than half the ``period``)."""
-    flashes, beeps = flash_onsets(path, fps=fps), beep_onsets(path, track=track)
+def offsets(path: Path, *, fps: float, period: float, track: int = 0, sound: Path | None = None) -> Offsets:
+    """Each flash paired with the nearest beep of ``track`` (closer than half the ``period``).
+
+    ``sound``: the beeps are in this file (a studio bundle's ``audio-NAME.m4a``, on the video's timeline), not
+    in ``path``.
+    """
+    flashes, beeps = flash_onsets(path, fps=fps), beep_onsets(path if sound is None else sound, track=track)
     pairs: list[float] = []
     for flash in flashes:
         nearest = min(beeps, key=lambda beep: abs(beep - flash), default=None)

@@ -216,3 +216,14 @@ def test_reader_thread_parses_a_real_pipe() -> None:
     assert [b.frame for b in blocks] == [1, 20, 30]
     assert threads == {"caprec-ffmpeg-stderr"}
     assert reader.last_lines(2) == ("[x11grab] Cannot open display :99, error 1.", ":99.0: Input/output error")
+
+
+def test_input_start_is_the_screens_when_the_sound_opens_first() -> None:
+    """Wall-clock audio inputs come before the screen in the argv: their start is not the video's t = 0."""
+    reader, _, _ = read("[info] Input #0, pulse, from 'mic':\n"
+                        "[info]   Duration: N/A, start: 1795849952.100000, bitrate: 1536 kb/s\n"
+                        "[info] Input #1, alsa, from 'hw:0':\n"
+                        "[info]   Duration: N/A, start: 1795849953.400000, bitrate: 1536 kb/s\n"
+                        "[info] Input #2, x11grab, from ':9.0':\n"
+                        "[info]   Duration: N/A, start: 1795849954.697340, bitrate: 1536 kb/s\n")
+    assert reader.state.input_start == pytest.approx(1795849954.697340)
