@@ -1,17 +1,17 @@
-"""Finding a usable FFmpeg: the ``ffmpeg`` field, ``CAPREC_FFMPEG``, PATH, imageio-ffmpeg.
+"""Finding a usable FFmpeg: the ``ffmpeg`` field, PATH, imageio-ffmpeg.
 
 A candidate is usable when ``ffmpeg -version`` answers within a timeout. An
-explicitly named binary (field or variable) that does not work is an error,
-not a reason to fall back silently to another one.
+explicitly named binary that does not work is an error, not a reason to fall
+back silently to another one. Where the explicit one came from (a flag, a
+variable, a config key) is the caller's business: it names the origin.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from caprec.capture.errors import FFmpegNotFoundError
@@ -20,7 +20,6 @@ from caprec.capture.ffmpeg.probe_cache import ProbeCache, binary_key
 from caprec.capture.ffmpeg.process import run_tool
 
 VERSION_TIMEOUT = 10.0
-ENV_FFMPEG = "CAPREC_FFMPEG"
 EXPLICIT_ORIGIN = spec_field("ffmpeg")
 """Where an explicit ffmpeg comes from unless the caller names it: the ``ffmpeg`` field."""
 _VERSION_RE = re.compile(r"^ffmpeg version (\S+)")
@@ -110,7 +109,6 @@ def find_ffmpeg(
     *,
     explicit: str | None = None,
     explicit_origin: str = EXPLICIT_ORIGIN,
-    environ: Mapping[str, str] = os.environ,
     which: Callable[[str], str | None] = shutil.which,
     bundled: Callable[[], str | None] = _bundled_ffmpeg,
     probe: Callable[[str], Probe | None] = probe_ffmpeg,
@@ -119,22 +117,18 @@ def find_ffmpeg(
 
     ``explicit_origin`` names where ``explicit`` came from for the error and
     :attr:`FFmpegBinary.origin` (the marked ``ffmpeg`` field unless the
-    caller says better: a flag, a config key). Collaborators are arguments so tests can
+    caller says better: a flag, a variable, a config key). Collaborators are arguments so tests can
     hand in fakes. Raises :class:`FFmpegNotFoundError` naming everything
     that was tried.
     """
-    named = [(explicit_origin, explicit), (ENV_FFMPEG, environ.get(ENV_FFMPEG) or None)]
-    for origin, candidate in named:
-        if candidate is None:
-            continue
-        resolved = which(candidate) or candidate
+    if explicit:
+        resolved = which(explicit) or explicit
         found = probe(resolved)
         if found is None:
-            # The engine cannot tell a flag from a config key: "remove it" fits both.
-            fix = f"unset {ENV_FFMPEG}" if origin == ENV_FFMPEG else "remove it"
-            raise FFmpegNotFoundError(f"{origin} names {candidate!r}, which is not a working ffmpeg; "
-                                      f"fix the path or {fix}")
-        return FFmpegBinary(resolved, found.version, origin, found.encoders)
+            # The engine cannot tell a flag from a variable or a config key: "remove it" fits each.
+            raise FFmpegNotFoundError(f"{explicit_origin} names {explicit!r}, which is not a working ffmpeg; "
+                                      "fix the path or remove it")
+        return FFmpegBinary(resolved, found.version, explicit_origin, found.encoders)
     tried: list[str] = []
     on_path = which("ffmpeg")
     if on_path is None:

@@ -67,8 +67,7 @@ class Check:
 class FFmpegFinder(Protocol):
     """:func:`caprec.capture.ffmpeg.binary.find_ffmpeg`'s shape, as far as the doctor calls it."""
 
-    def __call__(self, *, explicit: str | None = ..., explicit_origin: str = ...,
-                 environ: Mapping[str, str] = ...) -> FFmpegBinary: ...
+    def __call__(self, *, explicit: str | None = ..., explicit_origin: str = ...) -> FFmpegBinary: ...
 
 
 def worst(checks: Iterable[Check]) -> CheckStatus:
@@ -90,11 +89,10 @@ def pynput_backend_name() -> str:
 # -- the checks --------------------------------------------------------------
 
 def check_ffmpeg(*, find: FFmpegFinder = find_ffmpeg, explicit: str | None = None,
-                 explicit_origin: str = EXPLICIT_ORIGIN,
-                 environ: Mapping[str, str] = os.environ) -> tuple[Check, FFmpegBinary | None]:
+                 explicit_origin: str = EXPLICIT_ORIGIN) -> tuple[Check, FFmpegBinary | None]:
     """Which ffmpeg ``caprec record`` would use, and its version; fail when there is none."""
     try:
-        binary = find(explicit=explicit, explicit_origin=explicit_origin, environ=environ)
+        binary = find(explicit=explicit, explicit_origin=explicit_origin)
     except FFmpegNotFoundError as exc:
         return Check("ffmpeg", CheckStatus.FAIL, str(exc)), None
     return Check("ffmpeg", CheckStatus.PASS, f"{binary.path} (version {binary.version}, from {binary.origin})"), binary
@@ -277,8 +275,7 @@ def run_checks(
     where its recordings go. ``sound`` is the sound server to check on
     X11 systems (not checked when None).
     """
-    ffmpeg_check, binary = check_ffmpeg(find=find, explicit=ffmpeg_path, explicit_origin=ffmpeg_origin,
-                                        environ=environ)
+    ffmpeg_check, binary = check_ffmpeg(find=find, explicit=ffmpeg_path, explicit_origin=ffmpeg_origin)
     checks = [ffmpeg_check, *check_encoders(binary), *check_input_devices(binary, platform=platform, runner=runner)]
     grabber = default_backend(platform)
     if grabber is Backend.X11GRAB:

@@ -113,8 +113,7 @@ def devices_command(
         settings = resolve_tool_settings(env, ffmpeg=ffmpeg_path, display=display)
         path = None
         if needs_ffmpeg(sys.platform):
-            path = find_ffmpeg(explicit=settings.ffmpeg, explicit_origin=settings.ffmpeg_origin,
-                               environ=env.environ).path
+            path = find_ffmpeg(explicit=settings.ffmpeg, explicit_origin=settings.ffmpeg_origin).path
         notes: list[str] = []
         devices = list_devices(ffmpeg_path=path, environ=env.environ, display=settings.display,
                                on_note=notes.append)

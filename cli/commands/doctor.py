@@ -22,6 +22,7 @@ from caprec.capture.platform.pulse import Pactl
 from caprec.commands.devices import output_console, resolve_tool_settings
 from caprec.env import Environment
 from caprec.exit import ExitStatus
+from caprec.settings import schema as opt
 from rich.table import Table
 from rich.text import Text
 
@@ -88,6 +89,9 @@ def doctor_command(
             # caprec record would stop here too; check the rest with the flags alone.
             checks.append(Check("config", CheckStatus.FAIL, describe(exc)))
             chosen_ffmpeg, ffmpeg_origin, chosen_display = ffmpeg_path, "--ffmpeg", display
+            variable = opt.FFMPEG.env[0]  # CAPREC_FFMPEG still names the binary to check
+            if chosen_ffmpeg is None and env.environ.get(variable):
+                chosen_ffmpeg, ffmpeg_origin = env.environ[variable], variable
             directory = Path(output_dir).expanduser() if output_dir else None
         else:
             where = settings.config.path

@@ -262,8 +262,7 @@ def plan_from_settings(*, env: Environment, settings: ResolvedSettings, probes: 
     audio = _plan_audio(settings, queue_size=queue_size, studio=studio)
     ffmpeg_origin = settings.origin(opt.FFMPEG)
     probes = probes or Probes.for_environ(env.environ)
-    binary = probes.ffmpeg(explicit=settings.get(opt.FFMPEG), explicit_origin=ffmpeg_origin.culprit,
-                           environ=env.environ)
+    binary = probes.ffmpeg(explicit=settings.get(opt.FFMPEG), explicit_origin=ffmpeg_origin.culprit)
     if codec not in binary.encoders:
         raise SettingError(settings.culprit(opt.CODEC), f"{codec} is not available in {binary.path} "
                                                           f"({binary.version}); use libx264 or an ffmpeg built with it")

@@ -77,7 +77,7 @@ def recover_command(
 
     def body() -> int:
         tools = resolve_tool_settings(env, ffmpeg=ffmpeg_path)
-        binary = find_ffmpeg(explicit=tools.ffmpeg, explicit_origin=tools.ffmpeg_origin, environ=env.environ)
+        binary = find_ffmpeg(explicit=tools.ffmpeg, explicit_origin=tools.ffmpeg_origin)
         try:
             report = recover(path, ffmpeg_path=binary.path)
         except CaptureError as exc:

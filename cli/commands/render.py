@@ -262,7 +262,7 @@ def render_command(
                               padding=padding, background=background, corner_radius=corner_radius, shadow=shadow,
                               cursor_image=cursor_image)
             tools = resolve_tool_settings(env, ffmpeg=ffmpeg_path)
-            binary = find_ffmpeg(explicit=tools.ffmpeg, explicit_origin=tools.ffmpeg_origin, environ=env.environ)
+            binary = find_ffmpeg(explicit=tools.ffmpeg, explicit_origin=tools.ffmpeg_origin)
             plan = plan_render(spec, ffmpeg_path=binary.path)
         except RenderInputError as exc:
             console.print(f"error: {describe(exc)}", markup=False, soft_wrap=True)

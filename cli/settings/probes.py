@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 
-from caprec.capture.ffmpeg.binary import ENV_FFMPEG, FFmpegBinary, cached_probe, find_ffmpeg, probe_ffmpeg
+from caprec.capture.ffmpeg.binary import FFmpegBinary, cached_probe, find_ffmpeg, probe_ffmpeg
 from caprec.capture.ffmpeg.probe_cache import ProbeCache, default_cache_dir
 from caprec.capture.platform.screen import x11_screen_size
 
@@ -24,7 +24,7 @@ class Probes:
     """
 
     cache: ProbeCache | None = None
-    _ffmpeg: dict[tuple[str | None, str, str | None], FFmpegBinary] = field(default_factory=dict)
+    _ffmpeg: dict[tuple[str | None, str], FFmpegBinary] = field(default_factory=dict)
     _screens: dict[str, tuple[int, int] | None] = field(default_factory=dict)
     _checked: set[Hashable] = field(default_factory=set)
 
@@ -33,13 +33,16 @@ class Probes:
         """Probes with the user's cache directory (``XDG_CACHE_HOME`` and the platform's equivalents)."""
         return cls(cache=ProbeCache(default_cache_dir(environ)))
 
-    def ffmpeg(self, *, explicit: str | None, explicit_origin: str, environ: Mapping[str, str]) -> FFmpegBinary:
-        """:func:`caprec.capture.ffmpeg.binary.find_ffmpeg`, once per distinct request."""
-        key = (explicit, explicit_origin, environ.get(ENV_FFMPEG))
+    def ffmpeg(self, *, explicit: str | None, explicit_origin: str) -> FFmpegBinary:
+        """:func:`caprec.capture.ffmpeg.binary.find_ffmpeg`, once per distinct request.
+
+        ``explicit`` is the resolved ``ffmpeg`` setting (flag, ``CAPREC_FFMPEG``, config key) and
+        ``explicit_origin`` where it came from.
+        """
+        key = (explicit, explicit_origin)
         if key not in self._ffmpeg:
             probe = probe_ffmpeg if self.cache is None else functools.partial(cached_probe, cache=self.cache)
-            self._ffmpeg[key] = find_ffmpeg(explicit=explicit, explicit_origin=explicit_origin, environ=environ,
-                                            probe=probe)
+            self._ffmpeg[key] = find_ffmpeg(explicit=explicit, explicit_origin=explicit_origin, probe=probe)
         return self._ffmpeg[key]
 
     def screen_size(self, display: str) -> tuple[int, int] | None:

@@ -34,7 +34,6 @@ from typing import Any, TypeVar, cast
 from caprec.capture.cursor.writer import DEFAULT_FLUSH_INTERVAL
 from caprec.capture.errors import SettingError
 from caprec.capture.ffmpeg.argv import CRF_RANGE, DEFAULT_CODEC, DEFAULT_FPS
-from caprec.capture.ffmpeg.binary import ENV_FFMPEG
 from caprec.capture.record.pump import DEFAULT_PIPE_BUFFER
 from caprec.capture.record.spec import Mode
 from caprec.capture.units import (
@@ -209,7 +208,7 @@ DISPLAY: Setting[str | None] = Setting(
     key="display", flag="--display", parse=parse_text, default=None, env=_env("display"),
     summary="X display (macOS: screen device)", default_text="$DISPLAY", example=":0")
 FFMPEG: Setting[str | None] = Setting(
-    key="ffmpeg", flag="--ffmpeg", parse=parse_text, default=None, env=(ENV_FFMPEG,),
+    key="ffmpeg", flag="--ffmpeg", parse=parse_text, default=None, env=_env("ffmpeg"),
     summary="the ffmpeg binary", default_text="PATH, then imageio-ffmpeg", example="/usr/bin/ffmpeg")
 PIPE_BUFFER: Setting[int] = Setting(
     key="pipe_buffer", flag="--pipe-buffer", parse=parse_pipe_buffer, default=DEFAULT_PIPE_BUFFER,

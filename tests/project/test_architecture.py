@@ -191,6 +191,13 @@ def test_engine_messages_name_fields_not_flags() -> None:
     assert found == {}
 
 
+def test_the_engine_reads_no_caprec_variable() -> None:
+    """CAPREC_* variables are settings: the application resolves them (caprec.settings) and hands values in."""
+    found = {module: texts for module, path in modules("capture").items()
+             if (texts := [text for text in message_strings(path) if "CAPREC_" in text])}
+    assert found == {}
+
+
 def test_the_flag_checker_sees_a_flag(tmp_path: Path) -> None:
     path = tmp_path / "probe.py"
     path.write_text('"""Docstrings may say --fps."""\nX = f"pass --overwrite or {1}"\nY = "pulseaudio --start"\n'

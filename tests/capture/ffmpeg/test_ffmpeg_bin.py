@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from caprec.boundary import describe
 from caprec.capture.errors import FFmpegNotFoundError
-from caprec.capture.ffmpeg.binary import ENV_FFMPEG, FFmpegBinary, Probe, find_ffmpeg, probe_ffmpeg, probe_version
+from caprec.capture.ffmpeg.binary import EXPLICIT_ORIGIN, FFmpegBinary, Probe, find_ffmpeg, probe_ffmpeg, probe_version
 from support.fake_ffmpeg import wrapped_ffmpeg
 
 ENCODERS = frozenset({"libx264", "h264_nvenc"})
@@ -39,8 +39,8 @@ class World:
         version = self.working.get(path)
         return None if version is None else Probe(version=version, encoders=ENCODERS)
 
-    def find(self, explicit: str | None = None, environ: dict[str, str] | None = None) -> FFmpegBinary:
-        return find_ffmpeg(explicit=explicit, environ=environ or {}, which=self.which, bundled=self.bundled,
+    def find(self, explicit: str | None = None, origin: str = EXPLICIT_ORIGIN) -> FFmpegBinary:
+        return find_ffmpeg(explicit=explicit, explicit_origin=origin, which=self.which, bundled=self.bundled,
                            probe=self.probe)
 
 
@@ -53,25 +53,26 @@ def everything_works() -> World:
     )
 
 
-def test_flag_beats_everything() -> None:
+def test_an_explicit_binary_beats_path_and_bundled() -> None:
     world = everything_works()
-    found = world.find(explicit="my-ffmpeg", environ={ENV_FFMPEG: "/env/ffmpeg"})
+    found = world.find(explicit="my-ffmpeg")
     assert found == FFmpegBinary("/home/u/bin/my-ffmpeg", "7.1", "`ffmpeg`")
     assert found.encoders == ENCODERS
     assert world.checked == ["/home/u/bin/my-ffmpeg"]  # nothing else was even tried
     assert world.bundled_calls == 0
 
 
-def test_variable_beats_path_and_bundled() -> None:
+def test_an_explicit_binary_keeps_the_origin_its_caller_names() -> None:
+    """The engine reads no variable: the application resolves CAPREC_FFMPEG and says where it came from."""
     world = everything_works()
-    found = world.find(environ={ENV_FFMPEG: "/env/ffmpeg"})
-    assert (found.path, found.version, found.origin) == ("/env/ffmpeg", "6.0", ENV_FFMPEG)
+    found = world.find(explicit="/env/ffmpeg", origin="CAPREC_FFMPEG")
+    assert (found.path, found.version, found.origin) == ("/env/ffmpeg", "6.0", "CAPREC_FFMPEG")
     assert world.checked == ["/env/ffmpeg"]
 
 
-def test_empty_variable_is_ignored() -> None:
+def test_an_empty_explicit_value_falls_back_to_path() -> None:
     world = everything_works()
-    assert world.find(environ={ENV_FFMPEG: ""}).origin == "PATH"
+    assert world.find(explicit="", origin="CAPREC_FFMPEG").origin == "PATH"
 
 
 def test_path_beats_bundled() -> None:
@@ -99,7 +100,7 @@ def test_bundled_when_path_ffmpeg_is_broken() -> None:
 def test_broken_flag_is_an_error_that_names_it_without_fallback() -> None:
     world = everything_works()
     with pytest.raises(FFmpegNotFoundError) as info:
-        world.find(explicit="/opt/broken/ffmpeg", environ={ENV_FFMPEG: "/env/ffmpeg"})
+        world.find(explicit="/opt/broken/ffmpeg")
     message = str(info.value)
     assert message == "`ffmpeg` names '/opt/broken/ffmpeg', which is not a working ffmpeg; fix the path or remove it"
     assert describe(info.value).startswith("--ffmpeg names '/opt/broken/ffmpeg'")
@@ -110,9 +111,9 @@ def test_broken_flag_is_an_error_that_names_it_without_fallback() -> None:
 def test_broken_variable_is_an_error_that_names_it_without_fallback() -> None:
     world = everything_works()
     with pytest.raises(FFmpegNotFoundError) as info:
-        world.find(environ={ENV_FFMPEG: "/nonexistent"})
+        world.find(explicit="/nonexistent", origin="CAPREC_FFMPEG")
     assert str(info.value) == (
-        "CAPREC_FFMPEG names '/nonexistent', which is not a working ffmpeg; fix the path or unset CAPREC_FFMPEG"
+        "CAPREC_FFMPEG names '/nonexistent', which is not a working ffmpeg; fix the path or remove it"
     )
     assert world.checked == ["/nonexistent"]
     assert world.bundled_calls == 0
@@ -154,7 +155,7 @@ def _real_ffmpeg() -> str:
 
 def test_real_ffmpeg_on_path() -> None:
     path = _real_ffmpeg()
-    found = find_ffmpeg(environ={})
+    found = find_ffmpeg()
     assert (found.path, found.origin) == (path, "PATH")
     first_line = subprocess.run([path, "-version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
     assert first_line.startswith(f"ffmpeg version {found.version} ")
@@ -167,9 +168,9 @@ def test_real_variable_and_flag(tmp_path: Path) -> None:
     path = _real_ffmpeg()
     link = tmp_path / "ff"
     link.symlink_to(path)
-    via_env = find_ffmpeg(environ={ENV_FFMPEG: str(link)})
-    assert (via_env.path, via_env.origin) == (str(link), ENV_FFMPEG)
-    via_flag = find_ffmpeg(explicit=str(link), environ={ENV_FFMPEG: "/nonexistent"})
+    via_env = find_ffmpeg(explicit=str(link), explicit_origin="CAPREC_FFMPEG")
+    assert (via_env.path, via_env.origin) == (str(link), "CAPREC_FFMPEG")
+    via_flag = find_ffmpeg(explicit=str(link))
     assert (via_flag.path, via_flag.origin) == (str(link), "`ffmpeg`")
 
 
@@ -186,11 +187,11 @@ def test_real_probe_rejects_what_is_not_ffmpeg(tmp_path: Path) -> None:
         assert probe_version(str(path)) is None, path
     assert probe_ffmpeg(str(tmp_path / "missing")) is None
     with pytest.raises(FFmpegNotFoundError, match=re.escape(f"`ffmpeg` names '{impostor}'")):
-        find_ffmpeg(explicit=str(impostor), environ={})
+        find_ffmpeg(explicit=str(impostor))
 
 
 def test_real_probe_accepts_a_wrapper(tmp_path: Path) -> None:
     wrapper = wrapped_ffmpeg(tmp_path / "ffmpeg-wrapper")
-    found = find_ffmpeg(explicit=str(wrapper), environ={})
+    found = find_ffmpeg(explicit=str(wrapper))
     assert found.version == probe_version(_real_ffmpeg())
     assert "libx264" in found.encoders

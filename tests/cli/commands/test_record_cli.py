@@ -217,7 +217,7 @@ def test_broken_ffmpeg_variable_is_an_environment_error(run_caprec: RunCaprec, c
     env = {**caprec_env, "CAPREC_FFMPEG": "/nonexistent"}
     result = run_caprec(["record", "--source", "test", "-d", "2", "-o", "out.mp4"], cwd=tmp_path, env=env)
     assert result.returncode == ExitStatus.ENVIRONMENT == 3
-    assert_one_error_line(result.stderr, "CAPREC_FFMPEG", "'/nonexistent'", "unset CAPREC_FFMPEG")
+    assert_one_error_line(result.stderr, "CAPREC_FFMPEG", "'/nonexistent'", "fix the path or remove it")
     assert snapshot(tmp_path) == {}
 
 
