@@ -26,6 +26,7 @@ import re
 import select
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -111,11 +112,12 @@ def xvfb(size: str = "1280x720", depth: int = 24, timeout: float = 10.0) -> Iter
         end_process(proc)
 
 
-def end_process(proc: subprocess.Popen[bytes]) -> None:
-    """Terminate a helper process (Xvfb, the animator, ffplay), kill it if it lingers, reap it."""
-    proc.terminate()
+def end_process(proc: subprocess.Popen[bytes], *, signum: int = signal.SIGTERM,
+                timeout: float = END_TIMEOUT_S) -> None:
+    """Stop a process with ``signum`` (a helper: SIGTERM; caprec: SIGINT), kill it if it lingers, reap it."""
+    proc.send_signal(signum)
     try:
-        proc.wait(END_TIMEOUT_S)
+        proc.wait(timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()

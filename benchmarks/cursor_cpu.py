@@ -131,14 +131,7 @@ def run_one(tree: Path, label: str, scenario: str, display: str, args: argparse.
             driver.kill()
             driver.wait()
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(FINISH_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
+        common.end_process(proc, signum=signal.SIGINT, timeout=FINISH_TIMEOUT_S)
     lines = sum(1 for _ in log.open("rb")) if log.exists() else 0
     for leftover in (out, log):
         with contextlib.suppress(OSError):

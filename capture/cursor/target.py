@@ -15,11 +15,10 @@ from pathlib import Path
 
 from caprec.capture.errors import CaptureError, OutputError
 from caprec.capture.ffmpeg.process import run_tool
+from caprec.capture.record.spec import MANIFEST_NAME
 from caprec.capture.studio.manifest import read_manifest
 
 CURSOR_LOG_SUFFIX = ".cursor.ndjson"
-BUNDLE_MANIFEST = "recording.toml"
-BUNDLE_CURSOR_LOG = "cursor.ndjson"
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".m4v")
 PROBE_TIMEOUT_S = 10.0
 
@@ -43,9 +42,9 @@ def resolve_cursor_target(path: Path, *, ffprobe: str | None = None) -> CursorTa
     if not path.exists():
         raise OutputError(f"{path} does not exist; {hint}")
     if path.is_dir():
-        manifest = path / BUNDLE_MANIFEST
+        manifest = path / MANIFEST_NAME
         if not manifest.is_file():
-            raise OutputError(f"{path} is a directory but not a studio bundle (no {BUNDLE_MANIFEST}); {hint}")
+            raise OutputError(f"{path} is a directory but not a studio bundle (no {MANIFEST_NAME}); {hint}")
         try:
             document = read_manifest(manifest)
         except CaptureError as exc:

@@ -165,10 +165,9 @@ class MotionWaker:
     the sampler then falls back to reading every frame.
     """
 
-    def __init__(self, display: Any, root: Any, xinput: Any) -> None:
+    def __init__(self, display: Any, root: Any) -> None:
         self._display = display
         self._root = root
-        self._xinput = xinput
         self.armed = False
 
     def fileno(self) -> int:
@@ -228,7 +227,7 @@ def open_motion_waker() -> MotionWaker | None:
         if (version.major_version, version.minor_version) < (2, 1):
             display.close()
             return None
-        return MotionWaker(display, display.screen().root, xinput)
+        return MotionWaker(display, display.screen().root)
     except Exception:  # an X error or a lost connection while setting up: no waker
         with contextlib.suppress(Exception):
             display.close()
