@@ -124,7 +124,8 @@ def test_planted_temporary_names_are_never_used(spawn_caprec: SpawnCaprec, share
     out = shared / "x.mp4"
     proc = spawn_caprec(record_args(out, duration="3"), cwd=shared)
     pid = proc.pid
-    # The names a063500 used: a link to the victim, and a mode-666 file the attacker keeps writing.
+    # The names a063500 used, each a link to the victim: FFmpeg's -y wrote through it, and the rename put the
+    # attacker's link at the output path.
     for tag in ("remux", "join"):
         attacker.run("ln", "-s", str(victim), str(shared / f".x.mp4.{tag}-{pid}.mp4"))
     attacker.run("ln", "-s", str(victim), str(shared / f".x.mp4.concat-{pid}.txt"))

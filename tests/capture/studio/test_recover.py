@@ -274,6 +274,25 @@ def test_recover_is_idempotent(run_caprec: RunCaprec, tmp_path: Path) -> None:
     assert {p: p.read_bytes() for p in sorted(bundle.rglob("*")) if p.is_file()} == files
 
 
+def test_recover_removes_a_killed_runs_leftovers_inside_a_bundle(run_caprec: RunCaprec, tmp_path: Path) -> None:
+    """Issue 9 item 11: hidden copies a killed rewrite, join or manifest write left in a bundle go, and are named."""
+    bundle = make_bundle(tmp_path)
+    dead = [bundle / "segments/1/.display.mp4.remux-k1lled00.mp4", bundle / "segments/2/.display.mp4.join-k1lled00.mp4",
+            bundle / "segments/1/.audio.m4a.recover-k1lled00.m4a", bundle / ".recording.toml.tmp-k1lled00.tmp"]
+    for path in dead:
+        path.write_bytes(b"\0" * 1000)
+    unrelated = bundle / "segments/1/.display.mp4.notes"  # hidden, but not a name caprec makes
+    unrelated.write_bytes(b"")
+    code, report, err = recover_json(run_caprec, bundle, tmp_path)
+    assert code == 0, err
+    assert [path for path in dead if path.exists()] == []
+    assert unrelated.exists()
+    notes = report["notes"]
+    assert isinstance(notes, list)
+    for path in dead:
+        assert any(path.name in note and "removed" in note for note in notes), (path.name, notes)
+
+
 def test_bundle_without_a_playable_segment(run_caprec: RunCaprec, tmp_path: Path) -> None:
     bundle = tmp_path / "empty.caprec"
     (bundle / "segments/1").mkdir(parents=True)

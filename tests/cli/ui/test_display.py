@@ -28,7 +28,14 @@ from caprec.ui.display import (
     print_summary,
     reads_stats,
 )
-from caprec.ui.panel import DROP_WINDOW_MAX_SNAPSHOTS, WARNING_HOLD_S, DropWindow, StatsView, drop_warning
+from caprec.ui.panel import (
+    DROP_WINDOW_MAX_SNAPSHOTS,
+    WARNING_HOLD_S,
+    DropWindow,
+    StatsView,
+    drop_warning,
+    stats_line,
+)
 from caprec.ui.reports import StatsFileWriter
 from rich.console import Console
 from support.clock import FakeClock
@@ -236,6 +243,20 @@ def test_paused_state_is_shown() -> None:
     assert "PAUSED" in render(view, width=100)
     view.update(base)
     assert "PAUSED" not in render(view, width=100)
+
+
+def test_a_stall_is_shown_in_the_panel_and_the_plain_line() -> None:
+    """Issue 9 item 7: no new frame for a while is a visible state, with how long, until frames come again."""
+    view = StatsView()
+    stalled = dataclasses.replace(make_stats(), stalled_s=3.4, stalls=1)
+    view.update(stalled)
+    text = "\n".join(plain_lines(render(view, width=100)))
+    assert "● REC STALLED 3s" in text, text
+    assert stats_line(stalled).startswith("STALLED 3s  "), stats_line(stalled)
+    going = make_stats(elapsed=2.5, frames=75)
+    view.update(going)
+    assert "STALLED" not in render(view, width=100)
+    assert "STALLED" not in stats_line(going)
 
 
 def test_countdown_before_a_delayed_start() -> None:
