@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -148,27 +149,50 @@ def remux_checked(path: Path, *, ffmpeg_path: str) -> tuple[MediaCheck | None, s
         return None, str(exc.strerror or exc)
 
 
-@contextlib.contextmanager
-def opened_parts(parts: list[Path]) -> Iterator[list[int]]:
-    """Open ``parts`` read-only (never through a link) for FFmpeg to read as ``/dev/fd/N``.
+@dataclass(frozen=True)
+class ConcatParts:
+    """The parts of a join as FFmpeg's concat list names them (``urls``), and the descriptors it inherits (``fds``)."""
 
-    Passing descriptors keeps the join independent of the names (a newline
-    or a quote in a name cannot break FFmpeg's concat list), and FFmpeg
-    reads exactly the files caprec checked.
+    urls: list[str]
+    fds: list[int]
+
+
+@contextlib.contextmanager
+def opened_parts(parts: list[Path], *, platform: str = sys.platform) -> Iterator[ConcatParts]:
+    """The ``parts`` of a join, named for FFmpeg's concat list.
+
+    POSIX: each part is opened read-only (never through a link) and named
+    ``/dev/fd/N``. Passing descriptors keeps the join independent of the
+    names (a newline or a quote in a name cannot break FFmpeg's concat list),
+    and FFmpeg reads exactly the files caprec checked. Windows has no
+    ``/dev/fd`` and cannot hand descriptors to a child (subprocess has no
+    ``pass_fds`` there): the parts are named by absolute path, which cannot
+    hold a newline there; :func:`concat_line` quotes the rest.
     """
+    if platform == "win32":
+        yield ConcatParts(urls=[ffmpeg_file_url(part) for part in parts], fds=[])
+        return
     fds: list[int] = []
     try:
         for part in parts:
             fds.append(os.open(part, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)))
-        yield fds
+        yield ConcatParts(urls=[f"file:/dev/fd/{fd}" for fd in fds], fds=fds)
     finally:
         for fd in fds:
             os.close(fd)
 
 
+def concat_line(url: str) -> str:
+    """One ``file`` line of FFmpeg's concat list: single-quoted, a quote in ``url`` closed, escaped and reopened.
+
+    FFmpeg reads the word with av_get_token: inside quotes everything is literal (a backslash too).
+    """
+    return "file '" + url.replace("'", "'\\''") + "'\n"
+
+
 def stream_copy_argv(sources: list[Path], listing: OwnedTemp | None, destination: Path, *,
-                     ffmpeg_path: str, fds: list[int], container: str = "mp4") -> list[str]:
-    """FFmpeg's argv to copy ``sources`` (one: a remux; several: a concat of ``fds``) into ``destination``.
+                     ffmpeg_path: str, parts: ConcatParts | None, container: str = "mp4") -> list[str]:
+    """FFmpeg's argv to copy ``sources`` (one: a remux; several: a concat of ``parts``) into ``destination``.
 
     With several sources the list is written to ``listing`` first. ``container`` is the muxer (mp4, mov,
     matroska). The copy reports its progress (it is the read-back, see
@@ -177,16 +201,16 @@ def stream_copy_argv(sources: list[Path], listing: OwnedTemp | None, destination
     if len(sources) == 1:
         return build_remux_argv(ffmpeg_path=ffmpeg_path, source=ffmpeg_file_url(sources[0]),
                                 destination=ffmpeg_file_url(destination), container=container, check=True)
-    assert listing is not None
-    # The descriptors FFmpeg inherits keep their numbers (pass_fds).
-    text = "ffconcat version 1.0\n" + "".join(f"file 'file:/dev/fd/{fd}'\n" for fd in fds)
-    os.write(listing.fd, text.encode("ascii"))
+    assert listing is not None and parts is not None
+    # FFmpeg reads the list's bytes as UTF-8 (its file names too, on Windows).
+    text = "ffconcat version 1.0\n" + "".join(concat_line(url) for url in parts.urls)
+    os.write(listing.fd, text.encode("utf-8"))
     return build_concat_argv(ffmpeg_path=ffmpeg_path, listing=ffmpeg_file_url(listing.path),
                              destination=ffmpeg_file_url(destination), container=container)
 
 
-def join_checked(parts: list[Path], destination: Path, *,
-                 ffmpeg_path: str) -> tuple[MediaCheck | None, str | None]:
+def join_checked(parts: list[Path], destination: Path, *, ffmpeg_path: str,
+                 platform: str = sys.platform) -> tuple[MediaCheck | None, str | None]:
     """Join ``parts`` in order by stream copy into ``destination`` (index first).
 
     Writes a temporary sibling and renames it over ``destination`` (which
@@ -197,11 +221,11 @@ def join_checked(parts: list[Path], destination: Path, *,
     try:
         size = sum(part.stat().st_size for part in parts)
         with (owned_temp(destination, "concat") as listing, owned_temp(destination, "join") as temp,
-              opened_parts(parts) as fds):
-            argv = stream_copy_argv(parts, listing, temp.path, ffmpeg_path=ffmpeg_path, fds=fds,
+              opened_parts(parts, platform=platform) as named):
+            argv = stream_copy_argv(parts, listing, temp.path, ffmpeg_path=ffmpeg_path, parts=named,
                                     container=container_for(destination))
             return _copy_then_rename(argv, temp=temp, destination=destination, size=size, what="joining",
-                                     pass_fds=fds)
+                                     pass_fds=named.fds)
     except OSError as exc:
         return None, str(exc.strerror or exc)
 

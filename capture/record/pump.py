@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import sys
 import threading
@@ -157,8 +158,11 @@ class PipePump:
     def _run(self) -> None:
         buffer = bytearray(self._chunk_size)
         view = memoryview(buffer)
+        # One read(2) into the same buffer each time, on every platform (os.readv does not exist on Windows).
+        # The descriptor is blocking, so readinto never answers None (no data yet); it stays caprec's to close.
         try:
-            while (count := os.readv(self._source_fd, [buffer])) > 0:
+            source = io.FileIO(self._source_fd, "rb", closefd=False)
+            while (count := source.readinto(buffer) or 0) > 0:
                 if self._error is not None:
                     # Drain and discard after a write error, so FFmpeg never
                     # blocks on a full pipe while the recorder stops it.

@@ -77,20 +77,21 @@ def stream_copy_into(sources: list[Path], destination: OwnedTemp, *, ffmpeg_path
     """Stream-copy ``sources`` (joined in order) into ``destination`` with the index first.
 
     One source is a plain remux; several go through the concat demuxer,
-    the parts passed as descriptors (see :func:`caprec.capture.ffmpeg.finish.opened_parts`).
+    the parts passed as descriptors where the platform can (see
+    :func:`caprec.capture.ffmpeg.finish.opened_parts`).
     Returns None on success, else why not.
     """
     timeout = REMUX_TIMEOUT_FLOOR + sum(path.stat().st_size for path in sources) / REMUX_BYTES_PER_SECOND
     with contextlib.ExitStack() as stack:
         listing = stack.enter_context(owned_temp(destination.path, "concat")) if len(sources) > 1 else None
-        fds = stack.enter_context(opened_parts(sources)) if len(sources) > 1 else []
-        argv = stream_copy_argv(sources, listing, destination.path, ffmpeg_path=ffmpeg_path, fds=fds,
+        named = stack.enter_context(opened_parts(sources)) if len(sources) > 1 else None
+        argv = stream_copy_argv(sources, listing, destination.path, ffmpeg_path=ffmpeg_path, parts=named,
                                 container=container_for(destination.path))
         if max_frames is not None:
             at = argv.index(ffmpeg_file_url(destination.path))
             argv[at:at] = ["-frames:v", str(max_frames)]  # an output option: before the destination
         try:
-            result = run_tool(argv, timeout=timeout, pass_fds=fds)
+            result = run_tool(argv, timeout=timeout, pass_fds=named.fds if named is not None else ())
         except subprocess.TimeoutExpired:
             return f"ffmpeg took longer than {timeout:.0f} s"
         except OSError as exc:

@@ -10,7 +10,9 @@ from support.paths import REPO_ROOT
 README = REPO_ROOT / "README.md"
 DOCS = REPO_ROOT / "docs"
 CI = REPO_ROOT / ".ci" / "run"
+PLATFORMS_WORKFLOW = REPO_ROOT / ".github" / "workflows" / "platforms.yml"
 TEST_COMMAND = "python3 -m pytest"
+PLATFORM_SUITE = "python -m pytest tests/platform -m platform"
 # A page a newcomer reads in five minutes (the old one was 42 KB).
 README_MAX_BYTES = 10_000
 LINK = re.compile(r"\]\(([^)#\s]+)(#[^)]*)?\)")
@@ -52,12 +54,33 @@ def test_readme_is_short_and_has_what_a_newcomer_needs() -> None:
         assert needed in text, needed
 
 
-def test_setup_commands_run_the_same_tests_as_ci() -> None:
+def readme_setups() -> list[str]:
+    """The README's two set-up blocks: a first recording, then the tests."""
     blocks = re.findall(r"```sh\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
-    setups = [block.strip() for block in blocks if "pip install" in block]
+    return [block.strip() for block in blocks if "pip install" in block]
+
+
+def test_setup_commands_run_the_same_tests_as_ci() -> None:
+    setups = readme_setups()
     assert len(setups) == 2, setups
     record, tests = setups
     assert record.endswith("caprec record --source test --duration 5 -o demo.mp4")
     assert tests.endswith(f"&& {TEST_COMMAND}")
     ci_lines = [line.strip() for line in CI.read_text(encoding="utf-8").splitlines()]
     assert ci_lines[-1] == TEST_COMMAND
+
+
+def test_the_platforms_workflow_installs_as_the_readme_says_and_runs_the_platform_suite() -> None:
+    """Each real-machine job installs this checkout the way the README's test set-up does (editable:
+    tests/conftest.py refuses another caprec) and runs tests/platform under its marker."""
+    install = re.search(r"pip install -e \S+", readme_setups()[1])
+    assert install is not None
+    jobs = re.split(r"^  (\w+):\n", PLATFORMS_WORKFLOW.read_text(encoding="utf-8").split("\njobs:\n", 1)[1],
+                    flags=re.M)[1:]
+    steps = dict(zip(jobs[::2], jobs[1::2], strict=True))
+    assert sorted(steps) == ["macos", "windows"]
+    for job, body in steps.items():
+        assert f"run: {install.group(0)}\n" in body, job
+        assert f"run: {PLATFORM_SUITE} " in body, job
+    suite = sorted((REPO_ROOT / "tests" / "platform").glob("test_*.py"))
+    assert suite and all("pytest.mark.platform" in path.read_text(encoding="utf-8") for path in suite)

@@ -1,7 +1,7 @@
 """caprec as installed on PATH, for the real-machine suite (``tests/platform``; macOS and Windows runners, see
 .github/workflows/platforms.yml).
 
-Those tests drive the ``caprec`` that ``pip install .`` put on PATH, with the
+Those tests drive the ``caprec`` that ``pip install -e '.[test]'`` put on PATH, with the
 real desktop, the real ffmpeg and ffprobe, and pynput's own Controller to
 move the pointer. Everywhere else they are skipped (marker ``platform``).
 """
@@ -27,7 +27,7 @@ def caprec_argv() -> list[str]:
     """The installed ``caprec`` (what the README tells users to install); a missing one fails the suite."""
     found = shutil.which("caprec")
     if found is None:
-        pytest.fail("caprec is not on PATH: install it as the README says (pip install .)")
+        pytest.fail("caprec is not on PATH: install this checkout as the README says (pip install -e '.[test]')")
     return [found]
 
 

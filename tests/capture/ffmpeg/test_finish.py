@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from caprec.capture.ffmpeg.finish import remux_checked
+from caprec.capture.ffmpeg.finish import ffmpeg_file_url, join_checked, opened_parts, remux_checked
 from support.fake_ffmpeg import wrapped_ffmpeg
-from support.media import ffprobe
+from support.media import FPS, ffprobe, fragmented_video
 
 FFMPEG = shutil.which("ffmpeg")
 pytestmark = pytest.mark.skipif(FFMPEG is None, reason="needs ffmpeg")
@@ -62,3 +62,17 @@ def test_a_failed_remux_names_the_error_line(tmp_path: Path) -> None:
     assert media is None
     assert why is not None and "Invalid data" in why
     assert junk.read_bytes().startswith(b"not a video")
+
+
+def test_windows_joins_the_parts_by_name(tmp_path: Path) -> None:
+    """Windows has no /dev/fd and no pass_fds: the concat list names the parts, quoted (simulated: platform)."""
+    assert FFMPEG is not None
+    parts = [fragmented_video(tmp_path / "it's part 1.mp4", 1), fragmented_video(tmp_path / "tëil 2 (ü).mp4", 2)]
+    with opened_parts(parts, platform="win32") as named:
+        assert named.fds == []  # nothing for a child to inherit
+        assert named.urls == [ffmpeg_file_url(part) for part in parts]
+    joined = tmp_path / "joined.mp4"
+    media, why = join_checked(parts, joined, ffmpeg_path=FFMPEG, platform="win32")
+    assert why is None and media is not None and media.frames == 3 * FPS
+    assert ffprobe(joined).frames == 3 * FPS
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["joined.mp4", *(part.name for part in parts)])

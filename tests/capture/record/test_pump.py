@@ -83,6 +83,20 @@ def test_pump_copies_every_byte(pipe: Pipe, tmp_path: Path) -> None:
     assert firsts == [1]
 
 
+def test_the_pump_reads_with_what_windows_has(pipe: Pipe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows' os module has no readv (POSIX only): the pump must copy every byte without it."""
+    monkeypatch.delattr(os, "readv")
+    data = os.urandom(2 * 1024 * KIB + 7)
+    out = tmp_path / "out.mp4"
+    pump = PipePump(pipe.read_fd, Sink(path=str(out)), chunk_size=256 * KIB)
+    with pump:
+        writer = start_writer(pipe, data)
+    assert pump.join(JOIN_TIMEOUT_S)
+    writer.join(JOIN_TIMEOUT_S)
+    assert pump.stats().error is None
+    assert out.read_bytes() == data
+
+
 @linux_only
 def test_high_water_is_the_largest_single_read(pipe: Pipe, tmp_path: Path) -> None:
     """A full pipe drained with one big read: high water equals what was waiting."""
