@@ -8,7 +8,6 @@ video must end together, and overlapping clips must share their frames.
 from __future__ import annotations
 
 import io
-import json
 import os
 import signal
 import subprocess
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 from caprec.capture.cursor.reader import read_cursor_log
 from caprec.capture.replay.runtime import RuntimeFile, runtime_dir
-from support.mp4 import mp4_top_level_boxes
+from support.clips import assert_good_clip, frame_hashes
 from support.polling import wait_until
 from support.process import python_argv
 from support.pty import spawn_in_pty
@@ -33,7 +32,6 @@ WINDOW_S = 10
 START_TIMEOUT_S = 30.0
 SAVE_TIMEOUT_S = 30.0
 FINISH_TIMEOUT_S = 30.0
-AV_SYNC_S = 0.05
 # A save holds N to N + one fragment (one keyframe interval, 1 s), and what was recorded when it is shorter.
 FRAGMENT_S = 1.0
 SLACK_S = 0.05
@@ -46,43 +44,6 @@ def replay_env(caprec_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     run = tmp_path / "run"
     run.mkdir(mode=0o700)
     return {**caprec_env, "XDG_RUNTIME_DIR": str(run)}
-
-
-def stream_durations(path: Path) -> dict[str, float]:
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,duration", "-of", "json",
-                          str(path)], capture_output=True, text=True, check=True, timeout=60).stdout
-    return {s["codec_type"]: float(s["duration"]) for s in json.loads(out)["streams"]}
-
-
-def first_frame(path: Path) -> dict[str, object]:
-    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_frames", "-read_intervals",
-                          "%+#1", "-show_entries", "frame=key_frame,pict_type", "-of", "json", str(path)],
-                         capture_output=True, text=True, check=True, timeout=60).stdout
-    frames: list[dict[str, object]] = json.loads(out)["frames"]
-    return frames[0]
-
-
-def frame_hashes(path: Path) -> list[str]:
-    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v:0", "-f", "framemd5", "-"],
-                         capture_output=True, text=True, check=True, timeout=120).stdout
-    return [line.rsplit(",", 1)[1].strip() for line in out.splitlines() if line and not line.startswith("#")]
-
-
-def assert_good_clip(path: Path, *, audio: bool) -> float:
-    """A finished, playable clip that starts on a keyframe; returns its video duration."""
-    boxes = mp4_top_level_boxes(path)
-    assert "moof" not in boxes and boxes.index("moov") < boxes.index("mdat"), boxes
-    frame = first_frame(path)
-    assert frame["key_frame"] == 1 and frame["pict_type"] == "I", frame
-    decoded = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"], capture_output=True,
-                             text=True, timeout=120, check=False)
-    assert decoded.returncode == 0 and decoded.stderr.strip() == "", decoded.stderr
-    durations = stream_durations(path)
-    if audio:
-        assert abs(durations["audio"] - durations["video"]) <= AV_SYNC_S, durations
-    else:
-        assert "audio" not in durations
-    return durations["video"]
 
 
 def clips_in(directory: Path) -> list[Path]:
