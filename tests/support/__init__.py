@@ -8,5 +8,6 @@ Fixtures stay in ``tests/conftest.py`` (pytest finds them there); everything a t
 fixtures), ``recording`` (caprec recording in the background), ``fake_ffmpeg`` (a scripted ffmpeg, and wrappers
 around the real one), ``fake_recorder`` (the scripted ffmpeg as a ManagedProcess and Recorder), ``doctor`` (a
 machine made of fakes for doctor's checks), ``cursor_logs`` (cursor logs written by hand), ``av_signal`` and
-``av_offsets`` (ground truth for A/V sync), ``installed`` (the caprec on PATH, for ``tests/platform``).
+``av_offsets`` (ground truth for A/V sync), ``installed`` (the caprec on PATH, for ``tests/platform``),
+``clips`` (replay clips read back: first keyframe, clean decode, A/V, frame hashes).
 """
