@@ -267,6 +267,8 @@ def record(
         stop = StopControl()
         tally = WarningTally()
         pausable = plan.target.path is not None
+        # The handlers stay until the summary is out: a second Ctrl-C just after the file was finished
+        # would otherwise meet Python's default handler mid-summary (a traceback-less 130 for a saved file).
         with stop_on_signals(stop, pausable=pausable):
             if not _count_down(plan.delay, console=console, quiet=quiet, stop=stop):
                 if reports.wanted:
@@ -276,18 +278,18 @@ def record(
             with pause_keys(stop, enabled=pausable):
                 result = run_plan(plan, console=console, quiet=quiet, stop=stop, stats_file=reports.stats_file,
                                   verbose=verbose, warnings=tally)
-        if not quiet or result.error is not None:
-            from caprec.ui.display import print_summary
+            if not quiet or result.error is not None:
+                from caprec.ui.display import print_summary
 
-            print_summary(console(), result, cursor_path=plan.cursor.path if plan.cursor else None,
-                          warnings=tally)
-        if result.error is not None:
-            console().print(f"error: {describe(result.error)}", markup=False, soft_wrap=True)
-        code = exit_code(result, stop)
-        if reports.wanted:
-            reports.emit(result_summary(result, exit_code=code, to_stdout=plan.target.path is None,
-                                        cursor_log=plan.cursor.path if plan.cursor else None))
-        return code
+                print_summary(console(), result, cursor_path=plan.cursor.path if plan.cursor else None,
+                              warnings=tally)
+            if result.error is not None:
+                console().print(f"error: {describe(result.error)}", markup=False, soft_wrap=True)
+            code = exit_code(result, stop)
+            if reports.wanted:
+                reports.emit(result_summary(result, exit_code=code, to_stdout=plan.target.path is None,
+                                            cursor_log=plan.cursor.path if plan.cursor else None))
+            return code
 
     run_guarded(env, reports.guard(body))
 
