@@ -1,8 +1,12 @@
 """How long caprec makes a user wait: start, stop, help, --version, completion, a 1-second recording.
 
-Each figure is the median of ``--runs`` runs of the real command (``python -m
-caprec``, bytecode cached as after ``pip install``), with its CPU time beside the
-wall time, because on a loaded machine the wall time measures the load too.
+Each figure is the median of ``--runs`` runs of the real command, with its
+CPU time beside the wall time, because on a loaded machine the wall time
+measures the load too. By default caprec runs as the README installs it: a
+fresh virtual environment in the work directory, ``pip install`` of this
+tree (not editable), and its ``caprec`` script. ``--from-source`` runs
+``python -m caprec`` from the tree instead (this interpreter's site-packages,
+an editable install's import hook included; bytecode cached either way).
 
 * start (test): Enter -> the first frame reached the output file (its first
   bytes: FFmpeg writes the header once the first frame is encoded);
@@ -50,11 +54,12 @@ class Sample:
     cpu_s: float
 
 
-def environment(workdir: Path, display: str | None = None) -> dict[str, str]:
-    """caprec's environment: this checkout, bytecode cached outside it, a private config and cache."""
+def environment(workdir: Path, display: str | None = None, *, source: bool = True) -> dict[str, str]:
+    """caprec's environment: a private config and cache; from source, this checkout with bytecode cached outside it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAPREC_") and k != "PYTHONDONTWRITEBYTECODE"}
-    env.update(common.source_env(REPO))
-    env["PYTHONPYCACHEPREFIX"] = str(workdir / "pycache")
+    if source:
+        env.update(common.source_env(REPO))
+        env["PYTHONPYCACHEPREFIX"] = str(workdir / "pycache")
     env["XDG_CONFIG_HOME"] = str(workdir / "config")
     env["XDG_CACHE_HOME"] = str(workdir / "cache")
     env.pop("DISPLAY", None)
@@ -63,8 +68,22 @@ def environment(workdir: Path, display: str | None = None) -> dict[str, str]:
     return env
 
 
-def caprec(*args: str) -> list[str]:
-    return [sys.executable, "-m", "caprec", *args]
+INSTALL_TIMEOUT_S = 600.0
+
+
+def caprec(command: Sequence[str], *args: str) -> list[str]:
+    """``command`` (the caprec being measured) with ``args``."""
+    return [*command, *args]
+
+
+def install(workdir: Path) -> Path:
+    """``python -m venv`` and ``pip install`` of this tree, as the README does; the ``caprec`` script's path."""
+    venv = workdir / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=INSTALL_TIMEOUT_S)
+    pip_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", str(REPO)], check=True, env=pip_env,
+                   stdout=subprocess.DEVNULL, timeout=INSTALL_TIMEOUT_S)
+    return venv / "bin" / "caprec"
 
 
 def _wait(proc: subprocess.Popen[bytes]) -> float:
@@ -83,12 +102,13 @@ def run_once(argv: Sequence[str], env: dict[str, str], cwd: Path,
     return Sample(time.monotonic() - started, cpu)
 
 
-def first_bytes(env: dict[str, str], cwd: Path, index: int) -> Sample:
+def first_bytes(command: Sequence[str], env: dict[str, str], cwd: Path, index: int) -> Sample:
     """Enter -> the output file exists (the first frame is encoded); CPU of the whole run."""
     out = cwd / f"start-{index}.mp4"
     started = time.monotonic()
-    proc = subprocess.Popen(caprec("record", "--source", "test", "-d", "1", "--quiet", "-o", str(out)), cwd=cwd,
-                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    argv = caprec(command, "record", "--source", "test", "-d", "1", "--quiet", "-o", str(out))
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     while not out.exists() and proc.poll() is None:
         time.sleep(POLL_S)
     first = time.monotonic() - started
@@ -96,11 +116,12 @@ def first_bytes(env: dict[str, str], cwd: Path, index: int) -> Sample:
     return Sample(first, cpu)
 
 
-def x11_first_frame(env: dict[str, str], cwd: Path, index: int) -> Sample:
+def x11_first_frame(command: Sequence[str], env: dict[str, str], cwd: Path, index: int) -> Sample:
     """Enter -> FFmpeg's first frame (the cursor log header's ``first_frame_wall``)."""
     out = cwd / f"x11-{index}.mp4"
     started_wall = time.time()
-    proc = subprocess.Popen(caprec("record", "-d", "1", "--quiet", "--cursor", "-o", str(out)), cwd=cwd, env=env,
+    argv = caprec(command, "record", "-d", "1", "--quiet", "--cursor", "-o", str(out))
+    proc = subprocess.Popen(argv, cwd=cwd, env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     cpu = _wait(proc)
     log = out.with_name(out.stem + ".cursor.ndjson")
@@ -108,10 +129,10 @@ def x11_first_frame(env: dict[str, str], cwd: Path, index: int) -> Sample:
     return Sample(float(header["first_frame_wall"]) - started_wall, cpu)
 
 
-def stop_latency(env: dict[str, str], cwd: Path, index: int, seconds: float) -> Sample:
+def stop_latency(command: Sequence[str], env: dict[str, str], cwd: Path, index: int, seconds: float) -> Sample:
     """SIGINT after ``seconds`` of 720p recording -> caprec exited (file finished and read back)."""
     out = cwd / f"stop-{index}.mp4"
-    proc = subprocess.Popen(caprec("record", "--source", "test", "--quiet", "-o", str(out)), cwd=cwd, env=env,
+    proc = subprocess.Popen(caprec(command, "record", "--source", "test", "--quiet", "-o", str(out)), cwd=cwd, env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while not out.exists() and proc.poll() is None:
         time.sleep(POLL_S)
@@ -141,6 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stop-seconds", type=float, default=60.0,
                         help="length of the recording that Ctrl-C stops (60, as in the goal)")
     parser.add_argument("--no-x11", action="store_true", help="skip the x11grab start (needs Xvfb)")
+    parser.add_argument("--from-source", action="store_true",
+                        help="run python -m caprec from this tree instead of installing it in a fresh venv")
     args = parser.parse_args(argv)
     if shutil.which("ffmpeg") is None:
         print("needs ffmpeg", file=sys.stderr)
@@ -150,37 +173,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"caprec latency, median of {args.runs} runs; load average {load:.2f} on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory(prefix="caprec-latency-") as name:
         workdir = Path(name)
-        env = environment(workdir)
-        run_once(caprec("--help"), env, workdir)  # warm the bytecode cache and the ffmpeg probe cache
-        run_once(caprec("record", "--source", "test", "--dry-run", "-o", "warm.mp4"), env, workdir)
-        measure("--version", args.runs, lambda i: run_once(caprec("--version"), env, workdir), 0.1, rows)
+        command = [sys.executable, "-m", "caprec"] if args.from_source else [str(install(workdir))]
+        print(f"running: {' '.join(command)}" + ("" if args.from_source else " (pip install of this tree in a fresh "
+                                                                              "venv)"), flush=True)
+        env = environment(workdir, source=args.from_source)
+        run_once(caprec(command, "--help"), env, workdir)  # warm the bytecode cache and the ffmpeg probe cache
+        run_once(caprec(command, "record", "--source", "test", "--dry-run", "-o", "warm.mp4"), env, workdir)
+        measure("--version", args.runs, lambda i: run_once(caprec(command, "--version"), env, workdir), 0.1, rows)
         # Help pages come from the cache after the first time (cli/ui/helpcache.py); a cache directory that
         # cannot be made (a file in its place) shows the first time, which builds the page.
         (workdir / "no-cache").write_bytes(b"")
         fresh = {"XDG_CACHE_HOME": str(workdir / "no-cache")}
-        measure("--help", args.runs, lambda i: run_once(caprec("--help"), env, workdir), 0.2, rows)
+        measure("--help", args.runs, lambda i: run_once(caprec(command, "--help"), env, workdir), 0.2, rows)
         measure("--help (not cached)", args.runs,
-                lambda i: run_once(caprec("--help"), env, workdir, extra_env=fresh), 0.2, rows)
-        run_once(caprec("record", "--help"), env, workdir)  # cache the page
-        measure("record --help", args.runs, lambda i: run_once(caprec("record", "--help"), env, workdir), 0.2, rows)
+                lambda i: run_once(caprec(command, "--help"), env, workdir, extra_env=fresh), 0.2, rows)
+        run_once(caprec(command, "record", "--help"), env, workdir)  # cache the page
+        measure("record --help", args.runs,
+                lambda i: run_once(caprec(command, "record", "--help"), env, workdir), 0.2, rows)
         measure("record --help (not cached)", args.runs,
-                lambda i: run_once(caprec("record", "--help"), env, workdir, extra_env=fresh), 0.2, rows)
+                lambda i: run_once(caprec(command, "record", "--help"), env, workdir, extra_env=fresh), 0.2, rows)
         completion = {"_CAPREC_COMPLETE": "complete_bash", "COMP_WORDS": "caprec rec", "COMP_CWORD": "1"}
         measure("TAB completion", args.runs,
-                lambda i: run_once(caprec(), env, workdir, extra_env=completion), 0.2, rows)
+                lambda i: run_once(caprec(command), env, workdir, extra_env=completion), 0.2, rows)
         option = {"_CAPREC_COMPLETE": "complete_bash", "COMP_WORDS": "caprec record --so", "COMP_CWORD": "2"}
         measure("TAB completion (record --so)", args.runs,
-                lambda i: run_once(caprec(), env, workdir, extra_env=option), 0.2, rows)
-        measure("start (test)", args.runs, lambda i: first_bytes(env, workdir, i), 0.3, rows)
+                lambda i: run_once(caprec(command), env, workdir, extra_env=option), 0.2, rows)
+        measure("start (test)", args.runs, lambda i: first_bytes(command, env, workdir, i), 0.3, rows)
         if not args.no_x11 and shutil.which("Xvfb"):
             with common.xvfb() as server:
-                x_env = environment(workdir, server.display)
-                measure("start (x11grab)", args.runs, lambda i: x11_first_frame(x_env, workdir, i), 0.3, rows)
+                x_env = environment(workdir, server.display, source=args.from_source)
+                measure("start (x11grab)", args.runs, lambda i: x11_first_frame(command, x_env, workdir, i), 0.3, rows)
         measure("1-second recording", args.runs,
-                lambda i: run_once(caprec("record", "--source", "test", "-d", "1", "--quiet", "-o",
+                lambda i: run_once(caprec(command, "record", "--source", "test", "-d", "1", "--quiet", "-o",
                                           str(workdir / f"one-{i}.mp4")), env, workdir), 1.6, rows)
         measure(f"stop after {args.stop_seconds:g} s", args.runs,
-                lambda i: stop_latency(env, workdir, i, args.stop_seconds), 0.5, rows)
+                lambda i: stop_latency(command, env, workdir, i, args.stop_seconds), 0.5, rows)
     print()
     width = max(len(row[0]) for row in rows)
     print(f"{'':{width}}  median s  range s       CPU s   goal s")

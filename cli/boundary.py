@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import typer
 from caprec.capture.errors import FIELD_PATTERN, CaptureError
 from caprec.env import Environment
 from caprec.exit import exit_status_for
-from rich.console import Console
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 FIELD_FLAGS = {"output": "-o"}
 """Fields whose flag is not ``--`` plus the field's name with dashes (``output_dir`` -> ``--output-dir``)."""
@@ -45,6 +48,9 @@ def describe(error: BaseException | str) -> str:
 
 def error_console(env: Environment) -> Console:
     """A console on the environment's stderr, coloured only where the user wants it."""
+    # rich is imported here, when something is printed: a recording starts FFmpeg before it needs it.
+    from rich.console import Console
+
     return Console(file=env.stderr, no_color=env.no_color, highlight=False,
                    force_terminal=None if env.stderr_isatty else False)
 

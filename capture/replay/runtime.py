@@ -69,8 +69,13 @@ class RecorderInfo:
         return f"pid {self.pid} (last {self.seconds:g} s -> {self.pattern}, since {self.started})"
 
 
-def runtime_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """The user's runtime directory for caprec, created private (0700) if missing, checked if not."""
+def runtime_dir(environ: Mapping[str, str] | None = None, *, platform: str = sys.platform) -> Path:
+    """The user's runtime directory for caprec, created private (0700) if missing, checked if not.
+
+    On Windows the directory is in the user's profile (%LOCALAPPDATA%), kept
+    private by its access list, and Python reports mode 0777 for every
+    directory there: only that it is a real directory is checked.
+    """
     env = os.environ if environ is None else environ
     base = env.get("XDG_RUNTIME_DIR")
     if base:
@@ -82,12 +87,12 @@ def runtime_dir(environ: Mapping[str, str] | None = None) -> Path:
             # Without XDG_RUNTIME_DIR platformdirs warns and falls back to /tmp/runtime-<uid>: checked below.
             warnings.simplefilter("ignore")
             directory = Path(platformdirs.user_runtime_dir(APP_NAME))
-        _private_dir(directory.parent)
-    _private_dir(directory)
+        _private_dir(directory.parent, platform=platform)
+    _private_dir(directory, platform=platform)
     return directory
 
 
-def _private_dir(path: Path) -> None:
+def _private_dir(path: Path, *, platform: str) -> None:
     """Create ``path`` with mode 0700, or check that it is a private directory of this user."""
     try:
         os.mkdir(path, PRIVATE_DIR_MODE)
@@ -98,7 +103,9 @@ def _private_dir(path: Path) -> None:
                               "set XDG_RUNTIME_DIR to a private directory") from None
     info = os.lstat(path)
     uid = os.getuid() if hasattr(os, "getuid") else info.st_uid
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != uid or stat.S_IMODE(info.st_mode) & 0o077:
+    # Windows has no owner or mode bits to check here (st_uid is 0, the mode always 0777): see runtime_dir.
+    shared = platform != "win32" and (info.st_uid != uid or stat.S_IMODE(info.st_mode) & 0o077)
+    if not stat.S_ISDIR(info.st_mode) or shared:
         raise RuntimeDirError(f"{path} is not a private directory of this user (mode 0700, not a symlink); "
                               "remove it or set XDG_RUNTIME_DIR to a private directory")
 

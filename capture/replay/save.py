@@ -172,7 +172,8 @@ def _publish(temp: Path, pattern: ClipPattern, when: datetime, *, with_cursor: b
 
 
 def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+    # Opened for writing: on Windows fsync is FlushFileBuffers, which refuses a read-only handle (EBADF).
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
     try:
         os.fsync(fd)
     finally:

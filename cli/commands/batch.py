@@ -202,7 +202,7 @@ def run_captures(env: Environment, console: Console, resolved: list[Resolved], *
                 summary = empty_summary(status=STATUS_CANCELLED, exit_code=ExitStatus.INTERRUPTED, error=None)
             else:
                 try:
-                    result = run_plan(item.plan, console=console, quiet=quiet, stop=stop, display=shown)
+                    result = run_plan(item.plan, console=lambda: console, quiet=quiet, stop=stop, display=shown)
                 except CaptureError as exc:
                     summary = error_summary(exc)
                 else:

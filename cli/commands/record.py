@@ -3,34 +3,19 @@
 from __future__ import annotations
 
 import sys
-from functools import partial
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from caprec.boundary import describe, error_console, run_guarded
-from caprec.capture.errors import CaptureError, SettingError
-from caprec.capture.ffmpeg.argv import SUPPORTED_CODECS
-from caprec.capture.record.segment import StopControl
-from caprec.capture.record.spec import Mode
-from caprec.commands.plan import dry_run_text, resolve_plan
-from caprec.commands.run import exit_code, run_plan, stop_on_signals
-from caprec.commands.targets import TargetFlags, apply_targets, check_combinations
-from caprec.env import Environment
-from caprec.exit import ExitStatus
 from caprec.settings import schema as opt
-from caprec.settings.schema import Setting
-from caprec.settings.variables import (
-    SCRIPT_JSON,
-    SCRIPT_STATS_FILE,
-    SCRIPT_SUMMARY_FILE,
-    ScriptVariable,
-    script_options,
-)
-from caprec.ui.countdown import countdown
-from caprec.ui.display import WarningTally, print_summary
-from caprec.ui.keys import pause_keys
-from caprec.ui.reports import STATUS_CANCELLED, Reports, empty_summary, result_summary
+from caprec.settings.variables import SCRIPT_JSON, SCRIPT_STATS_FILE, SCRIPT_SUMMARY_FILE, ScriptVariable
+
+if TYPE_CHECKING:
+    from caprec.capture.errors import CaptureError
+    from caprec.capture.record.control import StopControl
+    from caprec.settings.schema import Setting
+    from rich.console import Console
 
 PANEL_REPLAY = "Replay"
 
@@ -79,10 +64,14 @@ def _complete_sources(incomplete: str) -> list[str]:
 
 
 def _complete_codecs(incomplete: str) -> list[str]:
+    from caprec.capture.ffmpeg.argv import SUPPORTED_CODECS
+
     return [name for name in sorted(SUPPORTED_CODECS) if name.startswith(incomplete)]
 
 
 def _complete_modes(incomplete: str) -> list[str]:
+    from caprec.capture.record.spec import Mode
+
     return [mode.value for mode in Mode if mode.value.startswith(incomplete)]
 
 
@@ -213,6 +202,23 @@ def record(
         help="Save the last T when the replay buffer stops (Ctrl-C, --duration).")] = False,
 ) -> None:
     """Record the screen (or a test pattern) to a crash-proof MP4."""
+    # Imported here, not at the top: `record --help` and TAB completion import this module to build the
+    # command's options and need none of this. A recording imports it before FFmpeg starts either way.
+    from functools import cache, partial
+
+    from caprec.boundary import describe, error_console, run_guarded
+    from caprec.capture.errors import SettingError
+    from caprec.capture.record.segment import StopControl
+    from caprec.commands.plan import dry_run_text, resolve_plan
+    from caprec.commands.run import exit_code, run_plan, stop_on_signals
+    from caprec.commands.targets import TargetFlags, apply_targets, check_combinations
+    from caprec.env import Environment
+    from caprec.exit import ExitStatus
+    from caprec.settings.variables import script_options
+    from caprec.ui.feeds import WarningTally
+    from caprec.ui.keys import pause_keys
+    from caprec.ui.reports import STATUS_CANCELLED, Reports, empty_summary, result_summary
+
     env = Environment()
     try:
         script = script_options(env.environ, json_stdout=json_output, summary_file=summary_file,
@@ -247,12 +253,13 @@ def record(
                             cursor_flush=cursor_flush, output_dir=output_dir, delay=delay, quiet=quiet,
                             dry_run=dry_run, mode=mode, audio=",".join(audio) if audio else None,
                             queue_size=queue_size)
-        console = error_console(env)
-        plan = apply_targets(plan, targets, say=lambda text: console.print(text, markup=False, soft_wrap=True))
+        # The console (and rich) is made when something is printed: a quiet recording starts FFmpeg first.
+        console = cache(partial(error_console, env))
+        plan = apply_targets(plan, targets, say=lambda text: console().print(text, markup=False, soft_wrap=True))
         reports.check(to_stdout=plan.target.path is None, video=plan.target.path)
         if not quiet and not dry_run:
             for note in plan.notes:
-                console.print(f"note: {note}", markup=False, soft_wrap=True)
+                console().print(f"note: {note}", markup=False, soft_wrap=True)
         if dry_run:
             # As run_plan asks: --quiet without --stats-file reads no live stats.
             env.stdout.write(dry_run_text(plan, live_stats=not quiet or reports.stats_file is not None))
@@ -260,8 +267,10 @@ def record(
         stop = StopControl()
         tally = WarningTally()
         pausable = plan.target.path is not None
+        # The handlers stay until the summary is out: a second Ctrl-C just after the file was finished
+        # would otherwise meet Python's default handler mid-summary (a traceback-less 130 for a saved file).
         with stop_on_signals(stop, pausable=pausable):
-            if not countdown(plan.delay, console=console, quiet=quiet, stop=stop):
+            if not _count_down(plan.delay, console=console, quiet=quiet, stop=stop):
                 if reports.wanted:
                     reports.emit(empty_summary(status=STATUS_CANCELLED, exit_code=ExitStatus.INTERRUPTED,
                                                error=None))
@@ -269,18 +278,29 @@ def record(
             with pause_keys(stop, enabled=pausable):
                 result = run_plan(plan, console=console, quiet=quiet, stop=stop, stats_file=reports.stats_file,
                                   verbose=verbose, warnings=tally)
-        if not quiet or result.error is not None:
-            print_summary(console, result, cursor_path=plan.cursor.path if plan.cursor else None,
-                          warnings=tally)
-        if result.error is not None:
-            console.print(f"error: {describe(result.error)}", markup=False, soft_wrap=True)
-        code = exit_code(result, stop)
-        if reports.wanted:
-            reports.emit(result_summary(result, exit_code=code, to_stdout=plan.target.path is None,
-                                        cursor_log=plan.cursor.path if plan.cursor else None))
-        return code
+            if not quiet or result.error is not None:
+                from caprec.ui.display import print_summary
+
+                print_summary(console(), result, cursor_path=plan.cursor.path if plan.cursor else None,
+                              warnings=tally)
+            if result.error is not None:
+                console().print(f"error: {describe(result.error)}", markup=False, soft_wrap=True)
+            code = exit_code(result, stop)
+            if reports.wanted:
+                reports.emit(result_summary(result, exit_code=code, to_stdout=plan.target.path is None,
+                                            cursor_log=plan.cursor.path if plan.cursor else None))
+            return code
 
     run_guarded(env, reports.guard(body))
+
+
+def _count_down(seconds: float, *, console: Callable[[], Console], quiet: bool, stop: StopControl) -> bool:
+    """:func:`caprec.ui.countdown.countdown`; without a ``--delay`` it (and the console) is not even made."""
+    if seconds <= 0:
+        return not stop.requested  # a stop before the start still cancels
+    from caprec.ui.countdown import countdown
+
+    return countdown(seconds, console=console(), quiet=quiet, stop=stop)
 
 
 def _reraise(exc: CaptureError) -> int:

@@ -34,7 +34,8 @@ from caprec.env import Environment
 from caprec.exit import ExitStatus, exit_status_for
 from caprec.settings import schema as opt
 from caprec.ui.countdown import countdown
-from caprec.ui.display import TeeDisplay, make_display
+from caprec.ui.display import make_display
+from caprec.ui.feeds import TeeDisplay
 from caprec.ui.keys import pause_keys
 from rich.console import Console
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from caprec.capture.errors import CaptureError, OutputError
 from caprec.capture.record.segment import Recorder, RecordingResult, Status, StopControl
@@ -14,9 +15,11 @@ from caprec.capture.record.session import Session
 from caprec.capture.record.spec import Mode, SessionSpec
 from caprec.commands.plan import RecordPlan, fd_is_terminal
 from caprec.exit import ExitStatus, exit_status_for
-from caprec.ui.display import Display, PanelOptions, TeeDisplay, WarningTally, make_display, reads_stats
+from caprec.ui.feeds import DeferredDisplay, Display, QuietDisplay, TeeDisplay, WarningTally, reads_stats
 from caprec.ui.reports import StatsFileWriter
-from rich.console import Console
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 PAUSE_SIGNAL = getattr(signal, "SIGUSR1", None)
 HANGUP_SIGNAL = getattr(signal, "SIGHUP", None)
@@ -42,20 +45,20 @@ def session_spec(plan: RecordPlan) -> SessionSpec:
                        queue_size=plan.queue_size, cursor=plan.cursor)
 
 
-def run_plan(plan: RecordPlan, *, console: Console, quiet: bool, stop: StopControl,
+def run_plan(plan: RecordPlan, *, console: Callable[[], Console], quiet: bool, stop: StopControl,
              display: Display | None = None, stats_file: Path | None = None, verbose: bool = False,
              warnings: WarningTally | None = None) -> RecordingResult:
     """Record ``plan`` with a live display; a recording that never started leaves no cursor log.
 
-    ``display`` replaces the one made for ``console`` (a batch shows its own);
+    ``console`` gives the console the display draws on, when it first draws;
+    ``display`` replaces the one made for it (a batch shows its own);
     ``stats_file`` is kept current while recording and ends with the final status;
     ``warnings`` counts what the display is told; ``verbose`` adds the internals to the panel.
     """
     use_display(plan)
     session = Session(Recorder(plan.ffmpeg, pipe_buffer=plan.pipe_buffer))
-    options = PanelOptions(stop=stop, pausable=plan.target.path is not None, cursor=plan.cursor is not None,
-                           verbose=verbose)
-    shown = display if display is not None else make_display(console, quiet=quiet, options=options)
+    shown = display if display is not None else _display_for(plan, console=console, quiet=quiet, stop=stop,
+                                                             verbose=verbose)
     video = str(plan.target.path.absolute()) if plan.target.path is not None else "-"
     stats = None if stats_file is None else StatsFileWriter(stats_file, video=video, on_error=shown.warn)
     extra = (*(() if stats is None else (stats,)), *(() if warnings is None else (warnings,)))
@@ -72,6 +75,27 @@ def run_plan(plan: RecordPlan, *, console: Console, quiet: bool, stop: StopContr
     if stats is not None:
         stats.finish(result, exit_code=exit_code(result, stop))
     return result
+
+
+def _display_for(plan: RecordPlan, *, console: Callable[[], Console], quiet: bool, stop: StopControl,
+                 verbose: bool) -> Display:
+    """The screen's display for one recording: nothing with ``quiet``, else the panel or plain lines.
+
+    The drawing display (and rich with it) is made once the recorder reports,
+    just after FFmpeg has been spawned: not before, where it would delay the
+    first frame.
+    """
+    if quiet:
+        return QuietDisplay()
+
+    def make() -> Display:
+        from caprec.ui.display import PanelOptions, make_display
+
+        options = PanelOptions(stop=stop, pausable=plan.target.path is not None, cursor=plan.cursor is not None,
+                               verbose=verbose)
+        return make_display(console(), quiet=False, options=options)
+
+    return DeferredDisplay(make)
 
 
 @contextlib.contextmanager

@@ -28,11 +28,10 @@ from caprec.capture.platform.targets import (
     parse_window_id,
     x11_monitors,
 )
-from caprec.capture.platform.x11info import WindowGone, XWindow, list_windows, window_info
-from caprec.capture.platform.x11pick import PickCancelled, pick_region, pick_window
 from caprec.capture.units import Region
 
 if TYPE_CHECKING:
+    from caprec.capture.platform.x11info import XWindow
     from caprec.commands.plan import RecordPlan
 
 Say = Callable[[str], None]
@@ -166,6 +165,11 @@ def _x11(plan: RecordPlan, flags: TargetFlags, *, say: Say) -> RecordPlan:
 
 
 def _find_window(display: str, text: str, *, say: Say) -> XWindow:
+    # Imported here: only a window target asks the X server about windows (a recording of the screen
+    # imports this module before FFmpeg starts).
+    from caprec.capture.platform.x11info import WindowGone, list_windows, window_info
+    from caprec.capture.platform.x11pick import PickCancelled, pick_window
+
     if text == PICK:
         try:
             # Said once the pointer is grabbed: a click before that would go to the window itself.
@@ -187,6 +191,8 @@ def _find_window(display: str, text: str, *, say: Say) -> XWindow:
 
 
 def _pick_region(display: str, *, say: Say) -> Region:
+    from caprec.capture.platform.x11pick import PickCancelled, pick_region
+
     try:
         picked = pick_region(display, on_ready=lambda: say(
             "drag a rectangle to record (Escape or a right click cancels)"))

@@ -6,7 +6,8 @@ second, so the redraw rate is bounded however often the recorder (stats) and
 FFmpeg's stderr reader (warnings) call in, and callbacks never wait on the
 terminal. When stderr is not a terminal (a log file, CI) a plain line is
 printed every few seconds instead. Everything human-facing goes to stderr,
-so ``-o -`` can stream the video on stdout.
+so ``-o -`` can stream the video on stdout. The displays that draw nothing
+(quiet, tee, tally, deferred) are in :mod:`caprec.ui.feeds`.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from caprec.capture.record.segment import RecordingResult, RecordingStats, Status, StopControl
 from caprec.capture.units import format_bytes, format_duration
+from caprec.ui.feeds import Display, QuietDisplay, WarningTally
 from caprec.ui.panel import LABEL_STYLE, DropWindow, StatsView, ViewState, drop_warning, next_state, stats_line
-from rich.console import Console
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.live import Live
     from rich.progress import TaskID
 
@@ -31,18 +33,9 @@ LIVE_REFRESH_PER_SECOND = 4
 PLAIN_INTERVAL_S = 5.0
 
 
-class Display(Protocol):
-    """Receives a recording's live stats and warnings."""
-
-    def __enter__(self) -> Display: ...
-    def __exit__(self, *exc_info: object) -> None: ...
-    def update(self, stats: RecordingStats) -> None: ...
-    def warn(self, text: str) -> None: ...
-
-
 def _live(console: Console, renderable: Any) -> Live:
-    # rich's Live, Progress and Table are imported only by the panels that use them: a recording imports
-    # this module before FFmpeg starts, and with --quiet or a plain log it never needs them.
+    # rich's Live, Progress and Table are imported only by the panels that use them: a batch imports this
+    # module before FFmpeg starts, and with --quiet or a plain log it never needs them.
     from rich.live import Live
 
     # Not redirecting stdout: `--json` prints there, and `-o -` streams the video.
@@ -139,25 +132,6 @@ class PlainDisplay:
 
     def _print(self, line: str) -> None:
         self._console.print(line, highlight=False, markup=False, soft_wrap=True)
-
-
-class QuietDisplay:
-    """Nothing but errors (--quiet)."""
-
-    # Nothing reads the live stats: the recorder need not build them (see :func:`reads_stats`).
-    reads_stats = False
-
-    def __enter__(self) -> QuietDisplay:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        return None
-
-    def update(self, stats: RecordingStats) -> None:
-        return None
-
-    def warn(self, text: str) -> None:
-        return None
 
 
 def make_display(console: Console, *, quiet: bool, options: PanelOptions = PanelOptions()) -> Display:
@@ -291,68 +265,6 @@ def make_batch_display(console: Console, *, quiet: bool, total: int,
     if console.is_terminal:
         return LiveBatchDisplay(console, total=total, options=options)
     return PlainBatchDisplay(console, total=total)
-
-
-def reads_stats(display: Display) -> bool:
-    """Whether ``display`` uses the live stats it is sent; one that says ``reads_stats = False`` does not.
-
-    A recording shown by no one who reads them (``--quiet`` without ``--stats-file``) asks the recorder
-    for none: building a snapshot four times a second is ~0.4 ms of CPU per second of recording.
-    """
-    return bool(getattr(display, "reads_stats", True))
-
-
-class TeeDisplay:
-    """Several displays fed the same stats (the screen and the --stats-file writer)."""
-
-    def __init__(self, *displays: Display) -> None:
-        self._displays = displays
-
-    def __enter__(self) -> TeeDisplay:
-        for display in self._displays:
-            display.__enter__()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        for display in reversed(self._displays):
-            display.__exit__(*exc_info)
-
-    @property
-    def reads_stats(self) -> bool:
-        return any(reads_stats(display) for display in self._displays)
-
-    def update(self, stats: RecordingStats) -> None:
-        for display in self._displays:
-            display.update(stats)
-
-    def warn(self, text: str) -> None:
-        for display in self._displays:
-            display.warn(text)
-
-
-class WarningTally:
-    """Counts the warnings a recording's displays are shown, so the summary says the same as the panel."""
-
-    reads_stats = False  # warnings only
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.count = 0
-        self.last: str | None = None
-
-    def __enter__(self) -> WarningTally:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        return None
-
-    def update(self, stats: RecordingStats) -> None:
-        return None
-
-    def warn(self, text: str) -> None:
-        with self._lock:
-            self.count += 1
-            self.last = text
 
 
 def print_summary(console: Console, result: RecordingResult, *, cursor_path: Path | None = None,

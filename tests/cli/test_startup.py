@@ -132,3 +132,57 @@ def test_app_for_lists_summaries_only_where_nothing_else_is_shown(argv: list[str
                                                                   summaries: bool) -> None:
     callbacks = {info.callback.__name__ for info in app_for(argv, environ).registered_commands if info.callback}
     assert (callbacks == {"_summary_only"}) is summaries
+
+
+# Run caprec in a fresh interpreter and write, at FFmpeg's spawn (or at exit when nothing was spawned), the
+# caprec, rich and typer modules imported so far.
+_MODULES_AT_SPAWN = """
+import subprocess, sys
+seen = []
+real = subprocess.Popen._execute_child
+def snapshot():
+    return ' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('caprec', 'rich')))
+def spawned(self, args, *rest, **kw):
+    if not seen and 'ffmpeg' in str(args[0]) and '-version' not in args:
+        seen.append(snapshot())
+    return real(self, args, *rest, **kw)
+subprocess.Popen._execute_child = spawned
+sys.argv = ['caprec', *sys.argv[1:]]
+from caprec.app import main
+try:
+    main()
+except SystemExit:
+    pass
+sys.stderr.write('MODULES ' + (seen[0] if seen else snapshot()) + '\\n')
+"""
+
+
+def _modules_at_spawn(tmp_path: Path, args: list[str], environ: dict[str, str] | None = None) -> set[str]:
+    result = subprocess.run([sys.executable, "-c", _MODULES_AT_SPAWN, *args], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=RUN_TIMEOUT_S, check=False,
+                            env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin", "XDG_CONFIG_HOME": str(tmp_path / "c"),
+                                 "XDG_CACHE_HOME": str(tmp_path / "k"), **(environ or {})})
+    lines = [line for line in result.stderr.splitlines() if line.startswith("MODULES ")]
+    assert lines, result.stderr
+    return set(lines[-1].split()[1:])
+
+
+@pytest.mark.parametrize("quiet", [True, False], ids=["quiet", "panel"])
+def test_a_recording_starts_ffmpeg_before_it_imports_rich(tmp_path: Path, quiet: bool) -> None:
+    """rich and the panel (~20 ms of imports) were loaded before FFmpeg started: the first frame waited for them."""
+    args = ["record", "--source", "test", "-d", "1", *(["--quiet"] if quiet else []), "-o", "x.mp4"]
+    imported = _modules_at_spawn(tmp_path, args)
+    assert "caprec.commands.run" in imported  # the snapshot was taken at the recording's FFmpeg
+    assert sorted(name for name in imported if name.split(".")[0] == "rich") == []
+    assert sorted(imported & {"caprec.ui.display", "caprec.ui.panel", "caprec.ui.countdown",
+                              "caprec.capture.platform.x11pick"}) == []
+    assert (tmp_path / "x.mp4").stat().st_size > 0
+
+
+def test_completing_a_record_option_imports_no_recording_machinery(tmp_path: Path) -> None:
+    """TAB on a record option built the command from a module that imported the whole recorder (~0.2 s)."""
+    imported = _modules_at_spawn(tmp_path, [], {COMPLETE_VAR: "complete_bash", "COMP_WORDS": "caprec record --so",
+                                                "COMP_CWORD": "2"})
+    assert "caprec.commands.record" in imported
+    assert sorted(imported & {"caprec.commands.plan", "caprec.commands.run", "caprec.capture.record.session",
+                              "caprec.capture.record.segment", "caprec.ui.display", "caprec.boundary"}) == []

@@ -79,7 +79,7 @@ def test_the_engine_stops_ffmpeg_with_q(tmp_path: Path) -> None:
 
     timer = threading.Thread(target=stop_once_recording)
     timer.start()
-    result = run_plan(plan, console=Console(file=io.StringIO()), quiet=True, stop=stop)
+    result = run_plan(plan, console=lambda: Console(file=io.StringIO()), quiet=True, stop=stop)
     timer.join()
     assert result.error is None, result.error
     assert ffprobe(out).frames > 0
@@ -109,7 +109,7 @@ def test_pause_and_resume(tmp_path: Path) -> None:
     script = threading.Thread(target=pause_then_resume)
     began = time.monotonic()
     script.start()
-    result = run_plan(plan, console=Console(file=io.StringIO()), quiet=True, stop=stop, stats_file=stats)
+    result = run_plan(plan, console=lambda: Console(file=io.StringIO()), quiet=True, stop=stop, stats_file=stats)
     script.join()
     assert result.error is None, result.error
     assert time.monotonic() - began >= 4 + pause_s

@@ -19,6 +19,7 @@ from caprec.capture.replay.runtime import RuntimeDirError, RuntimeFile, find_rec
 from caprec.capture.replay.save import ClipPattern, save_clip
 from support.media import ffprobe, ffprobe_bytes
 from support.mp4 import mp4_top_level_boxes
+from support.windows import windows_fsync
 
 STREAM_S = 12
 FPS = 30
@@ -169,6 +170,32 @@ def test_a_runtime_directory_others_can_write_is_refused(tmp_path: Path) -> None
     os.chmod(shared, 0o777)
     with pytest.raises(RuntimeDirError, match="not a private directory"):
         runtime_dir({"XDG_RUNTIME_DIR": str(tmp_path)})
+
+
+def test_a_windows_runtime_directory_is_checked_for_what_windows_has(tmp_path: Path) -> None:
+    """Windows reports mode 0777 for every directory (its access list keeps the profile private): not refused."""
+    shared = tmp_path / "caprec"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    assert runtime_dir({"XDG_RUNTIME_DIR": str(tmp_path)}, platform="win32") == shared
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "caprec").symlink_to(shared, target_is_directory=True)
+    with pytest.raises(RuntimeDirError, match="not a private directory"):
+        runtime_dir({"XDG_RUNTIME_DIR": str(linked)}, platform="win32")  # still never through a link
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+def test_a_clip_is_synced_the_way_windows_allows(stream: bytes, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The save synced through a read-only descriptor: on Windows every save failed with EBADF."""
+    buffer = ReplayBuffer(window_s=3)
+    feed(buffer, stream)
+    clip = buffer.snapshot()
+    assert clip is not None
+    monkeypatch.setattr(os, "fsync", windows_fsync)
+    saved = save_clip(clip, ClipPattern(tmp_path, "win"), ffmpeg_path="ffmpeg", when=WHEN)
+    assert ffprobe(saved.path).frames == clip.frames
 
 
 def test_where_clips_go_for_each_form_of_output(tmp_path: Path) -> None:

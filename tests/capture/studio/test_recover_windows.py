@@ -8,8 +8,6 @@ The fakes below apply exactly those two rules to real file descriptors.
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import os
 import shutil
 import stat
@@ -19,13 +17,7 @@ import pytest
 from caprec.capture.files.tempfiles import owned_temp
 from caprec.capture.studio.repair import rewrite_verified
 from support.media import FPS, fragmented_video
-
-
-def windows_fsync(fd: int) -> None:
-    """os.fsync with FlushFileBuffers' rule: the handle must allow writing."""
-    if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY:
-        raise OSError(errno.EBADF, "Bad file descriptor")
-    os.fsync(fd)
+from support.windows import windows_fsync
 
 
 def test_the_simulated_windows_fsync_refuses_a_read_only_handle(tmp_path: Path) -> None:

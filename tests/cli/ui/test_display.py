@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,24 +19,9 @@ from caprec.capture.cursor.writer import CursorStats
 from caprec.capture.ffmpeg.progress import FFmpegProgress
 from caprec.capture.record.segment import RecordingResult, RecordingStats, Status, StopControl
 from caprec.env import Environment
-from caprec.ui.display import (
-    LIVE_REFRESH_PER_SECOND,
-    LiveDisplay,
-    PlainDisplay,
-    QuietDisplay,
-    TeeDisplay,
-    WarningTally,
-    print_summary,
-    reads_stats,
-)
-from caprec.ui.panel import (
-    DROP_WINDOW_MAX_SNAPSHOTS,
-    WARNING_HOLD_S,
-    DropWindow,
-    StatsView,
-    drop_warning,
-    stats_line,
-)
+from caprec.ui.display import LIVE_REFRESH_PER_SECOND, LiveDisplay, PlainDisplay, print_summary
+from caprec.ui.feeds import DeferredDisplay, QuietDisplay, TeeDisplay, WarningTally, reads_stats
+from caprec.ui.panel import DROP_WINDOW_MAX_SNAPSHOTS, WARNING_HOLD_S, DropWindow, StatsView, drop_warning, stats_line
 from caprec.ui.reports import StatsFileWriter
 from rich.console import Console
 from support.clock import FakeClock
@@ -585,3 +571,62 @@ def test_a_quiet_recording_asks_for_no_stats_unless_a_stats_file_reads_them(tmp_
     assert reads_stats(TeeDisplay(quiet, StatsFileWriter(tmp_path / "stats.json", video=None), WarningTally()))
     assert reads_stats(TeeDisplay(PlainDisplay(Console(file=io.StringIO())), WarningTally()))
     assert reads_stats(LiveDisplay(Console(file=io.StringIO(), force_terminal=True)))
+
+
+class _Recording:
+    """A display that records what it was sent and when it was entered and left."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def __enter__(self) -> _Recording:
+        self.events.append("enter")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.events.append("exit")
+
+    def update(self, stats: RecordingStats) -> None:
+        self.events.append("update")
+
+    def warn(self, text: str) -> None:
+        self.events.append(f"warn {text}")
+
+
+def test_a_deferred_display_is_made_once_at_the_first_report_from_any_thread() -> None:
+    made: list[_Recording] = []
+    start = threading.Barrier(8)
+
+    def make() -> _Recording:
+        made.append(_Recording())
+        return made[-1]
+
+    deferred = DeferredDisplay(make)
+
+    def report(index: int) -> None:
+        start.wait()
+        if index % 2:
+            deferred.warn("w")
+        else:
+            deferred.update(make_stats())
+
+    with deferred:
+        assert made == [] and not deferred.made  # entering makes nothing: FFmpeg is not started yet
+        threads = [threading.Thread(target=report, args=(index,)) for index in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(made) == 1 and deferred.made
+    events = made[0].events
+    assert events[0] == "enter" and events[-1] == "exit"
+    assert sorted(events[1:-1]) == ["update"] * 4 + ["warn w"] * 4
+
+
+def test_a_deferred_display_never_used_is_never_made_and_none_is_made_after_exit() -> None:
+    made: list[_Recording] = []
+    deferred = DeferredDisplay(lambda: made.append(_Recording()) or made[-1])
+    with deferred:
+        pass
+    deferred.warn("late")  # a warning from FFmpeg's reader after the recording ended
+    assert made == []
