@@ -198,20 +198,29 @@ class ZoomTrack:
         elif segment is not None:
             if segment is not self._active:
                 # Entering a segment: aim at its first click (or the pointer) at once.
-                start = first_press or cursor or self._centre
+                start = self._reachable(first_press or cursor or self._centre, segment.scale)
                 self._centre, self._velocity, self._aim = start, (0.0, 0.0), start
             else:
-                self._follow(t, cursor, scale)
+                self._follow(t, cursor, scale, segment.scale)
         self._active = segment
         self._t = t
         return self._clamped(scale, self._centre)
 
-    def _follow(self, t: float, cursor: tuple[float, float] | None, scale: float) -> None:
+    def _reachable(self, point: tuple[float, float], scale: float) -> tuple[float, float]:
+        """``point`` moved to the nearest centre a view at ``scale`` can have (the view inside the frame).
+
+        The spring aims there, so a pan towards an edge slows down into it instead of being stopped at
+        full speed by the clamp in :meth:`_clamped` (a jolt of tens of pixels a frame).
+        """
+        half_w, half_h = self._width / scale / 2.0, self._height / scale / 2.0
+        return (min(max(point[0], half_w), self._width - half_w), min(max(point[1], half_h), self._height - half_h))
+
+    def _follow(self, t: float, cursor: tuple[float, float] | None, scale: float, full_scale: float) -> None:
         if cursor is not None:
             half_w = self._width / scale * DEAD_ZONE[0] / 2.0
             half_h = self._height / scale * DEAD_ZONE[1] / 2.0
             if abs(cursor[0] - self._aim[0]) > half_w or abs(cursor[1] - self._aim[1]) > half_h:
-                self._aim = cursor
+                self._aim = self._reachable(cursor, full_scale)
         dt = 0.0 if self._t is None else t - self._t
         x, vx = spring_step(self._centre[0], self._velocity[0], self._aim[0], dt, CENTRE_SPRING)
         y, vy = spring_step(self._centre[1], self._velocity[1], self._aim[1], dt, CENTRE_SPRING)

@@ -13,7 +13,8 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+import tomllib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -179,18 +180,45 @@ def test_mp4_joins_the_pauses_keeps_audio_and_draws_the_cursor_where_logged(stud
     boxes = mp4_top_level_boxes(out)
     assert boxes.index("moov") < boxes.index("mdat"), boxes  # index first: plays while downloading
     frames = luma_frames(out, REGION_W, REGION_H)
-    moves = [e for e in studio_bundle.events if e["type"] == "move"]
+    checked = check_hotspots(studio_bundle, frames, lambda x, y: (x, y))
+    assert checked >= 4  # both segments: the second one starts where the first ended
+
+
+def check_hotspots(bundle: StudioBundle, frames: np.ndarray,
+                   to_output: Callable[[float, float], tuple[float, float]]) -> int:
+    """Assert the drawn arrow's tip is within 2 px of each logged move (mapped by ``to_output``) on a frame
+    shortly after it; returns how many moves were checked (those whose arrow lands inside the frame)."""
+    moves = [e for e in bundle.events if e["type"] == "move"]
     checked = 0
     for event, following in zip(moves, [*moves[1:], None], strict=True):
         t = event["t"] / 1000
-        later = studio_bundle.duration if following is None else following["t"] / 1000
+        later = bundle.duration if following is None else following["t"] / 1000
         index = int((t + min(0.1, (later - t) / 2)) * FPS) + 1
-        if index >= len(frames) or index / FPS >= later:
+        ex, ey = to_output(event["x"], event["y"])
+        if index >= len(frames) or index / FPS >= later or not (0 <= ex < REGION_W - 40 and 0 <= ey < REGION_H - 50):
             continue
-        x, y = hotspot(frames[index], (event["x"], event["y"]))
-        assert abs(x - event["x"]) <= 2 and abs(y - event["y"]) <= 2, (event, (x, y), index)
+        x, y = hotspot(frames[index], (ex, ey))
+        assert abs(x - ex) <= 2 and abs(y - ey) <= 2, (event, (ex, ey), (x, y), index)
         checked += 1
-    assert checked >= 4  # both segments: the second one starts where the first ended
+    return checked
+
+
+def test_a_zoomed_render_draws_the_cursor_where_logged_scaled_by_the_zoom(studio_bundle: StudioBundle,
+                                                                          tmp_path: Path) -> None:
+    # A fixed 1.5x view of the middle for the whole recording (no ease): it starts at (W/2 - W/3, H/2 - H/3).
+    scale = 1.5
+    edits = tmp_path / "zoom.toml"
+    edits.write_text(f"[[zoom]]\nstart = 0\nend = {studio_bundle.duration!r}\nscale = {scale}\n"
+                     "centre = [0.5, 0.5]\ntransition = 0\n")
+    out = tmp_path / "zoomed.mp4"
+    ran = run_render(studio_bundle, str(studio_bundle.path), "-o", str(out), "--zoom", str(edits),
+                     "--cursor-smoothing", "off", "--clicks", "off", "--cursor-image", "arrow", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    frames = luma_frames(out, REGION_W, REGION_H)
+    assert abs(_grid_spacing(frames[0]) / GRID - scale) <= 0.05
+    left, top = REGION_W / 2 - REGION_W / scale / 2, REGION_H / 2 - REGION_H / scale / 2
+    checked = check_hotspots(studio_bundle, frames, lambda x, y: ((x - left) * scale, (y - top) * scale))
+    assert checked >= 3
 
 
 def _grid_spacing(frame: np.ndarray) -> float:
@@ -224,13 +252,44 @@ def test_auto_zoom_is_two_at_a_click_and_the_click_shows(studio_bundle: StudioBu
         index = round(t * FPS) + 3  # 0.1 s after the press: the ring is out
         scale = _grid_spacing(frames[index]) / GRID
         assert abs(scale - 2.0) <= 0.05, (press, scale)
-        # The ring around the click: bright pixels all around a circle inside the frame.
+        # The ring around the click (and the arrow): bright pixels, none cut off by the frame's edges.
         bright = np.argwhere(frames[index] > RING_LEVEL)
         assert len(bright) > 50, press
-        centre = bright.mean(axis=0)
-        assert 0 < centre[0] < REGION_H and 0 < centre[1] < REGION_W
+        (top, left), (bottom, right) = bright.min(axis=0), bright.max(axis=0)
+        assert top > 0 and bottom < REGION_H - 1 and left > 0 and right < REGION_W - 1, (press, top, left, bottom,
+                                                                                         right)
         measured += 1
     assert measured >= 1, (studio_bundle.presses, summary["zoom"])
+
+
+def test_at_each_click_the_auto_zoom_is_two_and_the_click_point_is_in_view(studio_bundle: StudioBundle,
+                                                                          tmp_path: Path) -> None:
+    from caprec.capture.render.cursor_art import arrow_height
+
+    out = tmp_path / "zoom-plain.mp4"
+    # Smoothing off and no click effect: on the frame after a press the only white is the arrow, its tip on the
+    # click point. The whole arrow (twice its unzoomed height) must show, so the click point is well inside.
+    ran = run_render(studio_bundle, str(studio_bundle.path), "-o", str(out), "--json", "--cursor-smoothing", "off",
+                     "--clicks", "off", "--cursor-image", "arrow", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    zoom = json.loads(ran.stdout)["zoom"]
+    frames = luma_frames(out, REGION_W, REGION_H)
+    zoomed = 2 * arrow_height(REGION_H, 1.0)
+    measured = 0
+    for press in studio_bundle.presses:
+        t = press["t"] / 1000
+        if not any(z["start"] <= t <= z["end"] for z in zoom):
+            continue
+        index = int(t * FPS) + 1  # the first frame at or after the press
+        assert abs(_grid_spacing(frames[index]) / GRID - 2.0) <= 0.05, press
+        ys, xs = np.nonzero(frames[index] > 200)
+        assert len(ys), press
+        top = ys.min()
+        tip = (int(xs[ys == top].min()), int(top))
+        assert 0 < tip[0] < REGION_W - zoomed / 2 and 0 < tip[1] < REGION_H - zoomed, (press, tip)
+        assert ys.max() - top >= 0.8 * zoomed, (press, ys.max() - top, zoomed)  # the whole arrow: not clipped
+        measured += 1
+    assert measured >= 1, (studio_bundle.presses, zoom)
 
 
 def test_click_ring_expands_at_the_click(studio_bundle: StudioBundle, tmp_path: Path) -> None:
@@ -367,6 +426,35 @@ def test_dry_run_prints_an_edit_list_that_renders_back(studio_bundle: StudioBund
                        "--dry-run", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert again.stdout.split("[[zoom]]", 1)[1] == ran.stdout.split("[[zoom]]", 1)[1]
+
+
+def test_zoom_scale_sets_the_automatic_segments_scale(studio_bundle: StudioBundle, tmp_path: Path) -> None:
+    ran = run_render(studio_bundle, str(studio_bundle.path), "-o", str(tmp_path / "x.mp4"), "--dry-run",
+                     "--zoom-scale", "1.5", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    edits = tmp_path / "edits.toml"
+    edits.write_text(ran.stdout)
+    with edits.open("rb") as handle:
+        segments = tomllib.load(handle)["zoom"]
+    assert segments and all(segment["scale"] == 1.5 for segment in segments), segments
+
+
+def test_a_bundle_without_pointer_images_gets_the_built_in_arrow(studio_bundle: StudioBundle,
+                                                                 tmp_path: Path) -> None:
+    # An older bundle (cursor log 1.0, no cursors/): what other platforms and earlier caprec versions record.
+    bundle = _copy(studio_bundle, tmp_path)
+    shutil.rmtree(bundle / "cursors")
+    lines = (bundle / "cursor.ndjson").read_text().splitlines()
+    header = {**json.loads(lines[0]), "version": "1.0"}
+    events = [line for line in lines[1:] if json.loads(line)["type"] != "cursor"]
+    (bundle / "cursor.ndjson").write_text("\n".join([json.dumps(header), *events]) + "\n")
+    plan = run_render(studio_bundle, str(bundle), "--dry-run", cwd=tmp_path)
+    assert plan.returncode == 0 and "cursor: caprec's arrow" in plan.stdout, (plan.stdout, plan.stderr)
+    out = tmp_path / "old.mp4"
+    ran = run_render(studio_bundle, str(bundle), "-o", str(out), "--zoom", "off", "--cursor-smoothing", "off",
+                     "--clicks", "off", "--trim", "0-2", cwd=tmp_path)
+    assert ran.returncode == 0 and "warning" not in ran.stderr, ran.stderr
+    assert check_hotspots(studio_bundle, luma_frames(out, REGION_W, REGION_H), lambda x, y: (x, y)) >= 1
 
 
 def test_progress_shows_in_a_terminal_and_plain_text_off_one(studio_bundle: StudioBundle, tmp_path: Path) -> None:

@@ -19,7 +19,14 @@ from caprec.capture.render.commands import output_size
 from caprec.capture.render.renderer import plan_render, render
 from caprec.capture.render.spec import RenderInputError, RenderSpec, Smoothing, ZoomMode, ZoomSegment
 from caprec.capture.render.spring import PRESETS, CursorTrack, SmoothCursor, SpringParams, spring_step
-from caprec.capture.render.zoom import auto_segments, check_segments, edit_list_toml, load_edit_list, scale_at
+from caprec.capture.render.zoom import (
+    ZoomTrack,
+    auto_segments,
+    check_segments,
+    edit_list_toml,
+    load_edit_list,
+    scale_at,
+)
 from caprec.capture.studio.manifest import MANIFEST_FORMAT, MANIFEST_VERSION, write_manifest
 
 W, H, FPS = 640, 360, 30
@@ -86,6 +93,35 @@ def test_the_zoom_is_complete_at_an_automatic_segments_click() -> None:
     segment = ZoomSegment(0.7, 4.5, 2.0)
     assert scale_at(segment, 1.0) == pytest.approx(2.0)
     assert scale_at(segment, 0.7) == pytest.approx(1.0) and scale_at(segment, 4.5) == pytest.approx(1.0)
+
+
+def test_the_view_follows_the_cursor_inside_the_frame_and_eases_into_its_edges() -> None:
+    # A 2x segment entered at a click at (100, 100); the pointer then nudges inside the dead zone, jumps to the
+    # far corner, to the opposite corner and back to the middle (xdotool-like jumps: the hardest case).
+    zoom = ZoomTrack((ZoomSegment(0.0, 20.0, 2.0),), W, H)
+    path = [(0.0, (100.0, 100.0)), (1.0, (130.0, 110.0)), (3.0, (630.0, 350.0)), (8.0, (5.0, 5.0)),
+            (13.0, (320.0, 180.0))]
+    views = []
+    for frame in range(round(18.0 * FPS)):
+        t = frame / FPS
+        cursor = [point for start, point in path if start <= t][-1]
+        views.append(zoom.view(t, cursor, first_press=(100.0, 100.0)))
+    for view in views:  # never a border: the view stays inside the recording
+        assert 0.0 <= view.x <= W - view.width + 1e-9 and 0.0 <= view.y <= H - view.height + 1e-9, view
+    xs, ys = np.array([v.x for v in views]), np.array([v.y for v in views])
+    # Zoomed in on the click, and still while the pointer stays in the middle of the view.
+    assert views[round(0.5 * FPS)] == views[round(2.9 * FPS)] and views[round(0.5 * FPS)].scale == 2.0
+    for start, (x, y) in path[2:]:  # it follows: settled, the pointer is in view (and the view at an edge)
+        view = views[round((start + 4.5) * FPS)]
+        assert view.x <= x <= view.x + view.width and view.y <= y <= view.y + view.height, (start, view)
+    assert (xs[round(7.5 * FPS)], ys[round(7.5 * FPS)]) == pytest.approx((W / 2, H / 2), abs=1e-6)  # snapped
+    assert (xs[round(12.5 * FPS)], ys[round(12.5 * FPS)]) == pytest.approx((0.0, 0.0), abs=1e-6)
+    assert (xs[round(17.5 * FPS)], ys[round(17.5 * FPS)]) == pytest.approx((W / 4, H / 4), abs=0.5)
+    # Pans ease into the edge instead of stopping at full speed (a clamp jolt measured 68 px/frame^2): the
+    # largest change of speed is the spring's start, and the last step onto the edge is sub-pixel.
+    assert np.abs(np.diff(xs[1:], 2)).max() < 20 and np.abs(np.diff(ys[1:], 2)).max() < 20
+    arrive = round(3.0 * FPS) + int(np.argmax(xs[round(3.0 * FPS):] > W / 2 - 1e-6))
+    assert 0.0 < xs[arrive] - xs[arrive - 1] < 1.0, xs[arrive - 5:arrive + 1]
 
 
 def test_an_edit_list_round_trips_and_bad_ones_name_the_entry(tmp_path: Path) -> None:
