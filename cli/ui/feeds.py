@@ -84,24 +84,16 @@ class TeeDisplay:
             display.warn(text)
 
 
-class WarningTally:
-    """Counts the warnings a recording's displays are shown, so the summary says the same as the panel."""
+class WarningTally(QuietDisplay):
+    """Counts the warnings a recording's displays are shown, so the summary says the same as the panel.
 
-    reads_stats = False  # warnings only
+    A quiet display otherwise: it reads no stats.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.count = 0
         self.last: str | None = None
-
-    def __enter__(self) -> WarningTally:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        return None
-
-    def update(self, stats: RecordingStats) -> None:
-        return None
 
     def warn(self, text: str) -> None:
         with self._lock:
