@@ -222,6 +222,29 @@ class ManagedProcess:
         self._outcome = StopOutcome(how=how, returncode=code)
         return self._outcome
 
+    def abandon(self) -> StopOutcome:
+        """Kill the process at once and reap it, when what it writes is being thrown away; idempotent.
+
+        A render that is interrupted or has failed deletes its output: letting
+        FFmpeg finish it (``stop``: terminate, then up to
+        :data:`TERMINATE_TIMEOUT` s while a slow encoder drains its lookahead)
+        only kept the user waiting. A process that has already exited is just
+        reaped.
+        """
+        if self._outcome is not None:
+            return self._outcome
+        code = self.poll()
+        how = "exited"
+        if code is None:
+            with contextlib.suppress(ProcessLookupError, OSError):
+                self.proc.kill()
+            how, code = "kill", self._wait(self._kill_timeout)
+        if code is None:  # pragma: no cover - a process that survives SIGKILL
+            code = self.proc.wait()
+        self._close_stdin()
+        self._outcome = StopOutcome(how=how, returncode=code)
+        return self._outcome
+
     def _close_stdin(self) -> None:
         stdin = self.proc.stdin
         if stdin is not None and not stdin.closed:

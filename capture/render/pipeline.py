@@ -240,7 +240,7 @@ def run_pipeline(*, decode: Sequence[str], encode: Sequence[str], in_size: int, 
         encoder.start()
     except OSError as exc:
         with contextlib.suppress(RuntimeError):
-            decoder.stop(fast=True)
+            decoder.abandon()
         raise RenderFailedError(f"cannot run ffmpeg ({exc}); check the ffmpeg path") from None
     started = clock()
     stdin = encoder.proc.stdin
@@ -266,11 +266,13 @@ def run_pipeline(*, decode: Sequence[str], encode: Sequence[str], in_size: int, 
                     failed = "encoder" if code != 0 else None
             finally:
                 # Stop the children before the reader is joined: it may be blocked on the decoder's pipe.
-                decoder.stop(fast=True)
-                encoder.stop(fast=True)
+                # On the way out of a finished render both have exited already; otherwise (Ctrl-C, a
+                # failure) the output is thrown away, so they are killed rather than let finish it.
+                decoder.abandon()
+                encoder.abandon()
     finally:
-        decoder.stop(fast=True)
-        encoder.stop(fast=True)
+        decoder.abandon()
+        encoder.abandon()
     if failed == "decoder":
         raise RenderFailedError(f"decoding the bundle failed: {decoder_tail.last() or 'ffmpeg exited early'}")
     if failed == "encoder":

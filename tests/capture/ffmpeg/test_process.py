@@ -114,6 +114,30 @@ def test_kill_ends_a_process_that_ignores_q_and_sigterm(managed: Callable[..., M
     assert_reaped(proc, outcome)
 
 
+def test_abandon_kills_at_once_without_asking_and_is_idempotent(managed: Callable[..., ManagedProcess],
+                                                                tmp_path: Path) -> None:
+    """A render thrown away (Ctrl-C, a failure) waited 3 s per FFmpeg for SIGTERM to finish a file it then deleted."""
+    log = tmp_path / "events"
+    proc = managed(fake_argv("obey-q", log), stop_key_timeout=5.0, terminate_timeout=5.0, kill_timeout=5.0)
+    wait_ready(proc)
+    started = time.monotonic()
+    outcome = proc.abandon()
+    assert outcome == StopOutcome(how="kill", returncode=-signal.SIGKILL)
+    assert time.monotonic() - started < FAST_ENOUGH_S
+    assert events(log) == []  # neither q nor SIGTERM: nothing is asked to finish
+    assert_reaped(proc, outcome)
+    assert proc.abandon() == outcome and proc.stop() == outcome
+
+
+def test_abandon_of_a_process_that_exited_only_reaps_it(managed: Callable[..., ManagedProcess],
+                                                         tmp_path: Path) -> None:
+    proc = managed(fake_argv("error", tmp_path / "events"))
+    assert proc.wait(READY_TIMEOUT_S) == 1
+    outcome = proc.abandon()
+    assert outcome == StopOutcome(how="exited", returncode=1)
+    assert_reaped(proc, outcome)
+
+
 def test_a_process_that_already_exited_is_reaped_without_signals(managed: Callable[..., ManagedProcess],
                                                                   tmp_path: Path) -> None:
     log = tmp_path / "events"
