@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -275,7 +278,7 @@ def render_command(
                 console.print(f"warning: {warning}", markup=False, soft_wrap=True)
         started = time.monotonic()
         try:
-            with _ProgressShow(console, plan, live=env.stderr_isatty and not quiet) as show:
+            with _cancel_on_signals(), _ProgressShow(console, plan, live=env.stderr_isatty and not quiet) as show:
                 result = render(plan, ffmpeg_path=binary.path, on_progress=None if quiet else show.update)
         except KeyboardInterrupt:
             console.print(f"interrupted: {plan.spec.output} was not written", markup=False, soft_wrap=True)
@@ -290,3 +293,23 @@ def render_command(
         return ExitStatus.OK
 
     run_guarded(env, body)
+
+
+# A render is cancelled by Ctrl-C, or by SIGTERM from a script (kill): both end it the same way.
+CANCEL_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def _cancel_on_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM cancel the render: KeyboardInterrupt, its FFmpegs killed, nothing left behind, 130.
+
+    Set even when caprec started with SIGINT ignored (a script's background job: Python then installs no
+    handler, and a Ctrl-C or ``kill -INT`` did nothing), as ``record`` does; SIGTERM's default ended caprec at
+    once, leaving its FFmpegs running and the temporary file in place.
+    """
+    previous = {sig: signal.signal(sig, signal.default_int_handler) for sig in CANCEL_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

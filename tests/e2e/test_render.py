@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 import tomllib
@@ -26,7 +27,8 @@ from caprec.capture.studio.manifest import read_manifest
 from support.env import scrubbed_environ
 from support.media import ffprobe
 from support.mp4 import mp4_top_level_boxes
-from support.process import python_argv
+from support.polling import wait_until
+from support.process import children_of, pid_alive, python_argv
 from support.pty import spawn_in_pty
 from support.xserver import XServer
 
@@ -497,6 +499,34 @@ def test_ctrl_c_stops_the_render_and_leaves_nothing(studio_bundle: StudioBundle,
     assert waited < CTRL_C_STOP_S, (waited, child.before)
     assert "interrupted:" in (child.before or "") and "Traceback" not in (child.before or "")
     assert _listing(tmp_path) == before  # no output, no temporary file
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_script_cancels_a_background_render_with_kill(studio_bundle: StudioBundle, tmp_path: Path,
+                                                        signum: int) -> None:
+    """A script's background job starts with SIGINT ignored (Python then sets no handler): ``kill -INT`` did
+    nothing, and SIGTERM ended caprec at once with its FFmpegs still running and the temporary file left."""
+    before = _listing(tmp_path)
+    argv = python_argv("render", str(studio_bundle.path), "-o", str(tmp_path / "bg.mp4"), "--width", "1920",
+                       "--preset", "veryslow")
+    proc = subprocess.Popen(argv, cwd=tmp_path, env=studio_bundle.env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        # Mid-way: the temporary output exists and both FFmpegs run.
+        wait_until(lambda: len(children_of(proc.pid)) >= 2 and len(_listing(tmp_path)) > len(before),
+                   RENDER_TIMEOUT_S, message="the render to start")
+        ffmpegs = children_of(proc.pid)
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=RENDER_TIMEOUT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "interrupted:" in err and "Traceback" not in err
+    assert _listing(tmp_path) == before  # no output, no temporary file
+    assert [pid for pid in ffmpegs if pid_alive(pid)] == []
 
 
 def test_padding_background_corners_and_shadow_frame_the_screen_as_a_card(studio_bundle: StudioBundle,
