@@ -213,14 +213,7 @@ class ManagedProcess:
         if code is None:
             self._terminate()
             how, code = "terminate", self._wait(self._terminate_timeout)
-        if code is None:
-            self.proc.kill()
-            how, code = "kill", self._wait(self._kill_timeout)
-        if code is None:  # pragma: no cover - a process that survives SIGKILL
-            code = self.proc.wait()
-        self._close_stdin()
-        self._outcome = StopOutcome(how=how, returncode=code)
-        return self._outcome
+        return self._kill_and_reap(how, code)
 
     def abandon(self) -> StopOutcome:
         """Kill the process at once and reap it, when what it writes is being thrown away; idempotent.
@@ -233,11 +226,12 @@ class ManagedProcess:
         """
         if self._outcome is not None:
             return self._outcome
-        code = self.poll()
-        how = "exited"
+        return self._kill_and_reap("exited", self.poll())
+
+    def _kill_and_reap(self, how: str, code: int | None) -> StopOutcome:
+        """Kill the process if it still runs (``code`` None), reap it and keep the outcome."""
         if code is None:
-            with contextlib.suppress(ProcessLookupError, OSError):
-                self.proc.kill()
+            self.proc.kill()
             how, code = "kill", self._wait(self._kill_timeout)
         if code is None:  # pragma: no cover - a process that survives SIGKILL
             code = self.proc.wait()
